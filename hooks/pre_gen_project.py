@@ -1,0 +1,156 @@
+"""Reject answers that would produce a site AWS cannot run, before anything is written.
+
+Every answer arrives as JSON data (`tojson`), never as Python source, so no answer can change
+what this script does. All problems are reported at once, one line each, then exit 1;
+cookiecutter removes the half-made project folder.
+"""
+
+import json
+import re
+import sys
+
+ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
+
+# Fargate's supported task sizes: cpu units -> allowed memory in MiB (see FACTS.md section 2).
+FARGATE_MEMORY = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+    8192: list(range(16384, 61440 + 1, 4096)),
+    16384: list(range(32768, 122880 + 1, 8192)),
+}
+# ECS runs at most 5000 tasks per service.
+MAX_TASKS = 5000
+# www.<domain> must itself be a valid DNS name (253 characters), so the apex is 4 shorter.
+MAX_DOMAIN_LENGTH = 253 - len("www.")
+
+DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# At least two labels; the last one (the TLD) is never all digits.
+DOMAIN = re.compile(rf"(?:{DNS_LABEL}\.)+(?=[a-z0-9-]*[a-z])(?:{DNS_LABEL})")
+# Names stacks (must start with a letter), the ECR repository (no double hyphen) and exports.
+SLUG = re.compile(r"[a-z](?:-?[a-z0-9])*")
+MAX_SLUG_LENGTH = 63
+HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
+EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE)
+GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
+
+
+def problem(question, value, allowed):
+    return f"{question}: {json.dumps(value)} is not allowed; {allowed}"
+
+
+def check_domain(answers):
+    domain = answers["domain"]
+    if len(domain) > MAX_DOMAIN_LENGTH or not DOMAIN.fullmatch(domain):
+        yield problem(
+            "domain",
+            domain,
+            "expected a lowercase DNS name of two or more labels such as example.com "
+            "(letters, digits and inner hyphens, labels of 1 to 63 characters, "
+            f"at most {MAX_DOMAIN_LENGTH} characters in all)",
+        )
+
+
+def check_domain_slug(answers):
+    slug = answers["domain_slug"]
+    if len(slug) > MAX_SLUG_LENGTH or not SLUG.fullmatch(slug):
+        yield problem(
+            "domain_slug",
+            slug,
+            "expected lowercase letters, digits and single hyphens, starting with a letter, "
+            f"at most {MAX_SLUG_LENGTH} characters (it names the stacks and the ECR repository)",
+        )
+
+
+def whole_number(text):
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", str(text)) else None
+
+
+def check_task_size(answers):
+    cpu, memory = whole_number(answers["cpu"]), whole_number(answers["memory"])
+    allowed = FARGATE_MEMORY.get(cpu)
+    if allowed is None:
+        yield problem("cpu", answers["cpu"], f"expected one of {', '.join(map(str, FARGATE_MEMORY))}")
+    elif memory not in allowed:
+        yield problem(
+            "memory",
+            answers["memory"],
+            f"Fargate runs cpu {cpu} with memory {allowed[0]} to {allowed[-1]} MiB "
+            f"({', '.join(map(str, allowed))})",
+        )
+
+
+def check_counts(answers):
+    desired, most = whole_number(answers["desired_count"]), whole_number(answers["max_count"])
+    if desired is None or not 1 <= desired <= MAX_TASKS:
+        yield problem("desired_count", answers["desired_count"], f"expected a whole number from 1 to {MAX_TASKS}")
+    if most is None or not 1 <= most <= MAX_TASKS:
+        yield problem("max_count", answers["max_count"], f"expected a whole number from 1 to {MAX_TASKS}")
+    elif desired is not None and most < desired:
+        yield problem("max_count", answers["max_count"], f"expected at least desired_count ({desired})")
+
+
+def check_hosted_zone_id(answers):
+    zone = answers["hosted_zone_id"]
+    if zone and not HOSTED_ZONE_ID.fullmatch(zone):
+        yield problem("hosted_zone_id", zone, "expected empty or a Route 53 zone id such as Z0123456789ABCDEFGHIJ")
+
+
+def check_certificate_arn(answers):
+    arn = answers["certificate_arn"]
+    if not arn:
+        return
+    match = CERTIFICATE_ARN.fullmatch(arn)
+    if not match:
+        yield problem(
+            "certificate_arn",
+            arn,
+            "expected empty or an ACM certificate ARN such as "
+            "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>",
+        )
+    elif match["region"] != answers["aws_region"]:
+        yield problem(
+            "certificate_arn",
+            arn,
+            f"the load balancer needs a certificate in its own region, aws_region {answers['aws_region']}",
+        )
+    elif not answers["ssl"]:
+        yield problem("certificate_arn", arn, "expected empty when ssl is false")
+
+
+def check_alarm_email(answers):
+    email = answers["alarm_email"]
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        yield problem("alarm_email", email, "expected empty or one email address such as ops@example.com")
+
+
+def check_github_repo(answers):
+    repo = answers["github_repo"]
+    if repo and not GITHUB_REPO.fullmatch(repo):
+        yield problem("github_repo", repo, "expected empty or a GitHub repository as owner/name")
+
+
+CHECKS = [
+    check_domain,
+    check_domain_slug,
+    check_task_size,
+    check_counts,
+    check_hosted_zone_id,
+    check_certificate_arn,
+    check_alarm_email,
+    check_github_repo,
+]
+
+
+def main():
+    problems = [line for check in CHECKS for line in check(ANSWERS)]
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
