@@ -1,0 +1,62 @@
+"""Shared helpers for the template's tests: bake through the real cookiecutter CLI."""
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+COOKIECUTTER = [sys.executable, "-m", "cookiecutter"]
+
+
+@dataclass
+class Bake:
+    returncode: int
+    stdout: str
+    stderr: str
+    output_dir: Path
+
+    @property
+    def project(self) -> Path:
+        (project,) = self.output_dir.iterdir()
+        return project
+
+
+def bake_cli(output_dir: Path, template: Path = TEMPLATE, env=None, flags=(), **answers) -> Bake:
+    """Run `cookiecutter <template> --no-input -o <output_dir> key=value ...` as a user would."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    pairs = [f"{key}={value}" for key, value in answers.items()]
+    completed = subprocess.run(
+        [*COOKIECUTTER, str(template), "--no-input", *flags, "--output-dir", str(output_dir), *pairs],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    return Bake(completed.returncode, completed.stdout, completed.stderr, output_dir)
+
+
+def copy_template(destination: Path) -> Path:
+    """A private copy of the template, for tests that change it."""
+    ignore = shutil.ignore_patterns(".venv", ".git", "build", "__pycache__", ".pytest_cache", ".hypothesis")
+    return Path(shutil.copytree(TEMPLATE, destination, ignore=ignore))
+
+
+def rendered_text_files(project: Path):
+    for path in sorted(project.rglob("*")):
+        if path.is_file():
+            try:
+                yield path, path.read_text()
+            except UnicodeDecodeError:
+                continue
+
+
+@pytest.fixture(scope="session")
+def default_bake(tmp_path_factory) -> Path:
+    """The default site, baked once per test session (per xdist worker)."""
+    bake = bake_cli(tmp_path_factory.mktemp("default"))
+    assert bake.returncode == 0, bake.stderr
+    return bake.project
