@@ -33,8 +33,8 @@ DOMAIN = re.compile(rf"(?:{DNS_LABEL}\.)+(?=[a-z0-9-]*[a-z])(?:{DNS_LABEL})")
 SLUG = re.compile(r"[a-z](?:-?[a-z0-9])*")
 MAX_SLUG_LENGTH = 63
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
-CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
-EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE)
+CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
+EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
 GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
 
 
