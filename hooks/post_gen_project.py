@@ -11,6 +11,7 @@ from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 PROJECT = Path.cwd()
+COST_BEGIN, COST_END = "<!-- cost report: begin -->", "<!-- cost report: end -->"
 
 
 def remove_github_workflows():
@@ -41,6 +42,20 @@ def lint_cloudformation(templates, region):
     ]
 
 
+def write_cost_report(answers):
+    """Print the site's idle cost and rollout figure, and keep them in the README between markers."""
+    sys.dont_write_bytecode = True  # no __pycache__ left in the new project
+    sys.path.insert(0, str(PROJECT))
+    from deploy.cost import project_report
+
+    report = project_report(PROJECT, answers)
+    readme = PROJECT / "README.md"
+    head, rest = readme.read_text().split(COST_BEGIN, 1)
+    _, tail = rest.split(COST_END, 1)
+    readme.write_text(f"{head}{COST_BEGIN}\n{report}\n{COST_END}{tail}")
+    print(f"\n{report}")
+
+
 def print_next_steps(answers):
     print(
         f"\nCreated {PROJECT.name}/ for {answers['domain']}. Next steps:\n"
@@ -60,6 +75,7 @@ def main():
         for line in findings:
             print(f"  {line}", file=sys.stderr)
         return 1
+    write_cost_report(ANSWERS)
     print_next_steps(ANSWERS)
     return 0
 

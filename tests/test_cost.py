@@ -1,0 +1,220 @@
+"""The cost and rollout figures of deploy/cost.py against hand-computed cases, and in a bake."""
+
+import importlib.util
+import re
+import sys
+
+import pytest
+from conftest import TEMPLATE, bake_cli
+
+COST_PY = TEMPLATE / "{{cookiecutter.domain_slug}}" / "deploy" / "cost.py"
+spec = importlib.util.spec_from_file_location("site_cost", COST_PY)
+cost = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = cost  # dataclasses look their module up
+spec.loader.exec_module(cost)
+
+PRICES = {  # FACTS.md's us-east-1 figures, fixed here so the hand computations below stay true
+    "region": "us-east-1",
+    "as_of": "2026-06",
+    "nat_gateway_hour": 0.045,
+    "load_balancer_hour": 0.0225,
+    "public_ipv4_hour": 0.005,
+    "fargate_vcpu_hour": 0.04048,
+    "fargate_gb_hour": 0.004445,
+    "hosted_zone_month": 0.5,
+    "alarm_month": 0.1,
+}
+DEFAULT_SITE = cost.Site(
+    nat_gateways=2, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
+)
+
+
+def test_the_data_file_holds_every_price_with_its_region_and_date():
+    prices = cost.load_prices()
+    assert set(PRICES) <= set(prices)
+    assert prices["region"] == "us-east-1"
+    assert re.fullmatch(r"20\d\d-\d\d", prices["as_of"])
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        pytest.param(
+            DEFAULT_SITE,
+            {
+                "NAT gateways": 65.70,  # 2 x 0.045 x 730
+                "Load balancer": 16.43,  # 0.0225 x 730 = 16.425
+                "Public IPv4 addresses": 14.60,  # (2 ALB + 2 NAT) x 0.005 x 730
+                # 2 x (0.25 x 0.04048 + 0.5 x 0.004445) x 730 = 18.02005
+                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB": 18.02,
+                "CloudWatch alarms (9)": 0.90,
+                "Route 53 hosted zone": 0.50,
+            },
+            id="defaults",
+        ),
+        pytest.param(
+            cost.Site(
+                nat_gateways=0, tasks=1, cpu=1024, memory=2048, creates_hosted_zone=False, alarms=5
+            ),
+            {
+                "NAT gateways": 0.0,
+                "Load balancer": 16.43,
+                "Public IPv4 addresses": 10.95,  # (2 ALB + 1 task in a public subnet) x 3.65
+                "Fargate tasks: 1 × 1 vCPU, 2 GB": 36.04,  # (0.04048 + 2 x 0.004445) x 730 = 36.0401
+                "CloudWatch alarms (5)": 0.50,
+            },
+            id="no-nat-existing-zone",
+        ),
+        pytest.param(
+            cost.Site(
+                nat_gateways=1, tasks=3, cpu=512, memory=1024, creates_hosted_zone=True, alarms=0
+            ),
+            {
+                "NAT gateways": 32.85,
+                "Load balancer": 16.43,
+                "Public IPv4 addresses": 10.95,  # 2 ALB + 1 NAT; tasks stay private
+                "Fargate tasks: 3 × 0.5 vCPU, 1 GB": 54.06,  # 3 x (0.02024 + 0.004445) x 730 = 54.06015
+                "CloudWatch alarms (0)": 0.0,
+                "Route 53 hosted zone": 0.50,
+            },
+            id="one-nat-three-tasks",
+        ),
+    ],
+)
+def test_monthly_cost_matches_hand_computation(site, expected):
+    assert cost.monthly_cost(site, PRICES) == pytest.approx(expected, abs=1e-9)
+
+
+def cells(line):
+    return [cell.strip() for cell in line.split("|")[1:-1]]
+
+
+def test_report_puts_the_answer_beside_the_other_nat_choices():
+    text = cost.report(DEFAULT_SITE, cost.Rollout(10, 2, 30), PRICES, "eu-west-1")
+
+    header, _, *rows = text.split("\n\n")[0].splitlines()
+    assert cells(header)[1:] == ["2 NAT gateways (chosen)", "1 NAT gateway", "no NAT gateway"]
+    totals = cells(rows[-1])
+    # 2 NAT: 65.70 + 16.43 + 14.60 + 18.02 + 0.90 + 0.50; 1 NAT: 32.85 and 3 addresses; 0 NAT: 4 addresses
+    assert totals == ["Total", "116.15", "79.65", "50.45"]
+    assert "us-east-1 list prices of 2026-06" in text
+    assert "eu-west-1, where the site runs, is a little higher" in text
+    assert "2 health checks 10 s apart" in text and "50 s per step" in text
+
+
+def test_report_chosen_column_comes_first():
+    site = cost.Site(
+        nat_gateways=0, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
+    )
+    text = cost.report(site, cost.Rollout(10, 2, 30), PRICES, "us-east-1")
+
+    header = text.splitlines()[0]
+    assert (
+        header.index("no NAT gateway (chosen)")
+        < header.index("2 NAT gateways")
+        < header.index("1 NAT gateway")
+    )
+    assert "a little higher" not in text  # the table's own region
+
+
+def test_rollout_reads_literals_and_parameter_defaults():
+    template = {
+        "Parameters": {"Interval": {"Type": "Number", "Default": 5}},
+        "Resources": {
+            "TargetGroup": {
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+                "Properties": {
+                    "HealthCheckIntervalSeconds": {"Ref": "Interval"},
+                    "HealthyThresholdCount": 3,
+                    "TargetGroupAttributes": [
+                        {"Key": "stickiness.enabled", "Value": "false"},
+                        {"Key": "deregistration_delay.timeout_seconds", "Value": "20"},
+                    ],
+                },
+            }
+        },
+    }
+    assert cost.rollout(template) == cost.Rollout(
+        interval=5, healthy_threshold=3, deregistration_delay=20
+    )
+    assert cost.Rollout(5, 3, 20).seconds == 35
+    # The original's health check (120 s x 4) with the ALB's default 300 s deregistration delay.
+    assert cost.Rollout(120, 4, 300).seconds == 780
+
+
+def service_template(desired, maximum, alarm_email=""):
+    alarm = {"Type": "AWS::CloudWatch::Alarm", "Properties": {}}
+    policy = {
+        "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "Condition": "Autoscale",
+        "Properties": {"PolicyType": "TargetTrackingScaling"},
+    }
+    return {
+        "Parameters": {
+            "DesiredCount": {"Default": desired},
+            "MaxCount": {"Default": maximum},
+            "AlarmEmail": {"Default": alarm_email},
+        },
+        "Conditions": {
+            "Autoscale": {
+                "Fn::Not": [{"Fn::Equals": [{"Ref": "MaxCount"}, {"Ref": "DesiredCount"}]}]
+            },
+            "HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "EmailedAutoscale": {
+                "Fn::And": [{"Condition": "Autoscale"}, {"Condition": "HasEmail"}]
+            },
+            "EitherOne": {"Fn::Or": [{"Condition": "Autoscale"}, {"Condition": "HasEmail"}]},
+        },
+        "Resources": {
+            "Errors": alarm,
+            "Latency": alarm,
+            "OnlyWithEmailAndScaling": {**alarm, "Condition": "EmailedAutoscale"},
+            "WithEmailOrScaling": {**alarm, "Condition": "EitherOne"},
+            "CpuTracking": policy,
+            "RequestTracking": policy,
+            "StepPolicy": {**policy, "Properties": {"PolicyType": "StepScaling"}},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("desired", "maximum", "email", "alarms"),
+    [
+        ("2", "4", "", 2 + 1 + 2 * 2),  # two target tracking policies: two alarms each
+        ("3", "3", "", 2),  # no autoscaling: its policies and alarms are not created
+        ("2", "4", "ops@example.com", 2 + 2 + 2 * 2),
+        ("3", "3", "ops@example.com", 2 + 1),
+    ],
+)
+def test_alarms_are_counted_for_the_conditions_the_answers_make(desired, maximum, email, alarms):
+    assert cost.count_alarms(service_template(desired, maximum, email)) == alarms
+
+
+def test_both_template_loaders_read_the_generated_stacks_alike(default_bake, monkeypatch):
+    stacks = sorted((default_bake / "cloudformation").glob("*.yaml"))
+    with_cfn_lint = [cost.load_template(path) for path in stacks]
+    monkeypatch.setitem(sys.modules, "cfnlint.decode.cfn_yaml", None)  # as without cfn-lint
+    assert [cost.load_template(path) for path in stacks] == with_cfn_lint
+
+
+def test_the_bake_prints_the_report_and_writes_it_into_the_readme(tmp_path):
+    bake = bake_cli(
+        tmp_path,
+        nat_gateways="1",
+        desired_count="3",
+        max_count="3",
+        hosted_zone_id="Z0123456789ABC",
+    )
+
+    assert bake.returncode == 0, bake.stderr
+    readme = (bake.project / "README.md").read_text()
+    report = re.search(
+        r"<!-- cost report: begin -->\n(.*)\n<!-- cost report: end -->", readme, re.DOTALL
+    )[1]
+    assert report in bake.stdout
+    header = report.splitlines()[0]
+    assert "1 NAT gateway (chosen)" in header and "no NAT gateway" in header
+    assert "Fargate tasks: 3 × 0.25 vCPU, 0.5 GB" in report
+    assert "Route 53 hosted zone" not in report  # the answers name an existing zone
+    rollout = re.search(r"(\d+) s per step", report)
+    assert rollout and int(rollout[1]) <= 60

@@ -1,0 +1,215 @@
+"""What the site costs at rest each month, and how long a rollout waits on health checks.
+
+Standard library only (PyYAML or cfn-lint only to read the stacks): the template's generation hook
+imports this module before the project has a virtualenv. Prices live in prices.json beside it.
+"""
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PRICES = Path(__file__).with_name("prices.json")
+HOURS_PER_MONTH = 730  # the month AWS's own price pages and calculator use
+NAT_CHOICES = (2, 1, 0)
+# An internet-facing load balancer holds a public IPv4 address in each of its two zones.
+LOAD_BALANCER_ADDRESSES = 2
+# Application Auto Scaling creates a scale-out and a scale-in alarm for each target tracking policy.
+ALARMS_PER_TARGET_TRACKING_POLICY = 2
+
+
+@dataclass(frozen=True)
+class Site:
+    nat_gateways: int
+    tasks: int
+    cpu: int  # units: 1024 = 1 vCPU
+    memory: int  # MiB
+    creates_hosted_zone: bool
+    alarms: int
+
+    @property
+    def public_addresses(self) -> int:
+        tasks_in_public_subnets = self.tasks if self.nat_gateways == 0 else 0
+        return LOAD_BALANCER_ADDRESSES + self.nat_gateways + tasks_in_public_subnets
+
+
+@dataclass(frozen=True)
+class Rollout:
+    interval: int  # seconds between two health checks
+    healthy_threshold: int  # passed checks before a new task takes traffic
+    deregistration_delay: int  # seconds an old task keeps draining
+
+    @property
+    def seconds(self) -> int:
+        return self.interval * self.healthy_threshold + self.deregistration_delay
+
+
+def load_prices(path: Path = PRICES) -> dict:
+    return json.loads(path.read_text())
+
+
+def site_from_answers(answers: dict, alarms: int) -> Site:
+    return Site(
+        nat_gateways=int(answers["nat_gateways"]),
+        tasks=int(answers["desired_count"]),
+        cpu=int(answers["cpu"]),
+        memory=int(answers["memory"]),
+        creates_hosted_zone=not answers["hosted_zone_id"],
+        alarms=alarms,
+    )
+
+
+def monthly_cost(site: Site, prices: dict) -> dict[str, float]:
+    """USD a month per line item, each rounded to cents: hourly charges only, no traffic."""
+    vcpus, gigabytes = site.cpu / 1024, site.memory / 1024
+    task_hour = vcpus * prices["fargate_vcpu_hour"] + gigabytes * prices["fargate_gb_hour"]
+    hourly = {
+        "NAT gateways": site.nat_gateways * prices["nat_gateway_hour"],
+        "Load balancer": prices["load_balancer_hour"],
+        "Public IPv4 addresses": site.public_addresses * prices["public_ipv4_hour"],
+        f"Fargate tasks: {site.tasks} × {vcpus:g} vCPU, {gigabytes:g} GB": site.tasks * task_hour,
+    }
+    items = {item: usd * HOURS_PER_MONTH for item, usd in hourly.items()}
+    items[f"CloudWatch alarms ({site.alarms})"] = site.alarms * prices["alarm_month"]
+    if site.creates_hosted_zone:
+        items["Route 53 hosted zone"] = prices["hosted_zone_month"]
+    return {item: round(usd, 2) for item, usd in items.items()}
+
+
+def load_template(path: Path) -> dict:
+    """A CloudFormation template with its short tags (`!Ref x`) in long form (`{"Ref": "x"}`)."""
+    try:
+        from cfnlint.decode.cfn_yaml import load
+    except ImportError:  # cookiecutter alone installed: PyYAML comes with it
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def long_form(loader, tag, node):
+            name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+            if isinstance(node, yaml.ScalarNode):
+                value = loader.construct_scalar(node)
+                return {name: value.split(".", 1) if tag == "GetAtt" else value}
+            if isinstance(node, yaml.SequenceNode):
+                return {name: loader.construct_sequence(node, deep=True)}
+            return {name: loader.construct_mapping(node, deep=True)}
+
+        Loader.add_multi_constructor("!", long_form)
+        return yaml.load(path.read_text(), Loader=Loader)  # noqa: S506 (a SafeLoader subclass)
+    return load(str(path))
+
+
+def _value(template: dict, value):
+    """A literal, or a parameter's default: the answer the template was generated with."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return template["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def _holds(template: dict, condition) -> bool:
+    """Evaluate a condition for the parameters' defaults."""
+    if isinstance(condition, str):
+        condition = template["Conditions"][condition]
+    ((function, arguments),) = condition.items()
+    if function == "Condition":
+        return _holds(template, arguments)
+    if function == "Fn::Equals":
+        left, right = (str(_value(template, argument)) for argument in arguments)
+        return left == right
+    results = [_holds(template, argument) for argument in arguments]
+    if function == "Fn::Not":
+        return not results[0]
+    if function == "Fn::And":
+        return all(results)
+    if function == "Fn::Or":
+        return any(results)
+    raise ValueError(f"condition function {function} is not supported here")
+
+
+def _resources(template: dict, resource_type: str) -> list[dict]:
+    """The resources of that type the stack creates with its default parameters."""
+    return [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == resource_type
+        and ("Condition" not in resource or _holds(template, resource["Condition"]))
+    ]
+
+
+def count_alarms(service: dict) -> int:
+    """Alarms of the service stack, those Application Auto Scaling creates for it included."""
+    alarms = _resources(service, "AWS::CloudWatch::Alarm")
+    policies = _resources(service, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    tracking = [p for p in policies if p["Properties"]["PolicyType"] == "TargetTrackingScaling"]
+    return len(alarms) + ALARMS_PER_TARGET_TRACKING_POLICY * len(tracking)
+
+
+def rollout(resources: dict) -> Rollout:
+    """The health check and draining settings of the site's target group."""
+    (target_group,) = _resources(resources, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    properties = target_group["Properties"]
+    attributes = {
+        attribute["Key"]: _value(resources, attribute["Value"])
+        for attribute in properties["TargetGroupAttributes"]
+    }
+    return Rollout(
+        interval=int(_value(resources, properties["HealthCheckIntervalSeconds"])),
+        healthy_threshold=int(_value(resources, properties["HealthyThresholdCount"])),
+        deregistration_delay=int(attributes["deregistration_delay.timeout_seconds"]),
+    )
+
+
+def _nat_label(count: int) -> str:
+    return {0: "no NAT gateway", 1: "1 NAT gateway"}.get(count, f"{count} NAT gateways")
+
+
+def _markdown_table(rows: list[list[str]]) -> str:
+    """A Markdown table padded to line up in a terminal too; numbers aligned right."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+
+    def line(cells):
+        first, *numbers = cells
+        padded = [first.ljust(widths[0])]
+        padded += [cell.rjust(width) for cell, width in zip(numbers, widths[1:], strict=True)]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = ["-" * widths[0]] + ["-" * (w - 1) + ":" for w in widths[1:]]
+    return "\n".join([line(rows[0]), line(rule), *map(line, rows[1:])])
+
+
+def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
+    """The cost table of the site beside its NAT alternatives, the prices' source, the rollout."""
+    choices = [site.nat_gateways] + [n for n in NAT_CHOICES if n != site.nat_gateways]
+    costs = [monthly_cost(replace(site, nat_gateways=n), prices) for n in choices]
+    header = ["USD a month, idle"] + [
+        _nat_label(n) + (" (chosen)" if n == site.nat_gateways else "") for n in choices
+    ]
+    rows = [[item] + [f"{cost[item]:.2f}" for cost in costs] for item in costs[0]]
+    total = ["Total"] + [f"{sum(cost.values()):.2f}" for cost in costs]
+    source = f"{prices['region']} list prices of {prices['as_of']}, {HOURS_PER_MONTH} hours a month"
+    if region != prices["region"]:
+        source += f"; {region}, where the site runs, is a little higher"
+    return "\n".join(
+        [
+            _markdown_table([header, *rows, total]),
+            "",
+            f"- Prices: {source}.",
+            "- Public IPv4: two addresses for the load balancer, one per NAT gateway, one per task"
+            " when there is no NAT gateway.",
+            "- Not included: traffic (load balancer capacity units, NAT and data transfer per GB),"
+            " logs, Container Insights metrics, image storage. An account's first 10 alarms"
+            " are free.",
+            f"- Rollout: a new task takes traffic after {timing.healthy_threshold} health checks"
+            f" {timing.interval} s apart, and an old one drains for"
+            f" {timing.deregistration_delay} s: {timing.seconds} s per step, plus the time a task"
+            " takes to start.",
+        ]
+    )
+
+
+def project_report(project: Path, answers: dict) -> str:
+    """The report for a generated project, from its answers and its stacks."""
+    stacks = project / "cloudformation"
+    site = site_from_answers(answers, count_alarms(load_template(stacks / "service.yaml")))
+    timing = rollout(load_template(stacks / "resources.yaml"))
+    return report(site, timing, load_prices(), answers["aws_region"])
