@@ -1,0 +1,28 @@
+"""The {{ cookiecutter.domain }} web application.
+
+`create_app()` is what gunicorn serves (`app:create_app()`, see container/gunicorn.conf.py).
+Settings come from the environment, so the same image runs anywhere and holds no secret:
+`DOMAIN` names the site, and any `FLASK_<NAME>` variable sets `app.config["<NAME>"]`
+(for example `FLASK_SECRET_KEY`, which the task definition can take from a secret).
+"""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.views import site
+
+DEFAULT_DOMAIN = {{ cookiecutter.domain | tojson }}
+
+
+def create_app(config=None):
+    app = Flask(__name__)
+    app.config["DOMAIN"] = os.environ.get("DOMAIN") or DEFAULT_DOMAIN
+    app.config.from_prefixed_env()
+    app.config.update(config or {})
+    # nginx is the one proxy in front of the app and overwrites these headers on every request,
+    # so exactly one hop is trusted: a client cannot choose its own address, scheme or host.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    app.register_blueprint(site)
+    return app

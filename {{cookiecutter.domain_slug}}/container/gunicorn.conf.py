@@ -1,0 +1,28 @@
+"""gunicorn settings, shared by the image and `make serve` (container/entrypoint passes this file).
+
+Only nginx talks to gunicorn, over a unix socket in the scratch folder: nothing outside the
+container can reach it, and nginx buffers slow clients so no worker waits on a slow network.
+"""
+
+import os
+
+SCRATCH_DIR = os.environ["SCRATCH_DIR"]  # set by the entrypoint
+TASK_CPU_UNITS = int({{ cookiecutter.cpu | tojson }})  # 1024 units = 1 vCPU
+
+bind = f"unix:{SCRATCH_DIR}/gunicorn.sock"
+# Two per vCPU plus one (the usual rule for an app that also waits on I/O), and never fewer
+# than two, so one slow request cannot block a small task. WEB_CONCURRENCY overrides it.
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, 2 * TASK_CPU_UNITS // 1024 + 1))
+worker_class = "sync"
+timeout = 30  # a worker silent this long is restarted
+# Requests in flight get this long after SIGTERM: the entrypoint stops nginx first, and both
+# together stay inside the task's stop timeout (30 s) before ECS sends SIGKILL.
+graceful_timeout = 8
+worker_tmp_dir = SCRATCH_DIR  # the root filesystem is read-only in the task
+control_socket_disable = True  # it would go to $HOME, which is read-only and unused here
+
+# nginx writes the access log (one JSON line per request, including the ones it answers
+# itself); gunicorn logs only its own events, on stderr.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")

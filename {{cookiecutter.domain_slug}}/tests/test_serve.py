@@ -1,0 +1,258 @@
+"""The real nginx and gunicorn, started by container/entrypoint as in the image, on a free port.
+
+Requests come with the headers the load balancer sends (X-Forwarded-Proto, X-Forwarded-For),
+or without them, as its health checks do.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app import DEFAULT_DOMAIN
+
+PROJECT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = PROJECT / "container" / "entrypoint"
+NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+# Answered when this site was generated: the load balancer serves HTTPS, nginx redirects to it.
+HTTPS = {{ cookiecutter.ssl }}
+ONE_YEAR = 365 * 24 * 3600
+
+pytestmark = pytest.mark.skipif(
+    not NGINX, reason="nginx is not installed (Debian: apt-get install nginx); these tests run it"
+)
+with_https = pytest.mark.skipif(not HTTPS, reason="this site was generated with ssl off")
+without_https = pytest.mark.skipif(HTTPS, reason="this site was generated with ssl on")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Stack:
+    """container/entrypoint running in the background, its output in files."""
+
+    def __init__(self, scratch, app_module=None):
+        self.port = free_port()
+        self.scratch = scratch
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        env |= {"SCRATCH_DIR": str(scratch), "WEB_CONCURRENCY": "2"}
+        if app_module:
+            env["APP_MODULE"] = app_module
+            env["PYTHONPATH"] = os.pathsep.join([str(PROJECT / "tests"), env.get("PYTHONPATH", "")])
+        self.stdout = (scratch / "stdout.log").open("w+")
+        self.stderr = (scratch / "stderr.log").open("w+")
+        self.process = subprocess.Popen(  # noqa: S603 - the project's own entrypoint
+            [sys.executable, str(ENTRYPOINT)], env=env, stdout=self.stdout, stderr=self.stderr
+        )
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the entrypoint exited ({self.process.returncode}):\n{self.errors()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"nothing listened on port {self.port} after {seconds} s:\n{self.errors()}")
+
+    def get(self, path, headers=None, timeout=10):
+        """GET path as the load balancer would forward it; return (response, body)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", path, headers={"Host": DEFAULT_DOMAIN, **(headers or {})})
+            response = connection.getresponse()
+            return response, response.read().decode()
+        finally:
+            connection.close()
+
+    def children(self):
+        """The entrypoint's child processes, as {"nginx": pid, "gunicorn": pid}."""
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:
+                found["nginx" if b"nginx" in command else "gunicorn"] = int(stat.parent.name)
+        return found
+
+    def access_log(self):
+        self.stdout.flush()
+        return [json.loads(line) for line in Path(self.stdout.name).read_text().splitlines()]
+
+    def errors(self):
+        self.stderr.flush()
+        return Path(self.stderr.name).read_text()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stdout.close()
+        self.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = Stack(tmp_path_factory.mktemp("scratch"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def private_stack(tmp_path):
+    """A stack of its own for the tests that stop it, serving tests/slow_app.py."""
+    running = Stack(tmp_path, app_module="slow_app:app")
+    yield running
+    running.stop()
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_home_page_through_nginx(stack):
+    response, body = stack.get("/")
+
+    assert response.status == 200
+    assert f"<h1>{DEFAULT_DOMAIN}</h1>" in body
+    assert response.getheader("Server") == "nginx"  # no version given away
+
+
+def test_health_check_without_forwarded_proto_is_answered(stack):
+    # What the load balancer's health check sends: plain HTTP, no X-Forwarded-Proto.
+    response, body = stack.get("/health")
+
+    assert (response.status, body) == (200, "ok")
+    assert response.getheader("Strict-Transport-Security") is None
+
+
+def test_health_path_is_never_redirected(stack):
+    response, body = stack.get("/health", headers={"X-Forwarded-Proto": "http"})
+
+    assert (response.status, body) == (200, "ok")
+
+
+@with_https
+def test_plain_http_is_redirected_with_path_and_query(stack):
+    response, _ = stack.get("/a/page?x=1&y=two", headers={"X-Forwarded-Proto": "http"})
+
+    assert response.status == 301
+    assert response.getheader("Location") == f"https://{DEFAULT_DOMAIN}/a/page?x=1&y=two"
+    assert response.getheader("Strict-Transport-Security") is None
+
+
+@with_https
+def test_https_is_served_with_hsts_of_at_least_a_year(stack):
+    response, _ = stack.get("/", headers={"X-Forwarded-Proto": "https"})
+
+    assert response.status == 200
+    directives = dict(
+        part.strip().partition("=")[::2]
+        for part in response.getheader("Strict-Transport-Security").split(";")
+    )
+    assert int(directives["max-age"]) >= ONE_YEAR
+
+
+@without_https
+@pytest.mark.parametrize("proto", [None, "http", "https"])
+def test_without_ssl_nothing_is_redirected_nor_hsts(stack, proto):
+    headers = {"X-Forwarded-Proto": proto} if proto else {}
+
+    response, body = stack.get("/a/page?x=1", headers=headers)
+
+    assert response.status == 404  # the app's answer, not a redirect
+    assert response.getheader("Location") is None
+    assert response.getheader("Strict-Transport-Security") is None
+
+
+def test_app_sees_the_scheme_and_host_the_client_used(stack):
+    _, body = stack.get("/", headers={"X-Forwarded-Proto": "https"})
+
+    assert f'<link rel="canonical" href="https://{DEFAULT_DOMAIN}/">' in body
+
+
+def test_access_log_is_one_json_line_with_the_client_address(stack):
+    stack.get("/health?from=log-test", headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
+
+    (entry,) = [line for line in stack.access_log() if line["uri"] == "/health?from=log-test"]
+    assert entry["client"] == "203.0.113.7"  # the address the load balancer appended
+    assert entry["status"] == 200
+    assert entry["method"] == "GET"
+
+
+def test_slow_header_senders_do_not_block_other_clients(stack):
+    # 100 clients trickle a header byte by byte (slowloris); normal requests still get through.
+    trickling = []
+    try:
+        for _ in range(100):
+            client = socket.create_connection(("127.0.0.1", stack.port), timeout=5)
+            client.sendall(f"GET / HTTP/1.1\r\nHost: {DEFAULT_DOMAIN}\r\nX-Slow: ".encode())
+            trickling.append(client)
+        for _ in range(10):
+            for client in trickling:
+                client.sendall(b"a")
+            started = time.monotonic()
+            response, _ = stack.get("/health", timeout=5)
+            assert response.status == 200
+            assert time.monotonic() - started < 2
+            time.sleep(0.2)
+    finally:
+        for client in trickling:
+            client.close()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signal):
+    processes = private_stack.children()
+    assert set(processes) == {"nginx", "gunicorn"}
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(private_stack.get("/slow?seconds=2")))
+    request.start()
+    time.sleep(0.5)  # the request is now inside gunicorn
+
+    private_stack.process.send_signal(stop_signal)
+    request.join(timeout=15)
+    code = private_stack.process.wait(timeout=25)
+
+    ((response, body),) = answers
+    assert (response.status, body) == (200, "done")
+    assert code == 0, private_stack.errors()
+    assert all(gone(pid) for pid in processes.values())
+
+
+@pytest.mark.parametrize("victim", ["gunicorn", "nginx"])
+def test_either_process_dying_stops_the_container(private_stack, victim):
+    processes = private_stack.children()
+
+    os.kill(processes[victim], signal.SIGKILL)
+    code = private_stack.process.wait(timeout=25)
+
+    assert code != 0
+    assert f"{victim} exited unexpectedly" in private_stack.errors()
+    assert all(gone(pid) for pid in processes.values())
