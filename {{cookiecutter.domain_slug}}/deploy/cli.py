@@ -1,0 +1,120 @@
+"""`python -m deploy <command>`: options, the AWS session, the command, errors as one line."""
+
+import argparse
+
+from deploy import site
+
+COMMANDS = {
+    "up": "create or update both stacks, building and pushing the image in between",
+    "plan": "show what `up` would change in each stack; applies nothing",
+    "image": "build the image for linux/amd64 and push it to the site's ECR repository",
+    "status": "both stacks, the service's tasks and rollout, the certificate, the URL",
+    "logs": "the site's log events from CloudWatch",
+    "ns": "the hosted zone's name servers, to set at the domain's registrar",
+    "destroy": "delete the service stack, then the resources stack (asks first)",
+}
+
+
+def common_options(defaults):
+    """Options every command takes, before or after its name.
+
+    The subcommands' copies default to SUPPRESS so that they do not overwrite a value given
+    before the command name.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    default = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--region", default=default, help=f"AWS region (default {site.REGION}, the site's)"
+    )
+    parser.add_argument("--profile", default=default, help="AWS profile from ~/.aws/config")
+    parser.add_argument(
+        "--endpoint-url",
+        default=default,
+        help="an AWS-compatible endpoint instead of AWS (a local moto server for rehearsals)",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="do not ask for confirmation",
+    )
+    return parser
+
+
+def parser():
+    main = argparse.ArgumentParser(
+        prog="python -m deploy",
+        description=f"Deploy {site.DOMAIN} to AWS Fargate with CloudFormation.",
+        parents=[common_options(defaults=True)],
+    )
+    commands = main.add_subparsers(dest="command", required=True, metavar="command")
+    after = common_options(defaults=False)
+    sub = {
+        name: commands.add_parser(name, help=text, description=text, parents=[after])
+        for name, text in COMMANDS.items()
+    }
+    for name in ("up", "plan"):
+        sub[name].add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a stack parameter (e.g. DesiredCount=3, CertificateArn=arn:...); "
+            "kept by later deploys until set again",
+        )
+        sub[name].add_argument(
+            "--tag", help="deploy this image tag, already in ECR, instead of building one"
+        )
+    sub["up"].add_argument(
+        "--recreate",
+        action="store_true",
+        help="delete and create again a stack whose creation failed (ROLLBACK_COMPLETE)",
+    )
+    sub["logs"].add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h, 1d")
+    sub["logs"].add_argument("--follow", action="store_true", help="keep printing new events")
+    return main
+
+
+def run(options):
+    # Imported here so that `--help` and a bad option answer at once, without loading boto3.
+    from deploy import commands
+    from deploy.aws import Aws
+
+    handlers = {
+        "up": commands.up,
+        "plan": commands.plan,
+        "image": commands.build_image,
+        "status": commands.status,
+        "logs": commands.logs,
+        "ns": commands.ns,
+        "destroy": commands.destroy,
+    }
+    aws = Aws(region=options.region, profile=options.profile, endpoint_url=options.endpoint_url)
+    aws.check()
+    handlers[options.command](aws, options)
+
+
+def main(argv=None):
+    options = parser().parse_args(argv)
+    import botocore.exceptions
+
+    from deploy.aws import credential_problem
+    from deploy.errors import USAGE, Abort
+    from deploy.ui import fail
+
+    try:
+        run(options)
+    except Abort as stop:
+        fail(stop.message)
+        return stop.status
+    except botocore.exceptions.EndpointConnectionError as error:
+        fail(f"{error} (check --endpoint-url and the network)")
+        return USAGE
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        problem = credential_problem(error)
+        fail(problem or f"AWS: {error}")
+        return USAGE if problem else 1
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    return 0

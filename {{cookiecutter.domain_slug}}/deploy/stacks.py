@@ -1,0 +1,288 @@
+"""Create, update, plan and delete the site's two stacks, always through change sets."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import botocore.exceptions
+
+from deploy import site
+from deploy.errors import USAGE, Abort
+from deploy.ui import console, status_style, table
+from deploy.watch import StackWatcher, all_events, first_failure, is_settled
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "cloudformation"
+
+# What AWS answers when a change set (or an update) would change nothing: a success.
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+
+# States a stack can only leave by being deleted.
+DELETE_ONLY = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    name: str
+    template: Path
+
+    def body(self):
+        return self.template.read_text()
+
+
+RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
+SERVICE = StackSpec(site.SERVICE_STACK, TEMPLATES / "service.yaml")
+
+
+def error_message(error):
+    return error.response.get("Error", {}).get("Message", str(error))
+
+
+def describe(aws, name):
+    """The stack as describe_stacks returns it, or None when there is none by that name."""
+    try:
+        return aws.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    except botocore.exceptions.ClientError as error:
+        if "does not exist" in error_message(error):
+            return None
+        raise
+
+
+def require(aws, name):
+    stack = describe(aws, name)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        raise Abort(
+            f"Stack {name} does not exist in {aws.region}: create it with `make deploy`", USAGE
+        )
+    return stack
+
+
+def outputs(stack):
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def parameters_of(stack):
+    return {p["ParameterKey"]: p.get("ParameterValue") for p in (stack or {}).get("Parameters", [])}
+
+
+def template_summary(aws, spec):
+    """The template's parameter defaults and the IAM capabilities it needs, as AWS reads them."""
+    try:
+        summary = aws.cloudformation.get_template_summary(TemplateBody=spec.body())
+    except botocore.exceptions.ClientError as error:
+        message = error_message(error)
+        raise Abort(f"{spec.template.name}: AWS rejected the template: {message}") from None
+    defaults = {p["ParameterKey"]: p.get("DefaultValue") for p in summary["Parameters"]}
+    return defaults, summary.get("Capabilities", [])
+
+
+def change_set_parameters(defaults, current, overrides):
+    """The Parameters of a change set, and the values kept from the stack as (key, value, default).
+
+    An override is passed as given. A value the stack has that differs from the template's
+    default was set on purpose (with --set, or in the console) and is kept with UsePreviousValue,
+    so that an update never reverts it silently. Anything else is left out: the default applies.
+    """
+    parameters, kept = [], []
+    for key, default in defaults.items():
+        if key in overrides:
+            parameters.append({"ParameterKey": key, "ParameterValue": overrides[key]})
+        elif key in current and current[key] != default:
+            parameters.append({"ParameterKey": key, "UsePreviousValue": True})
+            kept.append((key, current[key], default))
+    return parameters, kept
+
+
+def no_changes(message):
+    return any(words in (message or "") for words in NO_CHANGES)
+
+
+def create_change_set(aws, spec, parameters, capabilities, change_set_type):
+    """Create a change set and wait until AWS has computed it; None when nothing would change."""
+    cloudformation = aws.cloudformation
+    try:
+        created = cloudformation.create_change_set(
+            StackName=spec.name,
+            ChangeSetName=f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+            ChangeSetType=change_set_type,
+            TemplateBody=spec.body(),
+            Parameters=parameters,
+            Capabilities=capabilities,
+            Description="python -m deploy",
+        )
+    except botocore.exceptions.ClientError as error:
+        if no_changes(error_message(error)):
+            return None
+        raise Abort(f"{spec.name}: AWS rejected the change: {error_message(error)}") from None
+    waiter = cloudformation.get_waiter("change_set_create_complete")
+    try:
+        waiter.wait(ChangeSetName=created["Id"], WaiterConfig={"Delay": 3, "MaxAttempts": 200})
+    except botocore.exceptions.WaiterError:
+        reason = cloudformation.describe_change_set(ChangeSetName=created["Id"]).get(
+            "StatusReason", "no reason given"
+        )
+        cloudformation.delete_change_set(ChangeSetName=created["Id"])
+        if no_changes(reason):
+            return None
+        raise Abort(f"{spec.name}: AWS rejected the change: {reason}") from None
+    return describe_change_set(cloudformation, created["Id"])
+
+
+def describe_change_set(cloudformation, change_set_id):
+    change_set = cloudformation.describe_change_set(ChangeSetName=change_set_id)
+    while change_set.get("NextToken"):
+        page = cloudformation.describe_change_set(
+            ChangeSetName=change_set_id, NextToken=change_set.pop("NextToken")
+        )
+        change_set["Changes"] += page["Changes"]
+        change_set["NextToken"] = page.get("NextToken")
+    return change_set
+
+
+def explain_delete_only(aws, stack):
+    """Why a stack can only be deleted, with its first failure and the command that helps."""
+    failure = first_failure(all_events(aws.cloudformation, stack["StackId"]))
+    cause = f" First failure: {failure}." if failure else ""
+    return (
+        f"{stack['StackName']} is {stack['StackStatus']}: its creation failed and AWS can only "
+        f"delete it now.{cause} Fix the cause, then `python -m deploy up --recreate` deletes "
+        "and creates it again."
+    )
+
+
+def settle(aws, stack, on_poll=None):
+    """Follow an operation already running on the stack (an earlier, interrupted run) to its end."""
+    if stack is None or is_settled(stack["StackStatus"]):
+        return stack
+    console.print(f"{stack['StackName']} is {stack['StackStatus']}: following that operation first")
+    watcher = StackWatcher(aws.cloudformation, stack["StackId"], on_poll)
+    return watcher.wait(f"The operation on {stack['StackName']}")
+
+
+def deploy(aws, spec, overrides, recreate=False, on_poll=None):
+    """Create or update the stack to match its template; returns the stack when it is done."""
+    stack = settle(aws, describe(aws, spec.name), on_poll)
+    if stack and stack["StackStatus"] in DELETE_ONLY:
+        if not recreate:
+            raise Abort(explain_delete_only(aws, stack))
+        delete(aws, stack)
+        stack = None
+    if stack and stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
+        raise Abort(
+            f"{spec.name} is UPDATE_ROLLBACK_FAILED: run `aws cloudformation "
+            f"continue-update-rollback --stack-name {spec.name}` (or Stack actions > Continue "
+            "update rollback in the console), then `make deploy` again"
+        )
+    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    defaults, capabilities = template_summary(aws, spec)
+    current = {} if creating else parameters_of(stack)
+    parameters, kept = change_set_parameters(defaults, current, overrides)
+    print_kept(spec, kept)
+    change_set = create_change_set(
+        aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
+    )
+    if change_set is None:
+        console.print(f"{spec.name}: no changes, the stack already matches", style="green")
+        return stack
+    operation = "creation" if creating else "update"
+    console.print(f"{spec.name}: {operation} started ({len(change_set['Changes'])} changes)")
+    watcher = StackWatcher(aws.cloudformation, change_set["StackId"], on_poll)
+    aws.cloudformation.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
+    stack = watcher.wait(f"The {operation} of {spec.name}")
+    if stack["StackStatus"] not in DONE:
+        raise Abort(failure_message(stack, watcher.events))
+    console.print(f"{spec.name}: {stack['StackStatus']}", style="green")
+    return stack
+
+
+def failure_message(stack, events):
+    status = stack["StackStatus"]
+    failure = first_failure(events) or stack.get("StackStatusReason") or "no reason given"
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        after = "The stack is back as it was before, and the site keeps running."
+    elif status in DELETE_ONLY:
+        after = "Fix the cause, then `python -m deploy up --recreate`."
+    else:
+        after = "`make status` shows where it is."
+    return f"{stack['StackName']} ended {status}. First failure: {failure}. {after}"
+
+
+def print_kept(spec, kept):
+    for key, value, default in kept:
+        console.print(
+            f"{spec.name}: keeping {key}={value!r} (set on the stack; the template's default "
+            f"is {default!r}; `--set {key}=...` changes it)",
+            style="dim",
+        )
+
+
+def plan(aws, spec, overrides):
+    """Print what a deploy would change in the stack; applies nothing."""
+    cloudformation = aws.cloudformation
+    stack = describe(aws, spec.name)
+    if stack and not is_settled(stack["StackStatus"]):
+        console.print(f"{spec.name} is {stack['StackStatus']}: plan again when that ends")
+        return
+    if stack and stack["StackStatus"] in DELETE_ONLY:
+        console.print(explain_delete_only(aws, stack))
+        return
+    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    defaults, capabilities = template_summary(aws, spec)
+    current = {} if creating else parameters_of(stack)
+    parameters, kept = change_set_parameters(defaults, current, overrides)
+    print_kept(spec, kept)
+    try:
+        change_set = create_change_set(
+            aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
+        )
+        if change_set is None:
+            console.print(f"{spec.name}: no changes", style="green")
+            return
+        print_changes(spec, change_set, current, creating)
+        cloudformation.delete_change_set(ChangeSetName=change_set["ChangeSetId"])
+    finally:
+        if creating:
+            remove_review_stack(aws, spec.name)
+
+
+def remove_review_stack(aws, name):
+    """Delete the empty REVIEW_IN_PROGRESS stack that a CREATE change set leaves behind."""
+    stack = describe(aws, name)
+    if stack and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        aws.cloudformation.delete_stack(StackName=stack["StackId"])
+
+
+def print_changes(spec, change_set, current, creating):
+    verb = "would be created" if creating else "would change"
+    changes = table("action", "logical id", "type", "replacement", title=f"{spec.name} {verb}:")
+    for change in change_set["Changes"]:
+        resource = change["ResourceChange"]
+        action = resource["Action"]
+        changes.add_row(
+            action,
+            resource["LogicalResourceId"],
+            resource["ResourceType"],
+            resource.get("Replacement", "") if action == "Modify" else "",
+            style={"Add": "green", "Remove": "red"}.get(action, "yellow"),
+        )
+    console.print(changes)
+    for parameter in change_set.get("Parameters", []):
+        key, value = parameter["ParameterKey"], parameter.get("ParameterValue")
+        if not creating and key in current and current[key] != value:
+            console.print(f"  parameter {key}: {current[key]} -> {value}")
+
+
+def delete(aws, stack):
+    """Delete the stack and wait until it is gone."""
+    name = stack["StackName"]
+    console.print(f"{name}: deleting")
+    watcher = StackWatcher(aws.cloudformation, stack["StackId"])
+    aws.cloudformation.delete_stack(StackName=stack["StackId"])
+    stack = watcher.wait(f"The deletion of {name}")
+    if stack["StackStatus"] != "DELETE_COMPLETE":
+        failure = first_failure(watcher.events) or stack.get("StackStatusReason") or "no reason"
+        raise Abort(
+            f"{name} ended {stack['StackStatus']}. First failure: {failure}. Remove what holds "
+            "that resource, then run `make destroy` again."
+        )
+    console.print(f"{name}: DELETE_COMPLETE", style=status_style("DELETE_COMPLETE"))

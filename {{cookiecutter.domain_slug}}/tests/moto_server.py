@@ -1,0 +1,137 @@
+"""A real moto server on a free loopback port, standing in for AWS in the deploy tool's tests.
+
+moto (5.2) runs change sets differently from AWS, and the deploy tool must keep AWS's behaviour,
+so the tests teach the server AWS's behaviour instead (the server runs in this process):
+
+- Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
+  `Fn::ImportValue` against no exports at all ("No export named ... found").
+- Executing an UPDATE change set leaves the outputs and exports as they were.
+- Its stacks know no `Fn::Cidr`, and no `Fn::GetAtt` of a VPC's `Ipv6CidrBlocks` (nor
+  `AWS::EC2::VPCCidrBlock`, so the VPC has no IPv6 range: a documentation prefix stands in), a
+  target group's `TargetGroupFullName`, a load balancer's `LoadBalancerFullName` or a hosted
+  zone's `NameServers`.
+- `!Ref AWS::NoValue` as an item of a list (`Policies: [!If [Cond, {...}, !Ref AWS::NoValue]]`)
+  stays in the list as null instead of removing the item.
+- It exports the outputs whose Condition is false too (and fails evaluating them).
+
+The replacements below do what moto's own create_stack and update_stack do, which is what AWS
+does when it executes those change sets, and what AWS answers for the two template functions.
+Everything else is moto as released.
+"""
+
+import contextlib
+import ipaddress
+import itertools
+import os
+
+from moto.cloudformation import parsing
+from moto.cloudformation.models import CloudFormationBackend
+from moto.ec2.models.vpcs import VPC
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.route53.models import DelegationSet, FakeZone
+from moto.server import ThreadedMotoServer
+
+STAND_IN_IPV6_RANGE = "2001:db8:1234:1a00::/56"
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def execute_change_set(self, change_set_name, stack_name=None):
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    if change_set.change_set_type == "CREATE":
+        stack.template = change_set.template
+        stack._parse_template()
+        stack.parameters = change_set.parameters
+        stack.cross_stack_resources = self.exports
+        stack.resource_map = stack._create_resource_map()
+        stack.output_map = stack._create_output_map()
+        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        stack.create_resources()
+        self._validate_export_uniqueness(stack)
+    else:
+        stack.update(change_set.template, parameters=change_set.parameters)
+    for export in stack.exports:
+        self.exports[export.name] = export
+    change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+moto_clean_json = parsing.clean_json
+
+# The Fn::GetAtt attributes AWS has and moto lacks, computed the way AWS defines them.
+MISSING_ATTRIBUTES = {
+    VPC: {"Ipv6CidrBlocks": lambda vpc: [STAND_IN_IPV6_RANGE]},
+    FakeTargetGroup: {"TargetGroupFullName": lambda group: group.arn.split(":", 5)[5]},
+    FakeLoadBalancer: {"LoadBalancerFullName": lambda balancer: balancer.arn.split("/", 1)[1]},
+    FakeZone: {
+        "NameServers": lambda zone: (
+            (zone.delegation_set or DelegationSet("", None, None)).name_servers
+        )
+    },
+}
+
+
+def clean_json(resource_json, resources_map):
+    """moto's template function evaluation, plus Fn::Cidr, the missing Fn::GetAtt attributes and
+    AWS::NoValue in lists."""
+    if isinstance(resource_json, list):
+        items = (clean_json(item, resources_map) for item in resource_json)
+        return [item for item in items if item is not None]
+    if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+        block, count, bits = (moto_clean_json(v, resources_map) for v in resource_json["Fn::Cidr"])
+        network = ipaddress.ip_network(block)
+        subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
+        return [str(subnet) for subnet in itertools.islice(subnets, int(count))]
+    if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+        name, attribute = resource_json["Fn::GetAtt"][:2]
+        resource = resources_map.get(name)
+        added = MISSING_ATTRIBUTES.get(type(resource), {}).get(attribute)
+        if added:
+            return added(resource)
+    return moto_clean_json(resource_json, resources_map)
+
+
+def exports(self):
+    """The exports of the outputs that exist, that is whose Condition holds."""
+    return [
+        parsing.Export(
+            self._stack_id, clean_json(spec["Export"]["Name"], self._resource_map), output.value
+        )
+        for key, spec in (self._output_json_map or {}).items()
+        if spec.get("Export") and (output := self[key]) is not None
+    ]
+
+
+PATCHES = [
+    (parsing.OutputMap, "exports", property(exports)),
+    (CloudFormationBackend, "execute_change_set", execute_change_set),
+    (parsing, "clean_json", clean_json),
+]
+
+
+@contextlib.contextmanager
+def moto_server():
+    """Yield the endpoint URL of a fresh moto server, with dummy credentials in the environment."""
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PATCHES]
+    for owner, name, replacement in PATCHES:
+        setattr(owner, name, replacement)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    saved = {key: os.environ.get(key) for key in DUMMY_CREDENTIALS}
+    os.environ.update(DUMMY_CREDENTIALS)
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
