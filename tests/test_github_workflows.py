@@ -1,0 +1,91 @@
+"""The GitHub workflows a bake with github_repo gets: valid, least privilege, pinned, expressions intact."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import bake_cli
+
+REPO = "acme/example.com-site"
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+
+
+@pytest.fixture(scope="module")
+def workflows(tmp_path_factory) -> Path:
+    bake = bake_cli(tmp_path_factory.mktemp("github"), github_repo=REPO, aws_region="eu-central-1")
+    assert bake.returncode == 0, bake.stderr
+    return bake.project / ".github" / "workflows"
+
+
+def load(path: Path) -> dict:
+    workflow = yaml.safe_load(path.read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the bare key `on` as true; GitHub does not
+    return workflow
+
+
+def test_both_workflows_match_github_schema(workflows):
+    """The schema GitHub publishes for workflow files, vendored in check-jsonschema (offline)."""
+    files = sorted(workflows.glob("*.yml"))
+    assert [path.name for path in files] == ["ci.yml", "deploy.yml"]
+    checked = subprocess.run(
+        [CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_ci_runs_lint_and_tests_on_pull_requests(workflows):
+    ci = load(workflows / "ci.yml")
+
+    assert set(ci["on"]) == {"pull_request", "workflow_call"}
+    assert ci["permissions"] == {"contents": "read"}
+    (job,) = ci["jobs"].values()
+    commands = [step.get("run", "") for step in job["steps"]]
+    assert "make lint" in commands and "make test" in commands
+    assert any("apt-get install" in command and "nginx" in command for command in commands)
+
+
+def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
+    deploy = load(workflows / "deploy.yml")
+
+    assert deploy["on"]["push"] == {"branches": ["main"]}
+    assert deploy["permissions"] == {"contents": "read"}
+    assert deploy["jobs"]["checks"]["uses"] == "./.github/workflows/ci.yml"
+    job = deploy["jobs"]["deploy"]
+    assert job["needs"] == "checks"
+    assert job["permissions"] == {"id-token": "write", "contents": "read"}
+    assert job["concurrency"] == {"group": "deploy-example-com", "cancel-in-progress": False}
+    assert "environment" not in job, "an environment changes the OIDC subject the role trusts"
+    steps = {step.get("uses", "").split("@")[0]: step for step in job["steps"]}
+    credentials = steps["aws-actions/configure-aws-credentials"]["with"]
+    assert credentials["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert credentials["aws-region"] == "eu-central-1"
+    assert job["steps"][-1]["run"] == ".venv/bin/python -m deploy up --yes"
+
+
+def test_github_expressions_survive_generation(workflows):
+    text = (workflows / "deploy.yml").read_text()
+
+    assert "if: ${{ vars.AWS_DEPLOY_ROLE_ARN == '' }}" in text
+    assert "role-session-name: deploy-${{ github.run_id }}" in text
+    assert "repo:acme/example.com-site:ref:refs/heads/main" in text
+    assert not re.search(r"(?<!\$)\{\{|\{%|\{#", text), "only GitHub's ${{ }} may remain"
+
+
+def test_every_action_is_pinned_to_a_commit(workflows):
+    for path in workflows.glob("*.yml"):
+        for action in re.findall(r"uses: (\S+)", path.read_text()):
+            if not action.startswith("./"):
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), (
+                    f"{path.name}: {action}"
+                )
+
+
+def test_no_github_repo_no_workflows(default_bake):
+    assert not (default_bake / ".github").exists()
+    assert "## CI/CD" not in (default_bake / "README.md").read_text()

@@ -1,0 +1,153 @@
+"""Day two: regenerate a site from its recorded answers, and take template updates with cruft."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import COOKIECUTTER, TEMPLATE, bake_cli, copy_template
+
+CRUFT = Path(sys.executable).with_name("cruft")
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+ANSWERS = {
+    "domain": "shop.example.org",
+    "ssl": "no",
+    "nat_gateways": "1",
+    "desired_count": "3",
+    "max_count": "6",
+    "alarm_email": "ops@example.org",
+    "dynamodb_access": "yes",
+    "github_repo": "acme/shop",
+    "python_version": "3.13",
+}
+
+
+def run(*command, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def must(*command, cwd: Path) -> str:
+    done = run(*command, cwd=cwd)
+    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def tree(root: Path) -> dict[Path, bytes]:
+    return {
+        path.relative_to(root): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+def commit_all(repo: Path, message: str) -> str:
+    must("git", "add", "--all", cwd=repo)
+    must("git", "commit", "--quiet", "--message", message, cwd=repo)
+    return must("git", "rev-parse", "HEAD", cwd=repo).strip()
+
+
+def test_answers_file_is_in_replay_format_without_run_time_keys(tmp_path):
+    bake = bake_cli(tmp_path, **ANSWERS)
+    assert bake.returncode == 0, bake.stderr
+
+    recorded = json.loads((bake.project / ".cookiecutter.json").read_text())
+    questions = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert list(recorded) == ["cookiecutter"]
+    assert set(recorded["cookiecutter"]) == set(questions) - {"__prompts__"}
+    assert (
+        recorded["cookiecutter"]["ssl"] is False
+        and recorded["cookiecutter"]["dynamodb_access"] is True
+    )
+    assert recorded["cookiecutter"]["domain_slug"] == "shop-example-org"
+
+
+def test_replay_file_regenerates_the_same_tree(tmp_path):
+    template = copy_template(tmp_path / "template")  # both bakes from the same files
+    first = bake_cli(tmp_path / "first", template=template, **ANSWERS)
+    assert first.returncode == 0, first.stderr
+
+    replay = tmp_path / "replayed"
+    must(
+        *COOKIECUTTER,
+        template,
+        "--replay-file",
+        first.project / ".cookiecutter.json",
+        "--output-dir",
+        replay,
+        cwd=tmp_path,
+    )
+
+    (project,) = replay.iterdir()
+    assert project.name == first.project.name
+    assert tree(project) == tree(first.project)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """A local git copy of the template, as cruft would clone it from GitHub."""
+    repo = copy_template(tmp_path / "flask-fargate")
+    must("git", "init", "--quiet", "--initial-branch", "main", cwd=repo)
+    commit_all(repo, "template as it is")
+    return repo
+
+
+def test_cruft_creates_checks_and_updates_a_site(tmp_path, template_repo):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    must(
+        CRUFT,
+        "create",
+        template_repo,
+        "--no-input",
+        "--output-dir",
+        sites,
+        "--extra-context",
+        json.dumps(ANSWERS),
+        cwd=tmp_path,
+    )
+    site = sites / "shop-example-org"
+    first_commit = must("git", "rev-parse", "HEAD", cwd=template_repo).strip()
+    assert json.loads((site / ".cruft.json").read_text())["commit"] == first_commit
+    must(CRUFT, "check", cwd=site)
+
+    # The site's own repository, with a change of its own the update must keep.
+    must("git", "init", "--quiet", "--initial-branch", "main", cwd=site)
+    readme = site / "README.md"
+    readme.write_text(readme.read_text().replace("## Layout", "Our shop.\n\n## Layout", 1))
+    commit_all(site, "site as generated, plus our own words")
+
+    # A newer template: a changed file and a new one, both rendered from the answers.
+    template_readme = template_repo / "{{cookiecutter.domain_slug}}" / "README.md"
+    template_readme.write_text(
+        template_readme.read_text() + "\n## Support\n\nAsk {{ cookiecutter.alarm_email }}.\n"
+    )
+    (template_repo / "{{cookiecutter.domain_slug}}" / "SECURITY.md").write_text(
+        "# {{ cookiecutter.domain }}\n"
+    )
+    second_commit = commit_all(template_repo, "template: support section, security policy")
+    assert run(CRUFT, "check", cwd=site).returncode != 0, "cruft check sees the newer template"
+
+    must(CRUFT, "update", "--skip-apply-ask", cwd=site)
+
+    text = readme.read_text()
+    assert "Our shop." in text and "## Support\n\nAsk ops@example.org." in text
+    assert text.count("<!-- cost report: begin -->") == 1
+    assert (site / "SECURITY.md").read_text() == "# shop.example.org\n"
+    assert not list(site.rglob("*.rej")), "the update applied without conflicts"
+    assert json.loads((site / ".cruft.json").read_text())["commit"] == second_commit
+    must(CRUFT, "check", cwd=site)
