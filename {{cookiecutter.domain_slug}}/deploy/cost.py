@@ -1,7 +1,8 @@
 """What the site costs at rest each month, and how long a rollout waits on health checks.
 
-Standard library only (PyYAML or cfn-lint only to read the stacks): the template's generation hook
-imports this module before the project has a virtualenv. Prices live in prices.json beside it.
+The template's generation hook imports this module before the project has a virtualenv, so it
+needs only the standard library, and to read the stacks cfn-lint's decoder or else PyYAML (which
+comes with cookiecutter). Prices live in prices.json beside it.
 """
 
 import json
