@@ -1,0 +1,354 @@
+"""The generated CloudFormation stacks: secure by default, fast rollouts, one template set per site.
+
+Each bake is parsed with cfn-lint's own decoder (short-form tags included). The stacks switch
+features with Conditions on parameters whose defaults are the answers, so the assertions evaluate
+those conditions for the defaults, the way CloudFormation would on a first deploy.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode_str
+from conftest import bake_cli
+
+STACKS = ("resources", "service")
+CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+CHECKOV = [sys.executable, "-m", "checkov.main"]
+
+
+def combo(answers, id, checkov=False):
+    # One xdist group per combination, so its bake is shared by that combination's tests.
+    marks = [pytest.mark.xdist_group(f"stacks-{id}")]
+    return pytest.param(answers, checkov, id=id, marks=marks)
+
+
+COMBINATIONS = [
+    combo({}, "defaults", checkov=True),
+    combo({"ssl": "no", "nat_gateways": "0", "aws_region": "us-east-1"}, "http-nat0-us-east-1", checkov=True),
+    combo(
+        {
+            "aws_region": "ap-northeast-3",
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "certificate_arn": CERTIFICATE.format(region="ap-northeast-3"),
+            "nat_gateways": "1",
+        },
+        "existing-zone-and-certificate-nat1-ap-northeast-3",
+    ),
+    combo(
+        {"desired_count": "3", "max_count": "3", "alarm_email": "ops@example.com", "dynamodb_access": "yes",
+         "aws_region": "sa-east-1"},
+        "fixed-count-email-dynamodb-sa-east-1",
+    ),
+    combo(
+        {"github_repo": "acme/example-site", "cpu": "16384", "memory": "122880", "aws_region": "eu-south-1"},
+        "github-cpu16384-eu-south-1",
+        checkov=True,
+    ),
+    combo(
+        {"ssl": "no", "github_repo": "acme/site", "cpu": "8192", "memory": "61440", "nat_gateways": "1",
+         "aws_region": "ap-southeast-2"},
+        "http-github-cpu8192-ap-southeast-2",
+    ),
+]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+class Site:
+    """A baked project with its answers and both decoded templates."""
+
+    def __init__(self, project: Path):
+        self.project = project
+        self.templates = {name: decode(project / "cloudformation" / f"{name}.yaml") for name in STACKS}
+
+    def resources(self, stack):
+        return self.templates[stack]["Resources"]
+
+    def conditions(self, stack):
+        """Condition name -> value for the parameter defaults."""
+        template = self.templates[stack]
+        defaults = {name: p.get("Default") for name, p in template["Parameters"].items()}
+        cache = {}
+
+        def evaluate(node):
+            if isinstance(node, dict) and len(node) == 1:
+                (function, args), = node.items()
+                if function == "Fn::Equals":
+                    return value(args[0]) == value(args[1])
+                if function == "Fn::Not":
+                    return not evaluate(args[0])
+                if function == "Fn::And":
+                    return all(evaluate(a) for a in args)
+                if function == "Fn::Or":
+                    return any(evaluate(a) for a in args)
+                if function == "Condition":
+                    return condition(args)
+            raise AssertionError(f"unexpected condition syntax: {node!r}")
+
+        def value(node):
+            if isinstance(node, dict) and "Ref" in node:
+                return str(defaults[node["Ref"]])
+            return str(node)
+
+        def condition(name):
+            if name not in cache:
+                cache[name] = evaluate(template["Conditions"][name])
+            return cache[name]
+
+        return {name: condition(name) for name in template.get("Conditions", {})}
+
+    def resolve(self, stack, node):
+        """Pick the Fn::If branches the parameter defaults choose."""
+        conditions = self.conditions(stack)
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, when_true, when_false = node["Fn::If"]
+                return self.resolve(stack, when_true if conditions[name] else when_false)
+            return {key: self.resolve(stack, value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(stack, item) for item in node]
+        return node
+
+    def created(self, stack):
+        """The resources a first deploy with the defaults creates, Fn::If resolved."""
+        conditions = self.conditions(stack)
+        return {
+            name: self.resolve(stack, resource)
+            for name, resource in self.resources(stack).items()
+            if conditions.get(resource.get("Condition"), True)
+        }
+
+
+def decode(path: Path):
+    template, matches = decode_str(path.read_text())
+    assert not matches, f"{path.name}: {[str(m) for m in matches]}"
+    return template
+
+
+def walk(node, path=()):
+    """Yield (path, key, value) for every mapping entry in the template."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key, value
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from walk(item, (*path, index))
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+_SITES = {}
+
+
+@pytest.fixture
+def site(request, tmp_path_factory, answers):
+    """The bake for this combination, made once per xdist worker."""
+    key = request.node.callspec.id
+    if key not in _SITES:
+        bake = bake_cli(tmp_path_factory.mktemp("stacks"), **answers)
+        assert bake.returncode == 0, bake.stderr
+        _SITES[key] = Site(bake.project)
+    return _SITES[key]
+
+
+parametrized = pytest.mark.parametrize(("answers", "run_checkov"), COMBINATIONS)
+
+
+# ---------------------------------------------------------------- security
+
+
+@parametrized
+def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov):
+    for stack in STACKS:
+        for path, key, value in walk(site.templates[stack]):
+            if key == "Principal":
+                principals = [value] if isinstance(value, str) else [
+                    p for entry in value.values() for p in as_list(entry)
+                ]
+                assert "*" not in principals, f"{stack}: wildcard principal at {path}"
+            if key in ("Action", "NotAction"):
+                for action in as_list(value):
+                    assert action != "*" and not action.endswith(":*"), f"{stack}: action {action!r} at {path}"
+
+
+@parametrized
+def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_checkov):
+    resources = site.resources("resources")
+    service_group = {"Ref": "ServiceSecurityGroup"}
+    assert "SecurityGroupIngress" not in resources["ServiceSecurityGroup"]["Properties"]
+    rules = [
+        r["Properties"] for r in resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == service_group
+    ]
+    assert rules == [
+        {
+            "GroupId": service_group,
+            "Description": rules[0]["Description"],
+            "IpProtocol": "tcp",
+            "FromPort": 8080,
+            "ToPort": 8080,
+            "SourceSecurityGroupId": {"Ref": "LoadBalancerSecurityGroup"},
+        }
+    ]
+    # The service stack runs the tasks in that group and opens nothing itself.
+    service = site.resources("service")
+    assert not [r for r in service.values() if r["Type"].startswith("AWS::EC2::SecurityGroup")]
+    network = service["Service"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["SecurityGroups"] == [
+        {"Fn::ImportValue": {"Fn::Sub": "${ResourcesStackName}-ServiceSecurityGroupId"}}
+    ]
+
+
+@parametrized
+def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
+    ssl = answers.get("ssl", "yes") == "yes"
+    created = site.created("resources")
+    http_actions = created["HttpListener"]["Properties"]["DefaultActions"]
+    if ssl:
+        (redirect,) = http_actions
+        assert redirect["Type"] == "redirect"
+        assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
+        assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
+        https = created["HttpsListener"]["Properties"]
+        assert https["Port"] == 443 and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    else:
+        assert [action["Type"] for action in http_actions] == ["forward"]
+        assert "HttpsListener" not in created
+    assert ("Certificate" in created) == (ssl and not answers.get("certificate_arn"))
+
+
+@parametrized
+def test_rollout_waits_at_most_a_minute(site, answers, run_checkov):
+    target_group = site.resources("resources")["TargetGroup"]["Properties"]
+    attributes = {a["Key"]: a["Value"] for a in target_group["TargetGroupAttributes"]}
+    figure = (
+        target_group["HealthCheckIntervalSeconds"] * target_group["HealthyThresholdCount"]
+        + int(attributes["deregistration_delay.timeout_seconds"])
+    )
+    assert figure <= 60
+    assert target_group["HealthCheckPath"] == "/health"
+
+
+# ---------------------------------------------------------------- answers reach the stacks
+
+
+def expected_defaults(answers):
+    full = {
+        "domain": "example.com", "ssl": "yes", "hosted_zone_id": "", "certificate_arn": "", "cpu": "256",
+        "memory": "512", "desired_count": "2", "max_count": "4", "nat_gateways": "2", "alarm_email": "",
+        "dynamodb_access": "no", "github_repo": "", **answers,
+    }
+    slug = "example-com"
+    flag = {"yes": "true", "no": "false"}
+    return {
+        "resources": {
+            "DomainName": full["domain"],
+            "HostedZoneId": full["hosted_zone_id"],
+            "CertificateArn": full["certificate_arn"],
+            "EnableHttps": flag[full["ssl"]],
+            "NatGateways": full["nat_gateways"],
+            "GithubRepo": full["github_repo"],
+            "GithubOidcProviderArn": "",
+            "AlbIdleTimeout": 60,
+            "LogRetentionDays": 30,
+            "ServiceStackName": f"{slug}-service",
+        },
+        "service": {
+            "ResourcesStackName": f"{slug}-resources",
+            "Cpu": full["cpu"],
+            "Memory": full["memory"],
+            "DesiredCount": int(full["desired_count"]),
+            "MaxCount": int(full["max_count"]),
+            "EnableExecuteCommand": "false",
+            "AlarmEmail": full["alarm_email"],
+            "DynamoDbAccess": flag[full["dynamodb_access"]],
+            "DynamoDbTablePrefix": f"{slug}-",
+        },
+    }
+
+
+@parametrized
+def test_parameter_defaults_are_the_answers(site, answers, run_checkov):
+    for stack, expected in expected_defaults(answers).items():
+        parameters = site.templates[stack]["Parameters"]
+        defaults = {name: p["Default"] for name, p in parameters.items() if "Default" in p}
+        assert defaults == expected, stack
+    assert "Default" not in site.templates["service"]["Parameters"]["ImageTag"]
+
+
+@parametrized
+def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
+    resources = site.created("resources")
+    nat = answers.get("nat_gateways", "2")
+    assert len([r for r in resources.values() if r["Type"] == "AWS::EC2::NatGateway"]) == int(nat)
+    assert ("HostedZone" in resources) == (not answers.get("hosted_zone_id"))
+    assert ("DeployRole" in resources) == bool(answers.get("github_repo"))
+
+    service = site.created("service")
+    assert ("ScalableTarget" in service) == (answers.get("max_count", "4") != answers.get("desired_count", "2"))
+    assert ("AlarmEmailSubscription" in service) == bool(answers.get("alarm_email"))
+    assert ("DynamoDbPolicy" in service) == (answers.get("dynamodb_access") == "yes")
+
+
+@pytest.mark.parametrize(
+    ("answers", "run_checkov"), [c for c in COMBINATIONS if c.values[0].get("github_repo")]
+)
+def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
+    role = site.created("resources")["DeployRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    claims = statement["Condition"]["StringEquals"]
+    assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    assert claims["token.actions.githubusercontent.com:sub"] == {"Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"}
+    (policy,) = role["Policies"]
+    passable = [s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in as_list(s["Action"])]
+    assert [s["Resource"] for s in passable] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/*"}
+    ]
+
+
+# ---------------------------------------------------------------- side by side
+
+
+def test_two_sites_share_no_export_name(tmp_path):
+    names = []
+    for domain in ("example.com", "example.org"):
+        bake = bake_cli(tmp_path / domain, domain=domain)
+        assert bake.returncode == 0, bake.stderr
+        template = decode(bake.project / "cloudformation" / "resources.yaml")
+        stack_name = f"{bake.project.name}-resources"
+        exports = [o["Export"]["Name"]["Fn::Sub"] for o in template["Outputs"].values() if "Export" in o]
+        assert exports and all(e.startswith("${AWS::StackName}-") for e in exports)
+        names.append({e.replace("${AWS::StackName}", stack_name) for e in exports})
+    assert not names[0] & names[1]
+
+
+# ---------------------------------------------------------------- checkov
+
+
+# checkov takes seconds per run: a few combinations only.
+@pytest.mark.parametrize(("answers", "run_checkov"), [c for c in COMBINATIONS if c.values[1]])
+def test_checkov_finds_nothing(site, answers, run_checkov):
+    completed = subprocess.run(
+        [*CHECKOV, "--skip-download", "--framework", "cloudformation",
+         "--directory", str(site.project / "cloudformation"), "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(completed.stdout)
+    assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
+    assert report["summary"]["passed"] > 40
+    # Every skip carries a reason in the template and is listed in the README's security section.
+    security = site.project.joinpath("README.md").read_text().split("## Security", 1)[1].split("\n## ", 1)[0]
+    for check in report["results"]["skipped_checks"]:
+        assert check["check_result"].get("suppress_comment"), check["check_id"]
+        assert re.search(rf"\b{check['check_id']}\b", security), f"{check['check_id']} missing from README"
