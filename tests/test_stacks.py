@@ -28,7 +28,11 @@ def combo(answers, id, checkov=False):
 
 COMBINATIONS = [
     combo({}, "defaults", checkov=True),
-    combo({"ssl": "no", "nat_gateways": "0", "aws_region": "us-east-1"}, "http-nat0-us-east-1", checkov=True),
+    combo(
+        {"ssl": "no", "nat_gateways": "0", "aws_region": "us-east-1"},
+        "http-nat0-us-east-1",
+        checkov=True,
+    ),
     combo(
         {
             "aws_region": "ap-northeast-3",
@@ -39,18 +43,34 @@ COMBINATIONS = [
         "existing-zone-and-certificate-nat1-ap-northeast-3",
     ),
     combo(
-        {"desired_count": "3", "max_count": "3", "alarm_email": "ops@example.com", "dynamodb_access": "yes",
-         "aws_region": "sa-east-1"},
+        {
+            "desired_count": "3",
+            "max_count": "3",
+            "alarm_email": "ops@example.com",
+            "dynamodb_access": "yes",
+            "aws_region": "sa-east-1",
+        },
         "fixed-count-email-dynamodb-sa-east-1",
     ),
     combo(
-        {"github_repo": "acme/example-site", "cpu": "16384", "memory": "122880", "aws_region": "eu-south-1"},
+        {
+            "github_repo": "acme/example-site",
+            "cpu": "16384",
+            "memory": "122880",
+            "aws_region": "eu-south-1",
+        },
         "github-cpu16384-eu-south-1",
         checkov=True,
     ),
     combo(
-        {"ssl": "no", "github_repo": "acme/site", "cpu": "8192", "memory": "61440", "nat_gateways": "1",
-         "aws_region": "ap-southeast-2"},
+        {
+            "ssl": "no",
+            "github_repo": "acme/site",
+            "cpu": "8192",
+            "memory": "61440",
+            "nat_gateways": "1",
+            "aws_region": "ap-southeast-2",
+        },
         "http-github-cpu8192-ap-southeast-2",
     ),
 ]
@@ -64,7 +84,9 @@ class Site:
 
     def __init__(self, project: Path):
         self.project = project
-        self.templates = {name: decode(project / "cloudformation" / f"{name}.yaml") for name in STACKS}
+        self.templates = {
+            name: decode(project / "cloudformation" / f"{name}.yaml") for name in STACKS
+        }
 
     def resources(self, stack):
         return self.templates[stack]["Resources"]
@@ -77,7 +99,7 @@ class Site:
 
         def evaluate(node):
             if isinstance(node, dict) and len(node) == 1:
-                (function, args), = node.items()
+                ((function, args),) = node.items()
                 if function == "Fn::Equals":
                     return value(args[0]) == value(args[1])
                 if function == "Fn::Not":
@@ -170,13 +192,17 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
     for stack in STACKS:
         for path, key, value in walk(site.templates[stack]):
             if key == "Principal":
-                principals = [value] if isinstance(value, str) else [
-                    p for entry in value.values() for p in as_list(entry)
-                ]
+                principals = (
+                    [value]
+                    if isinstance(value, str)
+                    else [p for entry in value.values() for p in as_list(entry)]
+                )
                 assert "*" not in principals, f"{stack}: wildcard principal at {path}"
             if key in ("Action", "NotAction"):
                 for action in as_list(value):
-                    assert action != "*" and not action.endswith(":*"), f"{stack}: action {action!r} at {path}"
+                    assert action != "*" and not action.endswith(":*"), (
+                        f"{stack}: action {action!r} at {path}"
+                    )
 
 
 @parametrized
@@ -185,8 +211,10 @@ def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_che
     service_group = {"Ref": "ServiceSecurityGroup"}
     assert "SecurityGroupIngress" not in resources["ServiceSecurityGroup"]["Properties"]
     rules = [
-        r["Properties"] for r in resources.values()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == service_group
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and r["Properties"]["GroupId"] == service_group
     ]
     assert rules == [
         {
@@ -229,10 +257,9 @@ def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
 def test_rollout_waits_at_most_a_minute(site, answers, run_checkov):
     target_group = site.resources("resources")["TargetGroup"]["Properties"]
     attributes = {a["Key"]: a["Value"] for a in target_group["TargetGroupAttributes"]}
-    figure = (
-        target_group["HealthCheckIntervalSeconds"] * target_group["HealthyThresholdCount"]
-        + int(attributes["deregistration_delay.timeout_seconds"])
-    )
+    figure = target_group["HealthCheckIntervalSeconds"] * target_group[
+        "HealthyThresholdCount"
+    ] + int(attributes["deregistration_delay.timeout_seconds"])
     assert figure <= 60
     assert target_group["HealthCheckPath"] == "/health"
 
@@ -242,9 +269,19 @@ def test_rollout_waits_at_most_a_minute(site, answers, run_checkov):
 
 def expected_defaults(answers):
     full = {
-        "domain": "example.com", "ssl": "yes", "hosted_zone_id": "", "certificate_arn": "", "cpu": "256",
-        "memory": "512", "desired_count": "2", "max_count": "4", "nat_gateways": "2", "alarm_email": "",
-        "dynamodb_access": "no", "github_repo": "", **answers,
+        "domain": "example.com",
+        "ssl": "yes",
+        "hosted_zone_id": "",
+        "certificate_arn": "",
+        "cpu": "256",
+        "memory": "512",
+        "desired_count": "2",
+        "max_count": "4",
+        "nat_gateways": "2",
+        "alarm_email": "",
+        "dynamodb_access": "no",
+        "github_repo": "",
+        **answers,
     }
     slug = "example-com"
     flag = {"yes": "true", "no": "false"}
@@ -293,7 +330,9 @@ def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
     assert ("DeployRole" in resources) == bool(answers.get("github_repo"))
 
     service = site.created("service")
-    assert ("ScalableTarget" in service) == (answers.get("max_count", "4") != answers.get("desired_count", "2"))
+    assert ("ScalableTarget" in service) == (
+        answers.get("max_count", "4") != answers.get("desired_count", "2")
+    )
     assert ("AlarmEmailSubscription" in service) == bool(answers.get("alarm_email"))
     assert ("DynamoDbPolicy" in service) == (answers.get("dynamodb_access") == "yes")
 
@@ -307,9 +346,13 @@ def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     claims = statement["Condition"]["StringEquals"]
     assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert claims["token.actions.githubusercontent.com:sub"] == {"Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"}
+    assert claims["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"
+    }
     (policy,) = role["Policies"]
-    passable = [s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in as_list(s["Action"])]
+    passable = [
+        s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in as_list(s["Action"])
+    ]
     assert [s["Resource"] for s in passable] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/*"}
     ]
@@ -325,7 +368,9 @@ def test_two_sites_share_no_export_name(tmp_path):
         assert bake.returncode == 0, bake.stderr
         template = decode(bake.project / "cloudformation" / "resources.yaml")
         stack_name = f"{bake.project.name}-resources"
-        exports = [o["Export"]["Name"]["Fn::Sub"] for o in template["Outputs"].values() if "Export" in o]
+        exports = [
+            o["Export"]["Name"]["Fn::Sub"] for o in template["Outputs"].values() if "Export" in o
+        ]
         assert exports and all(e.startswith("${AWS::StackName}-") for e in exports)
         names.append({e.replace("${AWS::StackName}", stack_name) for e in exports})
     assert not names[0] & names[1]
@@ -338,17 +383,35 @@ def test_two_sites_share_no_export_name(tmp_path):
 @pytest.mark.parametrize(("answers", "run_checkov"), [c for c in COMBINATIONS if c.values[1]])
 def test_checkov_finds_nothing(site, answers, run_checkov):
     completed = subprocess.run(
-        [*CHECKOV, "--skip-download", "--framework", "cloudformation",
-         "--directory", str(site.project / "cloudformation"), "--output", "json"],
+        [
+            *CHECKOV,
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "--directory",
+            str(site.project / "cloudformation"),
+            "--output",
+            "json",
+        ],
+        check=False,  # exit status 1 means failed checks: the report below names them
         capture_output=True,
         text=True,
         timeout=300,
     )
     report = json.loads(completed.stdout)
-    assert report["summary"]["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
+    assert report["summary"]["failed"] == 0, [
+        c["check_id"] for c in report["results"]["failed_checks"]
+    ]
     assert report["summary"]["passed"] > 40
     # Every skip carries a reason in the template and is listed in the README's security section.
-    security = site.project.joinpath("README.md").read_text().split("## Security", 1)[1].split("\n## ", 1)[0]
+    security = (
+        site.project.joinpath("README.md")
+        .read_text()
+        .split("## Security", 1)[1]
+        .split("\n## ", 1)[0]
+    )
     for check in report["results"]["skipped_checks"]:
         assert check["check_result"].get("suppress_comment"), check["check_id"]
-        assert re.search(rf"\b{check['check_id']}\b", security), f"{check['check_id']} missing from README"
+        assert re.search(rf"\b{check['check_id']}\b", security), (
+            f"{check['check_id']} missing from README"
+        )
