@@ -1,4 +1,4 @@
-"""Finish the generated project: drop the files of disabled options, lint the stacks, say what next.
+"""Finish the new project: drop disabled options' files, lint the stacks, cost it, say what next.
 
 Runs inside the new project folder. Offline and idempotent: cruft runs it again on every update.
 A lint finding exits 1, and cookiecutter then removes the folder it created.
