@@ -20,6 +20,10 @@ timeout = 30  # a worker silent this long is restarted
 graceful_timeout = 8
 worker_tmp_dir = SCRATCH_DIR  # the root filesystem is read-only in the task
 control_socket_disable = True  # it would go to $HOME, which is read-only and unused here
+# The app's ProxyFix alone reads the forwarded headers nginx sets. gunicorn would also read
+# X-Forwarded-Ssl and friends, which nginx passes through from the client, and answer 400
+# whenever one disagrees with X-Forwarded-Proto.
+secure_scheme_headers = {}
 
 # nginx writes the access log (one JSON line per request, including the ones it answers
 # itself); gunicorn logs only its own events, on stderr.

@@ -197,6 +197,12 @@ def test_app_sees_the_scheme_and_host_the_client_used(stack):
     assert f'<link rel="canonical" href="https://{DEFAULT_DOMAIN}/">' in body
 
 
+def test_client_scheme_headers_other_than_the_load_balancers_are_ignored(stack):
+    response, body = stack.get("/health", headers={"X-Forwarded-Ssl": "on"})
+
+    assert (response.status, body) == (200, "ok")
+
+
 def test_access_log_is_one_json_line_with_the_client_address(stack):
     stack.get("/health?from=log-test", headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
 

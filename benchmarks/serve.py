@@ -1,0 +1,323 @@
+"""What nginx in front of gunicorn costs: requests/s and latency on `/`, and the stack's memory.
+
+Bakes the default site into a temp folder and measures, on loopback, side by side in one run:
+  nginx alone     nginx answering by itself (return 200): the machine's ceiling
+  gunicorn alone  the site's gunicorn settings, bound to TCP instead of the unix socket
+  full stack      container/entrypoint: nginx + gunicorn exactly as in the image
+The rounds alternate between the three so that noise from other work hits all alike; medians
+are printed. Targets: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's
+memory at rest and under load <= 40% of the default task memory (512 MiB).
+
+Load comes from wrk (Debian: apt-get install wrk) when installed, else from Python threads,
+which are slower than any of the three servers: their figures only compare with each other.
+
+    .venv/bin/python benchmarks/serve.py [--seconds 10] [--rounds 3] [--connections 16]
+"""
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+TASK_MEMORY_MIB = 512
+NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+NGINX_ALONE_CONF = """\
+daemon off;
+worker_processes 1;
+pid {scratch}/nginx-alone.pid;
+error_log stderr warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {scratch}/body;
+    proxy_temp_path {scratch}/proxy;
+    fastcgi_temp_path {scratch}/fastcgi;
+    uwsgi_temp_path {scratch}/uwsgi;
+    scgi_temp_path {scratch}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, process, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listened on port {port} after {seconds} s")
+
+
+def bake(output):
+    subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input", "--accept-hooks", "no"]
+        + ["--output-dir", str(output)],
+        check=True,
+        capture_output=True,
+    )
+    (project,) = output.iterdir()
+    return project
+
+
+class Server:
+    def __init__(self, name, command, port, env=None, cwd=None):
+        self.name, self.port = name, port
+        self.process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(port, self.process)
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def start_servers(project, scratch):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    nginx_port, gunicorn_port, stack_port = free_port(), free_port(), free_port()
+    conf = scratch / "nginx-alone.conf"
+    conf.write_text(NGINX_ALONE_CONF.format(scratch=scratch, port=nginx_port))
+    gunicorn_scratch, stack_scratch = scratch / "gunicorn", scratch / "stack"
+    gunicorn_scratch.mkdir()
+    stack_scratch.mkdir()
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", "container/gunicorn.conf.py"]
+    return [
+        Server("nginx alone", [NGINX, "-e", "stderr", "-c", str(conf)], nginx_port),
+        Server(
+            "gunicorn alone",
+            [*gunicorn, "--bind", f"127.0.0.1:{gunicorn_port}", "app:create_app()"],
+            gunicorn_port,
+            env={**env, "SCRATCH_DIR": str(gunicorn_scratch)},
+            cwd=project,
+        ),
+        Server(
+            "full stack",
+            [sys.executable, str(project / "container" / "entrypoint")],
+            stack_port,
+            env={
+                **env,
+                "HOST": "127.0.0.1",
+                "PORT": str(stack_port),
+                "SCRATCH_DIR": str(stack_scratch),
+            },
+        ),
+    ]
+
+
+def wrk(url, seconds, connections):
+    """Load from wrk: (requests answered, p50 ms, p99 ms, errors)."""
+    out = subprocess.run(
+        ["wrk", "--threads", "1", "--connections", str(connections), "--duration", f"{seconds}s"]
+        + ["--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    p50, p99 = (to_ms(re.search(rf"^\s+{p}%\s+(\S+)", out, re.MULTILINE)[1]) for p in ("50", "99"))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad[1]) if bad else 0) + (sum(map(int, failed.groups())) if failed else 0)
+    return requests, p50, p99, errors
+
+
+def to_ms(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def python_load(url, seconds, connections):
+    """The same figures from threads that each keep a connection open, when wrk is missing."""
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    latencies, errors, stop_at = [], [], time.monotonic() + seconds
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                errors.append(1)
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status >= 400:
+                errors.append(1)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cuts = statistics.quantiles(latencies, n=100)
+    return len(latencies), cuts[49], cuts[98], len(errors)
+
+
+def process_tree(root_pid):
+    """{pid: fields of /proc/pid/stat after the command name} for a process and its descendants."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+    tree, frontier = {}, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        tree[pid] = stats.get(pid, [])
+        frontier.extend(child for child, fields in stats.items() if int(fields[1]) == pid)
+    return tree
+
+
+def cpu_seconds(root_pid):
+    """User + system CPU time used so far by a process and its descendants."""
+    ticks = sum(int(f[11]) + int(f[12]) for f in process_tree(root_pid).values() if f)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def stack_memory_mib(root_pid):
+    """(RSS summed, PSS summed) of a process and all its descendants, in MiB.
+
+    RSS counts pages shared by the forked workers once per process (an upper bound); PSS
+    shares them out, so its sum is what the processes really occupy.
+    """
+    rss = pss = 0
+    for pid in process_tree(root_pid):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.MULTILINE)[1])
+        pss += int(re.search(r"^Pss:\s+(\d+)", rollup, re.MULTILINE)[1])
+    return rss / 1024, pss / 1024
+
+
+@dataclass
+class Run:
+    rate: float  # requests/s
+    p50: float  # ms
+    p99: float  # ms
+    errors: int
+    cpu_ms: float  # server CPU time per request, all its processes: steady under machine noise
+    memory: tuple  # peak (RSS, PSS) in MiB during the run
+
+
+def measure(load, server, seconds, connections):
+    peak = [(0.0, 0.0)]
+    done = threading.Event()
+
+    def sample_memory():
+        while not done.wait(0.25):
+            peak[0] = max(peak[0], stack_memory_mib(server.process.pid))
+
+    sampler = threading.Thread(target=sample_memory)
+    sampler.start()
+    cpu_before, started = cpu_seconds(server.process.pid), time.monotonic()
+    try:
+        requests, p50, p99, errors = load(server.url(), seconds, connections)
+    finally:
+        elapsed = time.monotonic() - started
+        done.set()
+        sampler.join()
+    cpu = cpu_seconds(server.process.pid) - cpu_before
+    return Run(requests / elapsed, p50, p99, errors, cpu * 1000 / max(requests, 1), peak[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--project", type=Path, help="a site to measure (default: bake one)")
+    args = parser.parse_args()
+    if not NGINX:
+        sys.exit("nginx is not installed (Debian: apt-get install nginx)")
+    load = wrk if shutil.which("wrk") else python_load
+
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        project = args.project.resolve() if args.project else bake(scratch / "bake")
+        servers = start_servers(project, scratch)
+        try:
+            for server in servers:  # warm up: imports, template compilation, connections
+                load(server.url(), 1, args.connections)
+            time.sleep(1)
+            at_rest = stack_memory_mib(servers[-1].process.pid)
+            runs = {server.name: [] for server in servers}
+            for _ in range(args.rounds):
+                for server in servers:
+                    runs[server.name].append(measure(load, server, args.seconds, args.connections))
+        finally:
+            for server in servers:
+                server.stop()
+    report(runs, at_rest, load, args)
+
+
+def report(runs, at_rest, load, args):
+    tool = "wrk" if load is wrk else "Python threads (install wrk for real figures)"
+    print(
+        f"GET / for {args.seconds} s x {args.rounds} rounds, {args.connections} connections, {tool}"
+    )
+    print(
+        f"{'medians':16}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'errors':>8}"
+    )
+    medians = {}
+    for name, series in runs.items():
+        median = Run(
+            *(statistics.median(getattr(run, f) for run in series) for f in ("rate", "p50", "p99")),
+            sum(run.errors for run in series),
+            statistics.median(run.cpu_ms for run in series),
+            max(run.memory for run in series),
+        )
+        medians[name] = median
+        print(
+            f"{name:16}{median.rate:12.0f}{median.p50:9.2f}{median.p99:9.2f}"
+            f"{median.cpu_ms:12.3f}{median.errors:8d}"
+        )
+    full, alone = medians["full stack"], medians["gunicorn alone"]
+    verdict = "equal or better" if full.p99 <= alone.p99 else "worse"
+    print(
+        f"full stack / gunicorn alone: {full.rate / alone.rate:.2f} requests/s (target >= 0.9), "
+        f"p99 {verdict}; CPU per request {full.cpu_ms / alone.cpu_ms:.2f}x"
+    )
+    budget = TASK_MEMORY_MIB * 0.4
+    for label, (rss, pss) in (("at rest", at_rest), ("under load", full.memory)):
+        print(
+            f"full stack memory {label:10}: RSS {rss:6.1f} MiB, PSS {pss:6.1f} MiB "
+            f"(target <= {budget:.0f} MiB, 40% of {TASK_MEMORY_MIB} MiB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
