@@ -12,6 +12,10 @@ so the tests teach the server AWS's behaviour instead (the server runs in this p
   zone's `NameServers`.
 - `!Ref AWS::NoValue` as an item of a list (`Policies: [!If [Cond, {...}, !Ref AWS::NoValue]]`)
   stays in the list as null instead of removing the item.
+- It accepts any parameter value; AWS refuses a change set whose value is not in the parameter's
+  AllowedValues or does not match its AllowedPattern.
+- Deleting a stack leaves its route tables (AWS deletes them before the VPC), so the VPC's
+  deletion fails with DependencyViolation.
 - It exports the outputs whose Condition is false too (and fails evaluating them).
 
 The replacements below do what moto's own create_stack and update_stack do, which is what AWS
@@ -22,10 +26,12 @@ Everything else is moto as released.
 import contextlib
 import ipaddress
 import itertools
-import os
+import re
 
 from moto.cloudformation import parsing
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.ec2.models import ec2_backends
 from moto.ec2.models.vpcs import VPC
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.route53.models import DelegationSet, FakeZone
@@ -33,11 +39,22 @@ from moto.server import ThreadedMotoServer
 
 STAND_IN_IPV6_RANGE = "2001:db8:1234:1a00::/56"
 
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+moto_create_change_set = CloudFormationBackend.create_change_set
+
+
+def create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs):
+    """Refuse parameter values outside the template's constraints, with AWS's messages."""
+    declared = Stack.parse_template(template).get("Parameters", {})
+    for key, value in parameters.items():
+        allowed = declared.get(key, {}).get("AllowedValues")
+        pattern = declared.get(key, {}).get("AllowedPattern")
+        if allowed is not None and value not in [str(item) for item in allowed]:
+            raise ValidationError(message=f"Parameter '{key}' must be one of AllowedValues")
+        if pattern is not None and not re.fullmatch(pattern, str(value)):
+            raise ValidationError(message=f"Parameter '{key}' must match pattern {pattern}")
+    return moto_create_change_set(
+        self, stack_name, change_set_name, template, parameters, *args, **kwargs
+    )
 
 
 def execute_change_set(self, change_set_name, stack_name=None):
@@ -106,7 +123,22 @@ def exports(self):
     ]
 
 
+moto_delete_vpc = VPC.__dict__["delete_from_cloudformation_json"].__func__
+
+
+def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name):
+    """Delete the VPC's own route tables first, as AWS does, then let moto delete the VPC."""
+    backend = ec2_backends[account_id][region_name]
+    for table in list(backend.route_tables.values()):
+        if table.vpc_id == resource_name and table.main_association_id is None:
+            table._associations.clear()
+            backend.route_tables.pop(table.id)
+    moto_delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
 PATCHES = [
+    (CloudFormationBackend, "create_change_set", create_change_set),
+    (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
     (parsing.OutputMap, "exports", property(exports)),
     (CloudFormationBackend, "execute_change_set", execute_change_set),
     (parsing, "clean_json", clean_json),
@@ -115,14 +147,12 @@ PATCHES = [
 
 @contextlib.contextmanager
 def moto_server():
-    """Yield the endpoint URL of a fresh moto server, with dummy credentials in the environment."""
-    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PATCHES]
+    """Yield the endpoint URL of a moto server taught the AWS behaviour above."""
+    originals = [(owner, name, vars(owner)[name]) for owner, name, _ in PATCHES]
     for owner, name, replacement in PATCHES:
         setattr(owner, name, replacement)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    saved = {key: os.environ.get(key) for key in DUMMY_CREDENTIALS}
-    os.environ.update(DUMMY_CREDENTIALS)
     try:
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
@@ -130,8 +160,3 @@ def moto_server():
         server.stop()
         for owner, name, original in originals:
             setattr(owner, name, original)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -1,0 +1,186 @@
+"""The deploy tool's pieces that need neither AWS nor Docker: image tags, registry login,
+parameters, failures, and the Docker engine check."""
+
+import base64
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from deploy import image, stacks, watch
+from deploy.errors import USAGE, Abort
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def git(repo, *args):
+    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)  # noqa: S603, S607
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    git(tmp_path, "init", "--quiet")
+    git(tmp_path, "config", "user.email", "tests@example.com")
+    git(tmp_path, "config", "user.name", "tests")
+    (tmp_path / "app.py").write_text("print('hello')\n")
+    git(tmp_path, "add", "app.py")
+    git(tmp_path, "commit", "--quiet", "-m", "first")
+    return tmp_path
+
+
+def head(repo):
+    return git(repo, "rev-parse", "--short=7", "HEAD")
+
+
+def test_a_clean_tree_is_tagged_with_the_short_sha(repo):
+    assert image.source_tag(repo) == head(repo)
+
+
+def test_a_changed_tree_gets_dirty_and_a_hash_of_the_changes(repo):
+    (repo / "app.py").write_text("print('changed')\n")
+    tag = image.source_tag(repo)
+    assert tag.startswith(f"{head(repo)}-dirty-") and len(tag) == 7 + len("-dirty-") + 6
+    assert image.source_tag(repo) == tag  # the same changes: the same tag, found in ECR
+
+    (repo / "app.py").write_text("print('changed again')\n")
+    assert image.source_tag(repo) not in (tag, head(repo))
+
+
+def test_an_untracked_file_makes_the_tree_dirty(repo):
+    (repo / "new.py").write_text("x = 1\n")
+    first = image.source_tag(repo)
+    assert "-dirty-" in first
+    (repo / "new.py").write_text("x = 2\n")
+    assert image.source_tag(repo) != first
+
+
+def test_a_folder_without_a_commit_asks_for_one_or_a_tag(tmp_path):
+    with pytest.raises(Abort) as stopped:
+        image.source_tag(tmp_path)
+    assert stopped.value.status == USAGE
+    assert "git init" in stopped.value.message and "--tag TAG" in stopped.value.message
+
+
+def test_the_ecr_token_gives_user_password_and_registry_host():
+    token = base64.b64encode(b"AWS:secret:with:colons").decode()
+    login = image.registry_login(
+        {
+            "authorizationToken": token,
+            "proxyEndpoint": "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        }
+    )
+    assert login == ("AWS", "secret:with:colons", "123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+
+
+def test_no_docker_engine_is_one_line_and_exit_2(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(Abort) as stopped:
+        image.docker_engine()
+    assert stopped.value.status == USAGE
+    assert stopped.value.message.startswith("No Docker engine answers (")
+    assert "\n" not in stopped.value.message
+
+
+def test_overrides_are_passed_deliberate_values_kept_and_the_rest_left_to_defaults():
+    defaults = {"ImageTag": None, "Cpu": "256", "DesiredCount": "2", "AlarmEmail": ""}
+    current = {"ImageTag": "v1", "Cpu": "256", "DesiredCount": "3", "AlarmEmail": ""}
+    parameters, kept = stacks.change_set_parameters(defaults, current, {"ImageTag": "v2"})
+    assert parameters == [
+        {"ParameterKey": "ImageTag", "ParameterValue": "v2"},
+        {"ParameterKey": "DesiredCount", "UsePreviousValue": True},
+    ]
+    assert kept == [("DesiredCount", "3", "2")]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The submitted information didn't contain changes. Submit different information to "
+        "create a change set.",
+        "No updates are to be performed.",
+    ],
+)
+def test_what_aws_says_for_no_changes_is_recognised(message):
+    assert stacks.no_changes(message)
+    assert not stacks.no_changes("Parameter 'Cpu' must be one of AllowedValues")
+
+
+def event(logical_id, status, reason, seconds):
+    return {
+        "LogicalResourceId": logical_id,
+        "ResourceType": "AWS::ECS::Service",
+        "ResourceStatus": status,
+        "ResourceStatusReason": reason,
+        "Timestamp": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds),
+    }
+
+
+def test_the_first_failure_is_the_cause_not_the_cancelled_siblings():
+    events = [
+        event("Alarm", "CREATE_FAILED", "Resource creation cancelled", 1),
+        event("Service", "CREATE_FAILED", "Circuit breaker: tasks failed to start", 2),
+        event("Service", "DELETE_FAILED", "later noise", 3),
+        event("Service", "CREATE_IN_PROGRESS", "", 0),
+    ]
+    assert watch.first_failure(events) == (
+        "Service (AWS::ECS::Service): Circuit breaker: tasks failed to start"
+    )
+    assert watch.first_failure([event("Service", "CREATE_COMPLETE", "", 0)]) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "settled"),
+    [
+        ("CREATE_IN_PROGRESS", False),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),
+        ("REVIEW_IN_PROGRESS", True),
+        ("UPDATE_ROLLBACK_COMPLETE", True),
+        ("CREATE_COMPLETE", True),
+    ],
+)
+def test_a_stack_settles_when_no_operation_runs(status, settled):
+    assert watch.is_settled(status) is settled
+
+
+def test_since_takes_seconds_minutes_hours_and_days():
+    from deploy.commands import parse_since
+
+    assert parse_since("30s") == timedelta(seconds=30)
+    assert parse_since("10m") == timedelta(minutes=10)
+    assert parse_since("2h") == timedelta(hours=2)
+    assert parse_since("1d") == timedelta(days=1)
+
+
+def test_the_package_and_help_load_without_boto3_docker_or_rich():
+    check = (
+        "import sys, deploy, deploy.cli; "
+        "assert not {'boto3', 'docker', 'rich'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=PROJECT)  # noqa: S603
+    shown = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "deploy", "--help"], cwd=PROJECT, capture_output=True, text=True
+    )
+    assert shown.returncode == 0
+    for command in ("up", "plan", "image", "status", "logs", "ns", "destroy"):
+        assert f"    {command} " in shown.stdout
+
+
+@pytest.fixture
+def docker_client():
+    try:
+        return image.docker_engine()
+    except Abort as stopped:
+        pytest.skip(stopped.message)
+
+
+def test_the_image_builds_for_linux_amd64(docker_client, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /\n")
+    (tmp_path / "hello.txt").write_text("hello\n")
+    reference = f"deploy-tests:{tmp_path.name.lower()}"
+    image.build(docker_client, tmp_path, reference)
+    try:
+        assert docker_client.images.get(reference).attrs["Architecture"] == "amd64"
+    finally:
+        docker_client.images.remove(reference, force=True)
