@@ -1,0 +1,82 @@
+"""The container files across bakes: Dockerfile lint, build context, gunicorn sizing.
+
+How the container serves (redirects, HSTS, draining) is tested by each generated site's own
+suite (tests/test_serve.py), which the template suite runs for the default and ssl-off bakes.
+"""
+
+import json
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, bake_cli
+from docker.utils.build import exclude_paths
+
+PYTHONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
+HADOLINT = Path(sys.executable).parent / "hadolint"
+NO_HOOKS = ("--accept-hooks", "no")  # the container files do not depend on the hooks' work
+
+
+def bake_without_hooks(tmp_path, **answers):
+    bake = bake_cli(tmp_path, flags=NO_HOOKS, **answers)
+    assert bake.returncode == 0, bake.stderr
+    return bake.project
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_dockerfile_is_hadolint_clean_for_every_python(tmp_path, python):
+    project = bake_without_hooks(tmp_path, python_version=python)
+
+    lint = subprocess.run(
+        [HADOLINT, "--failure-threshold", "info", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert f"ARG PYTHON_IMAGE=python:{python}-slim-trixie\n" in (project / "Dockerfile").read_text()
+
+
+def test_build_context_holds_what_the_image_needs_and_nothing_else(default_bake, tmp_path):
+    project = Path(shutil.copytree(default_bake, tmp_path / default_bake.name))
+    for clutter in (".venv/bin/python", ".git/HEAD", "app/__pycache__/views.cpython-313.pyc"):
+        (project / clutter).parent.mkdir(parents=True, exist_ok=True)
+        (project / clutter).write_text("")
+    patterns = (project / ".dockerignore").read_text().splitlines()
+
+    sent = {path for path in exclude_paths(str(project), patterns) if (project / path).is_file()}
+    context = sent - {"Dockerfile", ".dockerignore"}  # Docker always sends these two
+
+    copied = re.findall(
+        r"^COPY (?!--from)(\S+)", (project / "Dockerfile").read_text(), re.MULTILINE
+    )
+    assert {top.rstrip("/") for top in copied} == {path.split("/")[0] for path in context}
+    assert "container/entrypoint" in context
+    assert not [path for path in context if "__pycache__" in path or path.startswith("tests")]
+
+
+@pytest.mark.parametrize(("cpu", "workers"), [("256", 2), ("512", 2), ("1024", 3), ("4096", 9)])
+def test_gunicorn_workers_follow_the_task_cpu(tmp_path, monkeypatch, cpu, workers):
+    project = bake_without_hooks(tmp_path, cpu=cpu, memory=str(max(int(cpu) * 2, 512)))
+    monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+
+    settings = runpy.run_path(str(project / "container" / "gunicorn.conf.py"))
+
+    assert settings["workers"] == workers
+    assert settings["bind"] == f"unix:{tmp_path}/gunicorn.sock"
+
+
+def test_web_concurrency_overrides_the_worker_count(default_bake, tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+
+    settings = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
+
+    assert settings["workers"] == 7
