@@ -97,6 +97,7 @@ def run(options):
 def main(argv=None):
     options = parser().parse_args(argv)
     import botocore.exceptions
+    import botocore.parsers
 
     from deploy.aws import credential_problem
     from deploy.errors import USAGE, Abort
@@ -107,6 +108,9 @@ def main(argv=None):
     except Abort as stop:
         fail(stop.message)
         return stop.status
+    except botocore.parsers.ResponseParserError as error:
+        fail(f"the endpoint's answer is not AWS's API: {str(error).splitlines()[0]}")
+        return 1
     except botocore.exceptions.EndpointConnectionError as error:
         fail(f"{error} (check --endpoint-url and the network)")
         return USAGE

@@ -15,6 +15,8 @@ LOG_POLL_SECONDS = 2
 
 def split_overrides(aws, pairs):
     """`--set KEY=VALUE` options, sorted to the stack whose template has that parameter."""
+    if not pairs:
+        return {stacks.RESOURCES: {}, stacks.SERVICE: {}}
     wanted = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
@@ -89,6 +91,9 @@ def certificate_notice(aws):
 
 def up(aws, options):
     overrides = split_overrides(aws, options.set)
+    existing = stacks.describe(aws, stacks.RESOURCES.name)
+    if options.tag and existing and existing["StackStatus"] in stacks.USABLE:
+        image.require_image(aws, stacks.outputs(existing), options.tag)  # before changing anything
     resources_stack = stacks.deploy(
         aws,
         stacks.RESOURCES,
@@ -113,7 +118,7 @@ def up(aws, options):
 def plan(aws, options):
     overrides = split_overrides(aws, options.set)
     stacks.plan(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
-    if stacks.describe(aws, stacks.RESOURCES.name) is None:
+    if not stacks.outputs(stacks.describe(aws, stacks.RESOURCES.name) or {}):
         console.print(
             f"{stacks.SERVICE.name}: planned once {stacks.RESOURCES.name} exists "
             "(it imports that stack's outputs)"

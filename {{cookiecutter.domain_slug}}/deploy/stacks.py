@@ -19,6 +19,8 @@ NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # States a stack can only leave by being deleted.
 DELETE_ONLY = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+# States whose outputs can be used (after a failed update, the stack is back as it was).
+USABLE = DONE | {"UPDATE_ROLLBACK_COMPLETE"}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import boto3
 import pytest
 import requests
 from cfnlint.decode import cfn_yaml
-from deploy import cli, commands, site
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto_server import moto_server
+
+from deploy import cli, commands, site, watch
+from deploy.errors import Abort
 
 # moto cannot run some resource types of the stacks and says so for each: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -339,3 +341,22 @@ def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsy
     assert out.count(f"Name servers of the hosted zone of {site.DOMAIN}:") == 1
     assert "awsdns" in out
     assert "set these name servers at your domain's registrar now" in out
+
+
+def test_ctrl_c_while_waiting_says_what_keeps_running(aws, monkeypatch):
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    stack_id = aws("cloudformation").create_stack(
+        StackName="watched", TemplateBody=json.dumps(template)
+    )["StackId"]
+    watcher = watch.StackWatcher(aws("cloudformation"), stack_id)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watcher, "poll", interrupted)
+    with pytest.raises(Abort) as stopped:
+        watcher.wait("The update of watched")
+    assert stopped.value.status == 130
+    assert stopped.value.message.startswith(
+        "Stopped watching. The update of watched keeps running in AWS; `make status`"
+    )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from deploy import image, stacks, watch
 from deploy.errors import USAGE, Abort
 
