@@ -3,16 +3,21 @@
 container/entrypoint serves it when the tests set APP_MODULE=slow_app:app.
 """
 
+import os
 import time
+from pathlib import Path
 
 from flask import request
 
 from app import create_app
+
+STARTED = Path(os.environ["SCRATCH_DIR"]) / "slow-request-started"  # what the tests wait for
 
 app = create_app()
 
 
 @app.get("/slow")
 def slow():
+    STARTED.touch()
     time.sleep(float(request.args.get("seconds", "2")))
     return "done"

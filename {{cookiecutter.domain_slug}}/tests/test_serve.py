@@ -90,7 +90,8 @@ class Stack:
             except (OSError, IndexError):
                 continue  # gone meanwhile
             if int(fields[1]) == self.process.pid:
-                found["nginx" if b"nginx" in command else "gunicorn"] = int(stat.parent.name)
+                name = "nginx" if command.startswith(b"nginx:") else "gunicorn"
+                found[name] = int(stat.parent.name)
         return found
 
     def access_log(self):
@@ -126,6 +127,13 @@ def private_stack(tmp_path):
     running = Stack(tmp_path, app_module="slow_app:app")
     yield running
     running.stop()
+
+
+def wait_for(condition, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {seconds} s"
+        time.sleep(0.02)
 
 
 def gone(pid):
@@ -240,7 +248,7 @@ def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signa
     answers = []
     request = threading.Thread(target=lambda: answers.append(private_stack.get("/slow?seconds=2")))
     request.start()
-    time.sleep(0.5)  # the request is now inside gunicorn
+    wait_for(lambda: (private_stack.scratch / "slow-request-started").exists())
 
     private_stack.process.send_signal(stop_signal)
     request.join(timeout=15)
