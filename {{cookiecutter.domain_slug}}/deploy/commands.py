@@ -111,8 +111,8 @@ def up(aws, options):
     stacks.deploy(aws, stacks.SERVICE, service_overrides, recreate=options.recreate)
     console.print(f"\n{site.DOMAIN} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
-        print_name_servers(resources["NameServers"].split(","))
-        console.print("Your domain's registrar must list exactly these (`make ns` shows them).")
+        servers = ", ".join(resources["NameServers"].split(","))
+        console.print(f"Name servers to set at the registrar of {site.DOMAIN}: {servers}")
 
 
 def plan(aws, options):

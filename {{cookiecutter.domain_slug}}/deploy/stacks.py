@@ -67,6 +67,10 @@ def parameters_of(stack):
     return {p["ParameterKey"]: p.get("ParameterValue") for p in (stack or {}).get("Parameters", [])}
 
 
+def defaults_of(summary):
+    return {p["ParameterKey"]: p.get("DefaultValue") for p in summary["Parameters"]}
+
+
 def template_summary(aws, spec):
     """The template's parameter defaults and the IAM capabilities it needs, as AWS reads them."""
     try:
@@ -74,25 +78,43 @@ def template_summary(aws, spec):
     except botocore.exceptions.ClientError as error:
         message = error_message(error)
         raise Abort(f"{spec.template.name}: AWS rejected the template: {message}") from None
-    defaults = {p["ParameterKey"]: p.get("DefaultValue") for p in summary["Parameters"]}
-    return defaults, summary.get("Capabilities", [])
+    return defaults_of(summary), summary.get("Capabilities", [])
 
 
-def change_set_parameters(defaults, current, overrides):
+def deployed_defaults(aws, stack):
+    """The parameter defaults of the template the stack was last deployed with."""
+    return defaults_of(aws.cloudformation.get_template_summary(StackName=stack["StackId"]))
+
+
+def change_set_parameters(defaults, current, deployed, overrides):
     """The Parameters of a change set, and the values kept from the stack as (key, value, default).
 
-    An override is passed as given. A value the stack has that differs from the template's
-    default was set on purpose (with --set, or in the console) and is kept with UsePreviousValue,
-    so that an update never reverts it silently. Anything else is left out: the default applies.
+    `defaults` are the template's, `current` the stack's values, `deployed` the defaults of the
+    template the stack runs. An override is passed as given. A stack value other than its
+    template's default was set on purpose (with --set, or in the console): it is kept with
+    UsePreviousValue, so that no update reverts it silently. Anything else is left out, so the
+    template's default applies, including a default edited since the last deploy.
     """
     parameters, kept = [], []
     for key, default in defaults.items():
         if key in overrides:
             parameters.append({"ParameterKey": key, "ParameterValue": overrides[key]})
-        elif key in current and current[key] != default:
+        elif key in current and current[key] != deployed.get(key):
             parameters.append({"ParameterKey": key, "UsePreviousValue": True})
             kept.append((key, current[key], default))
     return parameters, kept
+
+
+def parameters_for(aws, spec, stack, creating, overrides):
+    """The change set's Parameters and capabilities, saying which stack values are kept."""
+    defaults, capabilities = template_summary(aws, spec)
+    if creating:
+        current, deployed = {}, {}
+    else:
+        current, deployed = parameters_of(stack), deployed_defaults(aws, stack)
+    parameters, kept = change_set_parameters(defaults, current, deployed, overrides)
+    print_kept(spec, kept)
+    return parameters, capabilities, current
 
 
 def no_changes(message):
@@ -176,10 +198,7 @@ def deploy(aws, spec, overrides, recreate=False, on_poll=None):
             "update rollback in the console), then `make deploy` again"
         )
     creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
-    defaults, capabilities = template_summary(aws, spec)
-    current = {} if creating else parameters_of(stack)
-    parameters, kept = change_set_parameters(defaults, current, overrides)
-    print_kept(spec, kept)
+    parameters, capabilities, _ = parameters_for(aws, spec, stack, creating, overrides)
     change_set = create_change_set(
         aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
     )
@@ -212,8 +231,8 @@ def failure_message(stack, events):
 def print_kept(spec, kept):
     for key, value, default in kept:
         console.print(
-            f"{spec.name}: keeping {key}={value!r} (set on the stack; the template's default "
-            f"is {default!r}; `--set {key}=...` changes it)",
+            f"{spec.name}: keeping {key}={value} from the stack (template default: {default!r}; "
+            f"`--set {key}=...` changes it)",
             style="dim",
         )
 
@@ -229,10 +248,7 @@ def plan(aws, spec, overrides):
         console.print(explain_delete_only(aws, stack))
         return
     creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
-    defaults, capabilities = template_summary(aws, spec)
-    current = {} if creating else parameters_of(stack)
-    parameters, kept = change_set_parameters(defaults, current, overrides)
-    print_kept(spec, kept)
+    parameters, capabilities, current = parameters_for(aws, spec, stack, creating, overrides)
     try:
         change_set = create_change_set(
             aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"

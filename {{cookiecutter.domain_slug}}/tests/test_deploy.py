@@ -1,6 +1,7 @@
 """`python -m deploy` against a real moto server standing in for AWS (see moto_server.py)."""
 
 import json
+import re
 import types
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,19 +13,23 @@ from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto_server import moto_server
 
-from deploy import cli, commands, site, watch
+from deploy import cli, commands, site, stacks, watch
 from deploy.errors import Abort
 
 # moto cannot run some resource types of the stacks and says so for each: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 
 ACCOUNT = "123456789012"  # moto's account
-RESOURCES_DEFAULTS = {
-    key: str(spec.get("Default", ""))
-    for key, spec in cfn_yaml.load(
-        str(Path(__file__).parent.parent / "cloudformation" / "resources.yaml")
-    )["Parameters"].items()
-}
+
+
+def template_defaults(name):
+    """The parameter defaults of a stack template: the answers this project was baked with."""
+    template = cfn_yaml.load(str(Path(__file__).parent.parent / "cloudformation" / name))
+    return {key: str(spec.get("Default", "")) for key, spec in template["Parameters"].items()}
+
+
+RESOURCES_DEFAULTS = template_defaults("resources.yaml")
+SERVICE_DEFAULTS = template_defaults("service.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +135,7 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     assert f"{site.DOMAIN} runs image v1: {scheme}://{site.DOMAIN}" in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
     if not RESOURCES_DEFAULTS["HostedZoneId"]:
-        assert "Name servers of the hosted zone" in out
+        assert f"Name servers to set at the registrar of {site.DOMAIN}: ns-" in out
 
     status, out, _ = deploy("up", "--tag", "v1", *overrides)
     assert status == 0
@@ -141,15 +146,17 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
 def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy, deployed):
     overrides, _ = deployed
     push_image(aws, "v2")
-    status, out, _ = deploy("up", "--tag", "v2", "--set", "DesiredCount=3", *overrides)
+    default = SERVICE_DEFAULTS["DesiredCount"]
+    scaled = str(int(default) + 1)
+    status, out, _ = deploy("up", "--tag", "v2", "--set", f"DesiredCount={scaled}", *overrides)
     assert status == 0
     assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
 
     status, out, _ = deploy("up", "--tag", "v2", *overrides)
     assert status == 0
-    assert "keeping DesiredCount='3'" in out
-    assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == "3"
+    assert f"keeping DesiredCount={scaled} from the stack (template default: {default!r}" in out
+    assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == scaled
 
 
 def test_plan_on_a_new_site_creates_nothing(aws, deploy):
@@ -163,11 +170,12 @@ def test_plan_on_a_new_site_creates_nothing(aws, deploy):
 
 def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
     overrides, _ = deployed
-    status, out, _ = deploy("plan", "--tag", "v1", "--set", "DesiredCount=3", *overrides)
+    scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
+    status, out, _ = deploy("plan", "--tag", "v1", "--set", f"DesiredCount={scaled}", *overrides)
     assert status == 0
     assert f"{site.SERVICE_STACK} would change:" in out
-    assert "parameter DesiredCount: " in out and " -> 3" in out
-    assert parameter(aws, site.SERVICE_STACK, "DesiredCount") != "3"
+    assert f"parameter DesiredCount: {SERVICE_DEFAULTS['DesiredCount']} -> {scaled}" in out
+    assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == SERVICE_DEFAULTS["DesiredCount"]
     listed = aws("cloudformation").list_change_sets(StackName=site.SERVICE_STACK)["Summaries"]
     assert [c for c in listed if c["ExecutionStatus"] == "AVAILABLE"] == []
 
@@ -360,3 +368,24 @@ def test_ctrl_c_while_waiting_says_what_keeps_running(aws, monkeypatch):
     assert stopped.value.message.startswith(
         "Stopped watching. The update of watched keeps running in AWS; `make status`"
     )
+
+
+def test_a_default_edited_since_the_last_deploy_applies(
+    aws, deploy, deployed, monkeypatch, tmp_path
+):
+    overrides, _ = deployed
+    edited = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
+    template = re.sub(
+        r"(\n  DesiredCount:\n(?:    .*\n)*?    Default: )\S+",
+        rf"\g<1>{edited}",
+        stacks.SERVICE.template.read_text(),
+    )
+    (tmp_path / "service.yaml").write_text(template)
+    monkeypatch.setattr(
+        stacks, "SERVICE", stacks.StackSpec(site.SERVICE_STACK, tmp_path / "service.yaml")
+    )
+
+    status, out, _ = deploy("up", "--tag", "v1", *overrides)
+    assert status == 0
+    assert "keeping DesiredCount" not in out
+    assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == edited

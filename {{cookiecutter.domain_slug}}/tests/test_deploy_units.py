@@ -85,9 +85,11 @@ def test_no_docker_engine_is_one_line_and_exit_2(monkeypatch, tmp_path):
 
 
 def test_overrides_are_passed_deliberate_values_kept_and_the_rest_left_to_defaults():
-    defaults = {"ImageTag": None, "Cpu": "256", "DesiredCount": "2", "AlarmEmail": ""}
+    # Cpu's default was edited since the last deploy; DesiredCount was set with --set.
+    deployed = {"ImageTag": None, "Cpu": "256", "DesiredCount": "2", "AlarmEmail": ""}
+    defaults = {**deployed, "Cpu": "512"}
     current = {"ImageTag": "v1", "Cpu": "256", "DesiredCount": "3", "AlarmEmail": ""}
-    parameters, kept = stacks.change_set_parameters(defaults, current, {"ImageTag": "v2"})
+    parameters, kept = stacks.change_set_parameters(defaults, current, deployed, {"ImageTag": "v2"})
     assert parameters == [
         {"ParameterKey": "ImageTag", "ParameterValue": "v2"},
         {"ParameterKey": "DesiredCount", "UsePreviousValue": True},
