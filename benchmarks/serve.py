@@ -5,7 +5,7 @@ Bakes the default site into a temp folder and measures, on loopback, side by sid
   gunicorn alone  the site's gunicorn settings, bound to TCP instead of the unix socket
   full stack      container/entrypoint: nginx + gunicorn exactly as in the image
 The rounds alternate between the three so that noise from other work hits all alike; medians
-are printed. Targets: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's
+are printed, with each server's own CPU time per request, which that noise barely moves. Targets: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's
 memory at rest and under load <= 40% of the default task memory (512 MiB).
 
 Load comes from wrk (Debian: apt-get install wrk) when installed, else from Python threads,
