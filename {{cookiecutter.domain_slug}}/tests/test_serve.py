@@ -50,7 +50,8 @@ class Stack:
         env |= {"SCRATCH_DIR": str(scratch), "WEB_CONCURRENCY": "2"}
         if app_module:
             env["APP_MODULE"] = app_module
-            env["PYTHONPATH"] = os.pathsep.join([str(PROJECT / "tests"), env.get("PYTHONPATH", "")])
+            paths = [str(PROJECT / "tests"), env.get("PYTHONPATH")]
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         self.stdout = (scratch / "stdout.log").open("w+")
         self.stderr = (scratch / "stderr.log").open("w+")
         self.process = subprocess.Popen(  # noqa: S603 - the project's own entrypoint
@@ -241,7 +242,7 @@ def test_slow_header_senders_do_not_block_other_clients(stack):
             client.close()
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signal):
     processes = private_stack.children()
     assert set(processes) == {"nginx", "gunicorn"}
