@@ -65,7 +65,7 @@ def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
     credentials = steps["aws-actions/configure-aws-credentials"]["with"]
     assert credentials["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert credentials["aws-region"] == "eu-central-1"
-    assert job["steps"][-1]["run"] == ".venv/bin/python -m deploy up --yes"
+    assert job["steps"][-1]["run"] == ".venv/bin/python -m deploy up --service-only --yes"
 
 
 def test_github_expressions_survive_generation(workflows):

@@ -70,6 +70,12 @@ def parser():
         action="store_true",
         help="delete and create again a stack whose creation failed (ROLLBACK_COMPLETE)",
     )
+    sub["up"].add_argument(
+        "--service-only",
+        action="store_true",
+        help="leave the resources stack as it is: the image and the service stack only "
+        "(all that the GitHub deploy role may change)",
+    )
     sub["logs"].add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h, 1d")
     sub["logs"].add_argument("--follow", action="store_true", help="keep printing new events")
     return main

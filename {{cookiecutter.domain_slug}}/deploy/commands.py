@@ -94,13 +94,16 @@ def up(aws, options):
     existing = stacks.describe(aws, stacks.RESOURCES.name)
     if options.tag and existing and existing["StackStatus"] in stacks.USABLE:
         image.require_image(aws, stacks.outputs(existing), options.tag)  # before changing anything
-    resources_stack = stacks.deploy(
-        aws,
-        stacks.RESOURCES,
-        overrides[stacks.RESOURCES],
-        recreate=options.recreate,
-        on_poll=certificate_notice(aws),
-    )
+    if options.service_only:
+        resources_stack = stacks.require(aws, stacks.RESOURCES.name)
+    else:
+        resources_stack = stacks.deploy(
+            aws,
+            stacks.RESOURCES,
+            overrides[stacks.RESOURCES],
+            recreate=options.recreate,
+            on_poll=certificate_notice(aws),
+        )
     resources = stacks.outputs(resources_stack)
     if options.tag:
         image.require_image(aws, resources, options.tag)

@@ -159,6 +159,29 @@ def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy,
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == scaled
 
 
+def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
+    """What CI's deploy role runs: no change set on the resources stack, the new image rolls out."""
+    overrides, _ = deployed
+    push_image(aws, "v2")
+
+    def change_sets():  # moto lists every stack's change sets, whatever StackName says
+        listed = aws("cloudformation").list_change_sets(StackName=site.RESOURCES_STACK)
+        return [c for c in listed["Summaries"] if c["StackName"] == site.RESOURCES_STACK]
+
+    before = change_sets()
+    status, out, _ = deploy("up", "--service-only", "--tag", "v2", *overrides)
+    assert status == 0
+    assert site.RESOURCES_STACK + ":" not in out
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+    assert change_sets() == before
+
+
+def test_service_only_needs_the_resources_stack(deploy):
+    status, _, err = deploy("up", "--service-only", "--tag", "v1")
+    assert status == 2
+    assert site.RESOURCES_STACK in err
+
+
 def test_plan_on_a_new_site_creates_nothing(aws, deploy):
     status, out, _ = deploy("plan", "--tag", "v1", *site_overrides(aws))
     assert status == 0
