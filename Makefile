@@ -18,8 +18,9 @@ bake: $(VENV)/.installed ## generate the default site into build/, validated by 
 test: $(VENV)/.installed ## the template's test suite, in parallel
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed ## the benchmarks under benchmarks/
+bench: $(VENV)/.installed ## the benchmarks under benchmarks/ (serve.py uses wrk when installed)
 	$(BIN)/python benchmarks/bake.py
+	$(BIN)/python benchmarks/serve.py
 
 lock: $(VENV)/.installed ## re-pin requirements.txt from requirements.in
 	$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" requirements.in -o requirements.txt

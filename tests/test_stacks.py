@@ -415,3 +415,12 @@ def test_checkov_finds_nothing(site, answers, run_checkov):
         assert re.search(rf"\b{check['check_id']}\b", security), (
             f"{check['check_id']} missing from README"
         )
+
+
+def test_load_balancer_idle_timeout_stays_below_nginx_keepalive(default_bake):
+    """A backend closing idle connections before the ALB does makes the ALB answer 502."""
+    resources = decode(default_bake / "cloudformation" / "resources.yaml")
+    idle = resources["Parameters"]["AlbIdleTimeout"]
+    nginx = (default_bake / "container" / "nginx.conf").read_text()
+    keepalive = int(re.search(r"^\s*keepalive_timeout (\d+)s;", nginx, re.MULTILINE)[1])
+    assert idle["Default"] <= idle["MaxValue"] < keepalive
