@@ -213,12 +213,21 @@ def test_client_scheme_headers_other_than_the_load_balancers_are_ignored(stack):
 
 
 def test_access_log_is_one_json_line_with_the_client_address(stack):
-    stack.get("/health?from=log-test", headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
+    stack.get("/?from=log-test", headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
 
-    (entry,) = [line for line in stack.access_log() if line["uri"] == "/health?from=log-test"]
+    (entry,) = [line for line in stack.access_log() if line["uri"] == "/?from=log-test"]
     assert entry["client"] == "203.0.113.7"  # the address the load balancer appended
     assert entry["status"] == 200
     assert entry["method"] == "GET"
+
+
+def test_health_checks_stay_out_of_the_access_log(stack):
+    stack.get("/health?from=health-log-test")
+    stack.get("/?from=after-health-check")
+
+    logged = [line["uri"] for line in stack.access_log()]
+    assert "/?from=after-health-check" in logged
+    assert "/health?from=health-log-test" not in logged
 
 
 def test_slow_header_senders_do_not_block_other_clients(stack):
