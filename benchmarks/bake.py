@@ -38,7 +38,7 @@ def main():
             templates = sorted(output.glob("*/cloudformation/*.yaml"))
             if not templates:
                 sys.exit("the default bake has no CloudFormation templates to compare against")
-            lint_times.append(timed([BIN / "cfn-lint", "--regions", "eu-west-1", *templates]))
+            lint_times.append(timed([BIN / "cfn-lint", *templates, "--regions", "eu-west-1"]))
 
     bake, lint = statistics.median(bake_times), statistics.median(lint_times)
     print(f"templates linted:          {len(templates)} ({', '.join(t.name for t in templates)})")
