@@ -18,6 +18,7 @@ from conftest import bake_cli
 STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 CHECKOV = [sys.executable, "-m", "checkov.main"]
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 def combo(answers, id, checkov=False):
@@ -91,10 +92,11 @@ class Site:
     def resources(self, stack):
         return self.templates[stack]["Resources"]
 
-    def conditions(self, stack):
-        """Condition name -> value for the parameter defaults."""
+    def conditions(self, stack, **parameters):
+        """Condition name -> value for the parameter defaults, or the values given instead."""
         template = self.templates[stack]
         defaults = {name: p.get("Default") for name, p in template["Parameters"].items()}
+        defaults.update(parameters)
         cache = {}
 
         def evaluate(node):
@@ -124,23 +126,29 @@ class Site:
 
         return {name: condition(name) for name in template.get("Conditions", {})}
 
-    def resolve(self, stack, node):
-        """Pick the Fn::If branches the parameter defaults choose."""
-        conditions = self.conditions(stack)
+    def resolve(self, stack, node, conditions=None):
+        """Pick the Fn::If branches the conditions (by default, the parameter defaults') choose,
+        and drop what resolves to AWS::NoValue, as CloudFormation does."""
+        if conditions is None:
+            conditions = self.conditions(stack)
         if isinstance(node, dict):
             if set(node) == {"Fn::If"}:
                 name, when_true, when_false = node["Fn::If"]
-                return self.resolve(stack, when_true if conditions[name] else when_false)
-            return {key: self.resolve(stack, value) for key, value in node.items()}
+                chosen = when_true if conditions[name] else when_false
+                return self.resolve(stack, chosen, conditions)
+            resolved = {key: self.resolve(stack, value, conditions) for key, value in node.items()}
+            return {key: value for key, value in resolved.items() if value != NO_VALUE}
         if isinstance(node, list):
-            return [self.resolve(stack, item) for item in node]
+            resolved = [self.resolve(stack, item, conditions) for item in node]
+            return [item for item in resolved if item != NO_VALUE]
         return node
 
-    def created(self, stack):
-        """The resources a first deploy with the defaults creates, Fn::If resolved."""
-        conditions = self.conditions(stack)
+    def created(self, stack, **parameters):
+        """The resources a first deploy with the defaults (or the values given) creates, Fn::If
+        resolved."""
+        conditions = self.conditions(stack, **parameters)
         return {
-            name: self.resolve(stack, resource)
+            name: self.resolve(stack, resource, conditions)
             for name, resource in self.resources(stack).items()
             if conditions.get(resource.get("Condition"), True)
         }
@@ -161,6 +169,10 @@ def walk(node, path=()):
     elif isinstance(node, list):
         for index, item in enumerate(node):
             yield from walk(item, (*path, index))
+
+
+def properties_of(resources, kind):
+    return [r["Properties"] for r in resources.values() if r["Type"] == kind]
 
 
 def as_list(value):
@@ -296,6 +308,7 @@ def expected_defaults(answers):
             "GithubOidcProviderArn": "",
             "AlbIdleTimeout": 60,
             "LogRetentionDays": 30,
+            "EnableIpv6": "true",
             "ServiceStackName": f"{slug}-service",
         },
         "service": {
@@ -335,6 +348,49 @@ def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
     )
     assert ("AlarmEmailSubscription" in service) == bool(answers.get("alarm_email"))
     assert ("DynamoDbPolicy" in service) == (answers.get("dynamodb_access") == "yes")
+
+
+@parametrized
+def test_aaaa_records_and_a_dualstack_load_balancer_exactly_with_ipv6(site, answers, run_checkov):
+    to_load_balancer = {
+        "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+        "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
+    }
+    names = [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}]
+    for ipv6 in (True, False):
+        resources = site.created("resources", EnableIpv6=str(ipv6).lower())
+        records = [
+            record
+            for group in properties_of(resources, "AWS::Route53::RecordSetGroup")
+            for record in group["RecordSets"]
+        ]
+        for record_type, expected in (("A", names), ("AAAA", names if ipv6 else [])):
+            typed = [r for r in records if r["Type"] == record_type]
+            assert [r["Name"] for r in typed] == expected, (ipv6, record_type)
+            assert all(r["AliasTarget"] == to_load_balancer for r in typed), (ipv6, record_type)
+        load_balancer = resources["LoadBalancer"]["Properties"]
+        assert load_balancer["IpAddressType"] == ("dualstack" if ipv6 else "ipv4")
+        # Dualstack needs IPv6 in the load balancer's subnets, a route out and the web ports
+        # open; the tasks' private subnets stay IPv4.
+        public = {subnet["Ref"] for subnet in load_balancer["Subnets"]}
+        with_ipv6 = {
+            name
+            for name, r in resources.items()
+            if r["Type"] == "AWS::EC2::Subnet" and "Ipv6CidrBlock" in r["Properties"]
+        }
+        assert with_ipv6 == (public if ipv6 else set())
+        ipv6_routes = [
+            r["DestinationIpv6CidrBlock"]
+            for r in properties_of(resources, "AWS::EC2::Route")
+            if "DestinationIpv6CidrBlock" in r
+        ]
+        assert ipv6_routes == (["::/0"] if ipv6 else [])
+        ipv6_ports = sorted(
+            r["FromPort"]
+            for r in properties_of(resources, "AWS::EC2::SecurityGroupIngress")
+            if r.get("CidrIpv6") == "::/0"
+        )
+        assert ipv6_ports == ([80, 443] if ipv6 else [])
 
 
 @pytest.mark.parametrize(

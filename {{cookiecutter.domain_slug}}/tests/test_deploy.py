@@ -76,7 +76,7 @@ def site_overrides(aws):
     certificate ARN deploys with a certificate requested from moto's ACM, as a user with an
     existing certificate would. A bake naming an existing hosted zone gets one made in moto.
     """
-    overrides = []
+    overrides = ["--set", "EnableIpv6=false"]  # moto's VPCs have no IPv6 (see moto_server.py)
     if RESOURCES_DEFAULTS["EnableHttps"] == "true" and not RESOURCES_DEFAULTS["CertificateArn"]:
         arn = aws("acm").request_certificate(DomainName=site.DOMAIN, ValidationMethod="DNS")
         overrides += ["--set", f"CertificateArn={arn['CertificateArn']}"]
