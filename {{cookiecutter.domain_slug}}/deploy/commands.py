@@ -50,6 +50,9 @@ def print_name_servers(servers):
         console.print(f"  {server}", style="bold")
 
 
+HOSTED_ZONE = "AWS::Route53::HostedZone"
+
+
 def certificate_notice(aws):
     """An on_poll hook: once the certificate waits for DNS validation, say what the user must do."""
     shown = False
@@ -63,13 +66,7 @@ def certificate_notice(aws):
         if shown or not waiting:
             return
         shown = True
-        described = aws.cloudformation.describe_stack_resources(StackName=watcher.stack_id)
-        zones = [
-            resource["PhysicalResourceId"]
-            for resource in described["StackResources"]
-            if resource["ResourceType"] == "AWS::Route53::HostedZone"
-            and resource.get("PhysicalResourceId")
-        ]
+        zones = stacks.physical_ids(aws, watcher.stack_id, HOSTED_ZONE)
         if zones:
             print_name_servers(name_servers(aws, zones[0]))
             console.print(
@@ -95,7 +92,14 @@ def up(aws, options):
     if options.tag and existing and existing["StackStatus"] in stacks.USABLE:
         image.require_image(aws, stacks.outputs(existing), options.tag)  # before changing anything
     if options.service_only:
-        resources_stack = stacks.require(aws, stacks.RESOURCES.name)
+        if overrides[stacks.RESOURCES]:
+            keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
+            raise Abort(
+                f"--set {keys}: a parameter of {stacks.RESOURCES.name}, which --service-only "
+                "leaves alone; deploy it with `make deploy`",
+                USAGE,
+            )
+        resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
     else:
         resources_stack = stacks.deploy(
             aws,
@@ -135,7 +139,7 @@ def plan(aws, options):
 
 
 def build_image(aws, options):
-    resources = stacks.outputs(stacks.require(aws, stacks.RESOURCES.name))
+    resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
     tag = image.publish(aws, resources)
     console.print(f"Image {tag} is in ECR; deploy it with `python -m deploy up --tag {tag}`")
 
@@ -208,7 +212,7 @@ def parse_since(text):
 
 def logs(aws, options):
     since = parse_since(options.since)
-    group = stacks.outputs(stacks.require(aws, stacks.RESOURCES.name))["LogGroupName"]
+    group = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))["LogGroupName"]
     paginator = aws.client("logs").get_paginator("filter_log_events")
     start = int((datetime.now(UTC) - since).timestamp() * 1000)
     printed = set()
@@ -236,9 +240,19 @@ def log_line(event):
 
 
 def ns(aws, options):
-    resources = stacks.outputs(stacks.require(aws, stacks.RESOURCES.name))
-    print_name_servers(name_servers(aws, resources["HostedZoneId"]))
-    if resources.get("NameServers"):
+    # Read from the stack's resources, not its outputs: the name servers matter most while the
+    # stack is still being created, waiting for the certificate's DNS validation.
+    stack = stacks.require(aws, stacks.RESOURCES.name)
+    own_zones = stacks.physical_ids(aws, stack["StackId"], HOSTED_ZONE)
+    zone = own_zones[0] if own_zones else stacks.parameters_of(stack).get("HostedZoneId")
+    if not zone:
+        raise Abort(
+            f"{stack['StackName']} has no hosted zone yet ({stack['StackStatus']}): "
+            "`make status` shows where it is",
+            USAGE,
+        )
+    print_name_servers(name_servers(aws, zone))
+    if own_zones:
         console.print(f"Set exactly these at the registrar of {site.DOMAIN}.")
     else:
         console.print(

@@ -51,12 +51,37 @@ def describe(aws, name):
 
 
 def require(aws, name):
+    """The stack, which must exist (in any state)."""
     stack = describe(aws, name)
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
         raise Abort(
             f"Stack {name} does not exist in {aws.region}: create it with `make deploy`", USAGE
         )
     return stack
+
+
+def require_usable(aws, name):
+    """The stack, with its outputs ready: created, or back as it was after a failed update."""
+    stack = require(aws, name)
+    state = stack["StackStatus"]
+    if state not in USABLE:
+        hint = (
+            "`make deploy ARGS=--recreate` creates it again"
+            if state in DELETE_ONLY
+            else "`make status` shows where it is"
+        )
+        raise Abort(f"{name} is {state}, so its outputs are not ready: {hint}", USAGE)
+    return stack
+
+
+def physical_ids(aws, stack_id, resource_type):
+    """The ids of the stack's resources of that type that exist so far."""
+    described = aws.cloudformation.describe_stack_resources(StackName=stack_id)
+    return [
+        resource["PhysicalResourceId"]
+        for resource in described["StackResources"]
+        if resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId")
+    ]
 
 
 def outputs(stack):
@@ -180,7 +205,9 @@ def settle(aws, stack, on_poll=None):
         return stack
     console.print(f"{stack['StackName']} is {stack['StackStatus']}: following that operation first")
     watcher = StackWatcher(aws.cloudformation, stack["StackId"], on_poll)
-    return watcher.wait(f"The operation on {stack['StackName']}")
+    settled = watcher.wait(f"The operation on {stack['StackName']}")
+    # A `destroy` that was running leaves no stack: the caller creates a new one.
+    return None if settled["StackStatus"] == "DELETE_COMPLETE" else settled
 
 
 def deploy(aws, spec, overrides, recreate=False, on_poll=None):

@@ -25,8 +25,8 @@ def elapsed(since):
 class StackWatcher:
     """Polls one stack's events and status until its current operation ends.
 
-    `on_poll(watcher)` is called after every poll; it may read `resources` (logical id to
-    (type, physical id), from the events so far) and `in_progress`.
+    `on_poll(watcher)` is called after every poll; it may read `in_progress` (logical id to
+    (type, time started), from the events so far).
     """
 
     def __init__(self, cloudformation, stack_id, on_poll=None):
@@ -36,7 +36,6 @@ class StackWatcher:
         self.seen = set()
         self.events = []
         self.in_progress = {}
-        self.resources = {}
         self.status = "?"
         self.started = datetime.now(UTC)
         newest = self._newest_first(limit=1)
@@ -83,8 +82,6 @@ class StackWatcher:
         if event["ResourceType"] == "AWS::CloudFormation::Stack":
             return
         logical_id = event["LogicalResourceId"]
-        if event.get("PhysicalResourceId"):
-            self.resources[logical_id] = (event["ResourceType"], event["PhysicalResourceId"])
         if event["ResourceStatus"].endswith("_IN_PROGRESS"):
             self.in_progress[logical_id] = (event["ResourceType"], event["Timestamp"])
         else:

@@ -161,7 +161,6 @@ def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy,
 
 def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
     """What CI's deploy role runs: no change set on the resources stack, the new image rolls out."""
-    overrides, _ = deployed
     push_image(aws, "v2")
 
     def change_sets():  # moto lists every stack's change sets, whatever StackName says
@@ -169,11 +168,20 @@ def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
         return [c for c in listed["Summaries"] if c["StackName"] == site.RESOURCES_STACK]
 
     before = change_sets()
-    status, out, _ = deploy("up", "--service-only", "--tag", "v2", *overrides)
+    status, out, _ = deploy("up", "--service-only", "--tag", "v2")  # as the workflow runs it
     assert status == 0
     assert site.RESOURCES_STACK + ":" not in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
     assert change_sets() == before
+
+
+def test_service_only_refuses_a_resources_parameter(deploy):
+    status, _, err = deploy("up", "--service-only", "--set", "NatGateways=1")
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: --set NatGateways: a parameter of {site.RESOURCES_STACK}, which --service-only "
+        "leaves alone; deploy it with `make deploy`"
+    ]
 
 
 def test_service_only_needs_the_resources_stack(deploy):
@@ -285,6 +293,14 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     assert f"{site.RESOURCES_STACK} is ROLLBACK_COMPLETE" in err
     assert "First failure: LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer): " in err
     assert "`python -m deploy up --recreate`" in err
+
+    for command in ("logs", "image", "up --service-only --tag v1"):
+        status, _, err = deploy(*command.split())
+        assert status == 2, command
+        assert err.splitlines() == [
+            f"error: {site.RESOURCES_STACK} is ROLLBACK_COMPLETE, so its outputs are not ready: "
+            "`make deploy ARGS=--recreate` creates it again"
+        ]
 
     status, out, _ = deploy("up", "--tag", "v1", "--recreate", *overrides)
     assert status == 2  # recreated; the new repository has no image v1 yet
