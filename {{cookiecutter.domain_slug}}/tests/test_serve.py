@@ -43,11 +43,14 @@ def free_port():
 class Stack:
     """container/entrypoint running in the background, its output in files."""
 
-    def __init__(self, scratch, app_module=None):
+    def __init__(self, scratch, app_module=None, site_url=None):
         self.port = free_port()
         self.scratch = scratch
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
         env |= {"SCRATCH_DIR": str(scratch), "WEB_CONCURRENCY": "2"}
+        env.pop("SITE_URL", None)  # without it, the address answered at generation
+        if site_url:
+            env["SITE_URL"] = site_url
         if app_module:
             env["APP_MODULE"] = app_module
             paths = [str(PROJECT / "tests"), env.get("PYTHONPATH")]
@@ -200,6 +203,24 @@ def test_without_ssl_nothing_is_redirected_nor_hsts(stack, proto):
     assert response.getheader("Strict-Transport-Security") is None
 
 
+@pytest.mark.parametrize(
+    ("site_url", "https"),
+    [(f"https://{DEFAULT_DOMAIN}", True), (f"http://{DEFAULT_DOMAIN}", False)],
+    ids=["https-site-url", "http-site-url"],
+)
+def test_site_url_turns_redirect_and_hsts_on_or_off_at_run_time(tmp_path, site_url, https):
+    """The service stack passes SiteUrl: switching HTTPS in the stacks needs no new image."""
+    running = Stack(tmp_path, site_url=site_url)
+    try:
+        plain, _ = running.get("/page", headers={"X-Forwarded-Proto": "http"})
+        secure, _ = running.get("/", headers={"X-Forwarded-Proto": "https"})
+    finally:
+        running.stop()
+
+    assert plain.status == (301 if https else 404)
+    assert (secure.getheader("Strict-Transport-Security") is not None) is https
+
+
 def test_app_sees_the_scheme_and_host_the_client_used(stack):
     _, body = stack.get("/", headers={"X-Forwarded-Proto": "https"})
 
@@ -215,6 +236,7 @@ def test_client_scheme_headers_other_than_the_load_balancers_are_ignored(stack):
 def test_access_log_is_one_json_line_with_the_client_address(stack):
     stack.get("/?from=log-test", headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
 
+    wait_for(lambda: logged_uris(stack).count("/?from=log-test") == 1)  # nginx logs after answering
     (entry,) = [line for line in stack.access_log() if line["uri"] == "/?from=log-test"]
     assert entry["client"] == "203.0.113.7"  # the address the load balancer appended
     assert entry["status"] == 200
@@ -225,9 +247,12 @@ def test_health_checks_stay_out_of_the_access_log(stack):
     stack.get("/health?from=health-log-test")
     stack.get("/?from=after-health-check")
 
-    logged = [line["uri"] for line in stack.access_log()]
-    assert "/?from=after-health-check" in logged
-    assert "/health?from=health-log-test" not in logged
+    wait_for(lambda: "/?from=after-health-check" in logged_uris(stack))
+    assert "/health?from=health-log-test" not in logged_uris(stack)
+
+
+def logged_uris(stack):
+    return [line["uri"] for line in stack.access_log()]
 
 
 def test_slow_header_senders_do_not_block_other_clients(stack):
