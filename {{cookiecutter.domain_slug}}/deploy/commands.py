@@ -89,8 +89,11 @@ def certificate_notice(aws):
 def up(aws, options):
     overrides = split_overrides(aws, options.set)
     existing = stacks.describe(aws, stacks.RESOURCES.name)
-    if options.tag and existing and existing["StackStatus"] in stacks.USABLE:
-        image.require_image(aws, stacks.outputs(existing), options.tag)  # before changing anything
+    # With a usable resources stack, a missing --tag stops `up` before anything changes;
+    # otherwise it is checked once the stack (and its repository) exists.
+    tag_checked = bool(options.tag and existing and existing["StackStatus"] in stacks.USABLE)
+    if tag_checked:
+        image.require_image(aws, stacks.outputs(existing), options.tag)
     if options.service_only:
         if overrides[stacks.RESOURCES]:
             keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
@@ -110,7 +113,8 @@ def up(aws, options):
         )
     resources = stacks.outputs(resources_stack)
     if options.tag:
-        image.require_image(aws, resources, options.tag)
+        if not tag_checked:
+            image.require_image(aws, resources, options.tag)
         tag = options.tag
     else:
         tag = image.publish(aws, resources)
