@@ -11,7 +11,7 @@ import pytest
 import requests
 from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
-from moto_server import moto_server
+from deploy.moto_rules import moto_server
 
 from deploy import cli, commands, site, stacks, watch
 from deploy.errors import Abort
