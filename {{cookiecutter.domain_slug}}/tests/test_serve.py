@@ -14,9 +14,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import processes
 
 from app import DEFAULT_DOMAIN
 
@@ -32,6 +34,9 @@ pytestmark = pytest.mark.skipif(
 )
 with_https = pytest.mark.skipif(not HTTPS, reason="this site was generated with ssl off")
 without_https = pytest.mark.skipif(HTTPS, reason="this site was generated with ssl on")
+linux_only = pytest.mark.skipif(
+    sys.platform != "linux", reason="follows the processes it starts through /proc (Linux)"
+)
 
 
 def free_port():
@@ -41,38 +46,30 @@ def free_port():
 
 
 class Stack:
-    """container/entrypoint running in the background, its output in files."""
+    """nginx + gunicorn started in the background by command, on PORT; its output in files."""
 
-    def __init__(self, scratch, app_module=None, site_url=None):
+    def __init__(self, scratch, command, env, **popen):
         self.port = free_port()
         self.scratch = scratch
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
-        env |= {"SCRATCH_DIR": str(scratch), "WEB_CONCURRENCY": "2"}
-        env.pop("SITE_URL", None)  # without it, the address answered at generation
-        if site_url:
-            env["SITE_URL"] = site_url
-        if app_module:
-            env["APP_MODULE"] = app_module
-            paths = [str(PROJECT / "tests"), env.get("PYTHONPATH")]
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         self.stdout = (scratch / "stdout.log").open("w+")
         self.stderr = (scratch / "stderr.log").open("w+")
-        self.process = subprocess.Popen(  # noqa: S603 - the project's own entrypoint
-            [sys.executable, str(ENTRYPOINT)], env=env, stdout=self.stdout, stderr=self.stderr
+        self.process = subprocess.Popen(  # noqa: S603 - the project's own entrypoint or make
+            command,
+            env={**env, "PORT": str(self.port), "WEB_CONCURRENCY": "2"},
+            stdout=self.stdout,
+            stderr=self.stderr,
+            **popen,
         )
         self._wait_until_listening()
 
     def _wait_until_listening(self, seconds=20):
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while not listening(self.port):
             if self.process.poll() is not None:
-                pytest.fail(f"the entrypoint exited ({self.process.returncode}):\n{self.errors()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"nothing listened on port {self.port} after {seconds} s:\n{self.errors()}")
+                pytest.fail(f"exited ({self.process.returncode}), never listened:\n{self.errors()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"not listening on {self.port} after {seconds} s:\n{self.errors()}")
+            time.sleep(0.05)
 
     def get(self, path, headers=None, timeout=10):
         """GET path as the load balancer would forward it; return (response, body)."""
@@ -86,17 +83,11 @@ class Stack:
 
     def children(self):
         """The entrypoint's child processes, as {"nginx": pid, "gunicorn": pid}."""
-        found = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                command = (stat.parent / "cmdline").read_bytes()
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if int(fields[1]) == self.process.pid:
-                name = "nginx" if command.startswith(b"nginx:") else "gunicorn"
-                found[name] = int(stat.parent.name)
-        return found
+        return {
+            "nginx" if child.command.startswith("nginx:") else "gunicorn": child.pid
+            for child in processes().values()
+            if child.ppid == self.process.pid
+        }
 
     def access_log(self):
         self.stdout.flush()
@@ -118,17 +109,41 @@ class Stack:
         self.stderr.close()
 
 
+def start_entrypoint(scratch, app_module=None, site_url=None):
+    env = {**os.environ, "HOST": "127.0.0.1", "SCRATCH_DIR": str(scratch)}
+    env.pop("SITE_URL", None)  # without it, the address answered at generation
+    if site_url:
+        env["SITE_URL"] = site_url
+    if app_module:
+        env["APP_MODULE"] = app_module
+        paths = [str(PROJECT / "tests"), env.get("PYTHONPATH")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+    return Stack(scratch, [sys.executable, str(ENTRYPOINT)], env)
+
+
+def start_make_serve(scratch):
+    """`make serve` in a process group of its own, as a shell runs a command in a terminal.
+
+    Its .venv stands in for one: marked installed, with the tests' own interpreter for a bin.
+    """
+    (scratch / ".installed").touch()
+    python_bin = Path(sys.executable).parent
+    command = ["make", "--no-print-directory", "serve", f"VENV={scratch}", f"BIN={python_bin}"]
+    return Stack(scratch, command, os.environ, cwd=PROJECT, process_group=0)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    running = Stack(tmp_path_factory.mktemp("scratch"))
+    """The site plus the tests' own routes (tests/probe_app.py), shared by the module's tests."""
+    running = start_entrypoint(tmp_path_factory.mktemp("scratch"), app_module="probe_app:app")
     yield running
     running.stop()
 
 
 @pytest.fixture
 def private_stack(tmp_path):
-    """A stack of its own for the tests that stop it, serving tests/slow_app.py."""
-    running = Stack(tmp_path, app_module="slow_app:app")
+    """A stack of its own for the tests that stop it."""
+    running = start_entrypoint(tmp_path, app_module="probe_app:app")
     yield running
     running.stop()
 
@@ -140,19 +155,48 @@ def wait_for(condition, seconds=10):
         time.sleep(0.02)
 
 
-def gone(pid):
+def descendants(pid):
+    """The processes below pid, running now."""
+    children = defaultdict(list)
+    for process in processes().values():
+        if not process.zombie:
+            children[process.ppid].append(process)
+    found = []
+    parents = [pid]
+    while parents:
+        below = children[parents.pop()]
+        found += below
+        parents += [process.pid for process in below]
+    return found
+
+
+def serving_processes(stack):
+    """Every process below the stack's command, once nginx and gunicorn workers have answered."""
+    response, _ = stack.get("/health")  # nginx accepts before its workers run: wait for one
+    assert response.status == 200
+    started = descendants(stack.process.pid)
+    assert any(process.command.startswith("nginx: worker") for process in started)
+    return started
+
+
+def still_running(started):
+    running = {process.pid for process in processes().values() if not process.zombie}
+    return [process.command for process in started if process.pid in running]
+
+
+def listening(port):
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def test_home_page_through_nginx(stack):
-    response, body = stack.get("/")
+    response, _ = stack.get("/")
 
     assert response.status == 200
-    assert f"<h1>{DEFAULT_DOMAIN}</h1>" in body
+    assert response.getheader("Content-Type").startswith("text/html")
     assert response.getheader("Server") == "nginx"  # no version given away
 
 
@@ -210,7 +254,7 @@ def test_without_ssl_nothing_is_redirected_nor_hsts(stack, proto):
 )
 def test_site_url_turns_redirect_and_hsts_on_or_off_at_run_time(tmp_path, site_url, https):
     """The service stack passes SiteUrl: switching HTTPS in the stacks needs no new image."""
-    running = Stack(tmp_path, site_url=site_url)
+    running = start_entrypoint(tmp_path, site_url=site_url)
     try:
         plain, _ = running.get("/page", headers={"X-Forwarded-Proto": "http"})
         secure, _ = running.get("/", headers={"X-Forwarded-Proto": "https"})
@@ -222,9 +266,9 @@ def test_site_url_turns_redirect_and_hsts_on_or_off_at_run_time(tmp_path, site_u
 
 
 def test_app_sees_the_scheme_and_host_the_client_used(stack):
-    _, body = stack.get("/", headers={"X-Forwarded-Proto": "https"})
+    response, body = stack.get("/probe/seen", headers={"X-Forwarded-Proto": "https"})
 
-    assert f'<link rel="canonical" href="https://{DEFAULT_DOMAIN}/">' in body
+    assert json.loads(body)["url"] == f"https://{DEFAULT_DOMAIN}/probe/seen"
 
 
 def test_client_scheme_headers_other_than_the_load_balancers_are_ignored(stack):
@@ -276,14 +320,17 @@ def test_slow_header_senders_do_not_block_other_clients(stack):
             client.close()
 
 
+@linux_only
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signal):
-    processes = private_stack.children()
-    assert set(processes) == {"nginx", "gunicorn"}
+    assert set(private_stack.children()) == {"nginx", "gunicorn"}
     answers = []
-    request = threading.Thread(target=lambda: answers.append(private_stack.get("/slow?seconds=2")))
+    request = threading.Thread(
+        target=lambda: answers.append(private_stack.get("/probe/slow?seconds=2"))
+    )
     request.start()
     wait_for(lambda: (private_stack.scratch / "slow-request-started").exists())
+    started = descendants(private_stack.process.pid)
 
     private_stack.process.send_signal(stop_signal)
     request.join(timeout=15)
@@ -292,16 +339,55 @@ def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signa
     ((response, body),) = answers
     assert (response.status, body) == (200, "done")
     assert code == 0, private_stack.errors()
-    assert all(gone(pid) for pid in processes.values())
+    assert still_running(started) == []
 
 
+@linux_only
 @pytest.mark.parametrize("victim", ["gunicorn", "nginx"])
 def test_either_process_dying_stops_the_container(private_stack, victim):
-    processes = private_stack.children()
+    started = serving_processes(private_stack)
 
-    os.kill(processes[victim], signal.SIGKILL)
+    os.kill(private_stack.children()[victim], signal.SIGKILL)
     code = private_stack.process.wait(timeout=25)
 
     assert code != 0
     assert f"{victim} exited unexpectedly" in private_stack.errors()
-    assert all(gone(pid) for pid in processes.values())
+    assert still_running(started) == []  # its workers too, which outlive a killed master
+
+
+@pytest.fixture
+def make_serve(tmp_path):
+    running = start_make_serve(tmp_path)
+    yield running
+    running.stop()
+
+
+STOP_MAKE = {
+    "SIGTERM-to-make": lambda make: make.send_signal(signal.SIGTERM),  # kill <pid>, an IDE's stop
+    "ctrl-c": lambda make: os.killpg(make.pid, signal.SIGINT),  # to the terminal's foreground group
+    "terminal-closed": lambda make: os.killpg(make.pid, signal.SIGHUP),
+}
+
+
+@linux_only
+@pytest.mark.parametrize("stop", STOP_MAKE.values(), ids=STOP_MAKE.keys())
+def test_make_serve_ends_once_everything_it_started_has_stopped(make_serve, stop):
+    started = serving_processes(make_serve)
+
+    stop(make_serve.process)
+    make_serve.process.wait(timeout=30)
+
+    assert still_running(started) == []
+    assert not listening(make_serve.port)
+
+
+@linux_only
+def test_make_serve_killed_outright_stops_everything_it_started(make_serve):
+    # An IDE's forced stop: SIGKILL, which make cannot pass on.
+    started = serving_processes(make_serve)
+
+    make_serve.process.kill()
+    make_serve.process.wait()
+
+    wait_for(lambda: still_running(started) == [], seconds=30)
+    assert not listening(make_serve.port)

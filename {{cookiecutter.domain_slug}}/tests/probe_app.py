@@ -1,0 +1,33 @@
+"""The site plus routes of the tests' own, so that no test depends on what the site's pages say.
+
+container/entrypoint serves it when the serve tests set APP_MODULE=probe_app:app; tests/test_app.py
+registers the same blueprint on its app.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from flask import Blueprint, request, url_for
+
+from app import create_app
+
+probe = Blueprint("probe", __name__, url_prefix="/probe")
+
+
+@probe.get("/seen")
+def seen():
+    """What the app makes of the request it got through its proxy."""
+    return {"client": request.remote_addr, "url": url_for("probe.seen", _external=True)}
+
+
+@probe.get("/slow")
+def slow():
+    """Answers after ?seconds=, for the tests that stop the server while a request is in flight."""
+    (Path(os.environ["SCRATCH_DIR"]) / "slow-request-started").touch()  # what those tests wait for
+    time.sleep(float(request.args.get("seconds", "2")))
+    return "done"
+
+
+app = create_app()
+app.register_blueprint(probe)
