@@ -95,8 +95,16 @@ def docker_engine():
 
 def build(client, context, reference):
     console.print(f"Building {reference} for {PLATFORM}")
+    # An engine started without its default bridge network (dockerd --bridge=none, as in the
+    # template's CI) leaves a build's RUN steps no network at all: there they use the host's.
+    bridged = any(network["Name"] == "bridge" for network in client.api.networks(names=["bridge"]))
     chunks = client.api.build(
-        path=str(context), tag=reference, platform=PLATFORM, rm=True, decode=True
+        path=str(context),
+        tag=reference,
+        platform=PLATFORM,
+        rm=True,
+        decode=True,
+        network_mode=None if bridged else "host",
     )
     for chunk in chunks:
         if "error" in chunk:
