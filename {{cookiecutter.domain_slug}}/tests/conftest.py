@@ -67,7 +67,7 @@ def become_subreaper():
     return prctl is not None and prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-WATCHING = become_subreaper()
+SUBREAPER = become_subreaper()
 held = {}  # fixture of a scope wider than a test -> pids of the children its setup started
 
 
@@ -92,7 +92,7 @@ def stop_leftovers():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef):
-    if not WATCHING or fixturedef.scope == "function":
+    if not SUBREAPER or fixturedef.scope == "function":
         return (yield)
     before = {process.pid for process in unheld_children()}
     result = yield
@@ -109,7 +109,7 @@ def pytest_runtest_teardown():
     try:
         return (yield)
     finally:
-        left = stop_leftovers() if WATCHING else []
+        left = stop_leftovers() if SUBREAPER else []
         if left:
             lines = "".join(f"\n  {process.pid} {process.command}" for process in left)
             pytest.fail(f"processes left running after the test (now killed):{lines}")
