@@ -1,9 +1,12 @@
-"""A site's own tests pin what its owner keeps (status codes, headers, redirects, health, that the
-page renders), never the words its owner is expected to replace."""
+"""A generated site's own tests after the edits its owner makes: they pin what the owner keeps
+(status codes, headers, redirects, health, that the page renders), never the words the owner
+replaces; and a test of the owner's that leaves a process running fails, naming it."""
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import bake_cli
 
 OWN_HOME_PAGE = """\
@@ -16,24 +19,59 @@ OWN_HOME_PAGE = """\
 </body>
 </html>
 """
+# A background process outliving the shell that started it: pytest inherits it as an orphan.
+FORGETFUL_TEST = """\
+import subprocess
 
-# The generated tests that request pages: the app through its test client, and nginx + gunicorn.
-PAGE_TESTS = ["tests/test_app.py", "tests/test_serve.py"]
+
+def test_starts_something_and_forgets_it():
+    subprocess.run(["sh", "-c", "sleep 3141 &"], check=True)
+"""
 
 
-def test_a_home_page_of_ones_own_breaks_no_generated_test(tmp_path):
+def baked(tmp_path):
     bake = bake_cli(tmp_path)
     assert bake.returncode == 0, bake.stderr
-    (bake.project / "app" / "templates" / "index.html").write_text(OWN_HOME_PAGE)
+    return bake.project
 
+
+def run_tests(project, *paths):
     # The template's venv holds the same pinned packages as the project's requirements-dev.txt.
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PAGE_TESTS],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths],
         check=False,
-        cwd=bake.project,
+        cwd=project,
         capture_output=True,
         text=True,
         timeout=600,
     )
 
+
+def test_a_home_page_of_ones_own_breaks_no_generated_test(tmp_path):
+    project = baked(tmp_path)
+    (project / "app" / "templates" / "index.html").write_text(OWN_HOME_PAGE)
+
+    run = run_tests(project, "tests/test_app.py", "tests/test_serve.py")
+
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the check needs PR_SET_CHILD_SUBREAPER")
+def test_a_test_that_leaves_a_process_running_fails_and_the_process_is_stopped(tmp_path):
+    project = baked(tmp_path)
+    (project / "tests" / "test_forgetful.py").write_text(FORGETFUL_TEST)
+
+    run = run_tests(project, "tests/test_forgetful.py")
+
+    assert run.returncode == 1
+    assert "1 passed, 1 error" in run.stdout
+    assert "processes left running after the test (now killed):" in run.stdout
+    assert " sleep 3141\n" in run.stdout
+    assert not [cmdline for cmdline in Path("/proc").glob("[0-9]*/cmdline") if sleeping(cmdline)]
+
+
+def sleeping(cmdline):
+    try:
+        return cmdline.read_bytes() == b"sleep\0" + b"3141\0"
+    except OSError:
+        return False  # gone meanwhile
