@@ -1,4 +1,5 @@
-"""The container files across bakes: Dockerfile lint, build context, gunicorn sizing.
+"""The container files across bakes: Dockerfile lint, build context, volumes, gunicorn and nginx
+sizing.
 
 How the container serves (redirects, HSTS, draining) is tested by each generated site's own
 suite (tests/test_serve.py), which the template suite runs for the default and ssl-off bakes.
@@ -13,12 +14,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from cfnlint.decode import cfn_yaml
 from conftest import TEMPLATE, bake_cli
 from docker.utils.build import exclude_paths
+from gunicorn.config import Config
 
 PYTHONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 NO_HOOKS = ("--accept-hooks", "no")  # the container files do not depend on the hooks' work
+# A Fargate task's open-file limit, soft and hard, where its definition sets none (ECS API
+# reference, Ulimit).
+FARGATE_OPEN_FILES = 65535
 
 
 def bake_without_hooks(tmp_path, **answers):
@@ -80,3 +86,36 @@ def test_web_concurrency_overrides_the_worker_count(default_bake, tmp_path, monk
     settings = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
 
     assert settings["workers"] == 7
+
+
+def test_the_image_declares_a_volume_at_each_mount_point_of_the_task(default_bake):
+    """Fargate fills a task's volume from the image only where the image declares VOLUME there."""
+    template = cfn_yaml.load(str(default_bake / "cloudformation" / "service.yaml"))
+    (container,) = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    mounted = {mount["ContainerPath"] for mount in container["MountPoints"]}
+
+    dockerfile = (default_bake / "Dockerfile").read_text()
+    declared = set(re.findall(r'^VOLUME \["([^"]+)"\]$', dockerfile, re.MULTILINE))
+
+    assert mounted
+    assert mounted <= declared
+
+
+def nginx_number(conf, directive):
+    return int(re.search(rf"^\s*{directive} (\d+);", conf, re.MULTILINE)[1])
+
+
+def test_nginx_holds_10000_clients_within_fargates_open_file_limit(
+    default_bake, tmp_path, monkeypatch
+):
+    conf = (default_bake / "container" / "nginx.conf").read_text()
+    connections = nginx_number(conf, "worker_connections")
+    open_files = nginx_number(conf, "worker_rlimit_nofile")
+    monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
+    gunicorn = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
+    # Connections nginx may hold to gunicorn: as many as its listen queue takes.
+    backlog = gunicorn.get("backlog", Config().backlog)
+
+    assert connections >= 10_000 + backlog  # each client's, and its proxied one, count
+    assert 2 * connections <= open_files  # a temp file beside each connection
+    assert open_files <= FARGATE_OPEN_FILES

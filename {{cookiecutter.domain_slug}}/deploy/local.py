@@ -18,8 +18,12 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import docker
+from docker.types import Mount
+
 from deploy import cost, image, site
 from deploy.errors import USAGE, Abort
+from deploy.ui import console, fail
 
 SERVICE_TEMPLATE = image.PROJECT / "cloudformation" / "service.yaml"
 REFERENCE = f"{site.SLUG}:local"
@@ -89,8 +93,6 @@ def scratch_mount(path, declared):
     told not to. (A bind mount of a host folder would carry that folder's owner on the host, root
     only where the client runs as root, and Docker Desktop maps owners its own way.)
     """
-    from docker.types import Mount
-
     return Mount(target=path, source=None, type="volume", no_copy=not declared)
 
 
@@ -152,8 +154,6 @@ def print_logs(container):
 
 def serve(client, task, port):
     """Run the image until Ctrl-C, which stops it as ECS stops a task; return its exit status."""
-    from deploy.ui import console
-
     with running(client, REFERENCE, task, port) as container:
         printer = threading.Thread(target=print_logs, args=(container,), daemon=True)
         printer.start()
@@ -166,7 +166,9 @@ def serve(client, task, port):
             )
             status = container.wait()["StatusCode"]
         except KeyboardInterrupt:
-            console.print(f"Stopping as ECS does: SIGTERM, then SIGKILL after {task.stop_timeout} s")
+            console.print(
+                f"Stopping as ECS does: SIGTERM, then SIGKILL after {task.stop_timeout} s"
+            )
             container.stop()
             status = container.wait()["StatusCode"]
         printer.join()
@@ -189,10 +191,6 @@ def main(argv=None):
         "--port", type=port_number, default=8080, help="where on 127.0.0.1 (default 8080)"
     )
     options = parser.parse_args(argv)
-    import docker
-
-    from deploy.ui import fail
-
     try:
         client = docker.from_env()
         client.ping()
@@ -209,6 +207,9 @@ def main(argv=None):
     except docker.errors.APIError as error:
         fail(f"docker: {error.explanation or error}")
         return 1
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

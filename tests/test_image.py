@@ -1,0 +1,198 @@
+"""The site's image, built as `python -m deploy image` builds it and run as Fargate runs the task.
+
+Both through the baked site's own code: deploy.image.build, and deploy.local (what `make
+docker-run` runs), which applies the task definition's settings and Fargate's volume semantics.
+Needs a Docker engine and the Dockerfile's base image; .ci/run starts one and makes the base
+(no image registry is reachable there). Without an engine the tests skip, unless
+DOCKER_EXPECTED=1 says one was started: then they fail.
+"""
+
+import http.client
+import importlib
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from conftest import bake_cli
+
+# One build shared by all of them: the tests of a group run in one xdist worker.
+pytestmark = pytest.mark.xdist_group("image")
+EXPECTED = os.environ.get("DOCKER_EXPECTED") == "1"
+PYTHON = "3.13"  # the Python of the base .ci/run makes from Debian trixie
+ONE_YEAR = 365 * 24 * 3600
+
+
+@dataclass
+class Site:
+    project: Path
+    image: ModuleType  # the bake's deploy.image
+    local: ModuleType  # the bake's deploy.local
+
+
+def report(request, text):
+    """Print past pytest's capture, so that CI logs show it: figures, never assertions."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n{text}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(port, path, headers=None):
+    """GET path on the container's published port; (response, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response, response.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        reason = f"no Docker engine answers ({str(error).splitlines()[0]})"
+        if EXPECTED:
+            pytest.fail(f"{reason}, yet DOCKER_EXPECTED=1 says one was started")
+        pytest.skip(reason)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def site(engine, tmp_path_factory):
+    """A site baked with the base's Python, its deploy package imported from the bake."""
+    bake = bake_cli(tmp_path_factory.mktemp("image"), python_version=PYTHON)
+    assert bake.returncode == 0, bake.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(bake.project))
+        yield Site(
+            bake.project,
+            importlib.import_module("deploy.image"),
+            importlib.import_module("deploy.local"),
+        )
+        for name in [name for name in sys.modules if name.split(".")[0] == "deploy"]:
+            del sys.modules[name]
+
+
+def build(engine, site, project, request):
+    """Build `project` with the site's deploy.image.build; its reference, removed afterwards."""
+    reference = f"{project.name}-test:{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    site.image.build(engine, project, reference)
+    seconds = time.monotonic() - started
+    size = engine.images.get(reference).attrs["Size"]
+    report(request, f"image {reference}: {size / 1e6:.0f} MB, built in {seconds:.0f} s")
+    request.addfinalizer(lambda: engine.images.remove(reference, force=True))
+    return reference
+
+
+@pytest.fixture(scope="module")
+def image(engine, site, request):
+    return build(engine, site, site.project, request)
+
+
+@pytest.fixture(scope="module")
+def task(site):
+    return site.local.read_task()
+
+
+@pytest.fixture(scope="module")
+def served(engine, site, image, task):
+    """The image running as the task runs: (container, port on 127.0.0.1)."""
+    port = free_port()
+    with site.local.running(engine, image, task, port) as container:
+        site.local.wait_until_healthy(container, port, task.grace)
+        yield container, port
+
+
+def test_health_check_without_forwarded_proto_is_answered_not_redirected(served):
+    _, port = served
+
+    response, body = get(port, "/health")
+
+    assert response.status == 200, body
+    assert response.getheader("Strict-Transport-Security") is None
+
+
+def test_plain_http_at_the_load_balancer_is_redirected_to_https(served):
+    _, port = served
+
+    response, _ = get(port, "/about?x=1", {"Host": "example.com", "X-Forwarded-Proto": "http"})
+
+    assert response.status == 301
+    assert response.getheader("Location") == "https://example.com/about?x=1"
+
+
+def test_https_at_the_load_balancer_gets_hsts(served):
+    _, port = served
+
+    response, body = get(port, "/", {"Host": "example.com", "X-Forwarded-Proto": "https"})
+
+    assert response.status == 200, body
+    assert response.getheader("Strict-Transport-Security") == f"max-age={ONE_YEAR}"
+
+
+def test_the_container_runs_with_the_task_definitions_settings(served):
+    container, _ = served
+
+    def run(*command):
+        result = container.exec_run(list(command))
+        return result.exit_code, result.output.decode().strip()
+
+    assert run("id", "-u") == (0, "10001")  # the image's user: the task sets none
+    assert run("cat", "/proc/1/comm") == (0, "docker-init")  # InitProcessEnabled
+    code, output = run("touch", "/site/written")
+    assert code != 0 and "Read-only file system" in output  # ReadonlyRootFilesystem
+    assert run("stat", "-c", "%u", "/tmp") == (0, "10001")  # the image's folder, copied in
+
+
+def test_docker_stop_drains_and_exits_0_within_the_stop_timeout(engine, site, image, task):
+    port = free_port()
+    with site.local.running(engine, image, task, port) as container:
+        site.local.wait_until_healthy(container, port, task.grace)
+
+        container.stop()  # as `docker stop`: SIGTERM, SIGKILL after the container's stop timeout
+        status = container.wait()["StatusCode"]
+        logs = container.logs().decode()
+
+    assert container.attrs["Config"]["StopTimeout"] == task.stop_timeout
+    assert status == 0, logs  # a SIGKILL at the stop timeout would make it 137
+    assert "SIGTERM received; draining" in logs
+
+
+def test_without_the_volume_declaration_the_task_cannot_write_its_scratch_folder(
+    engine, site, task, request, tmp_path
+):
+    """What Fargate did to the image before the fix, and what the local run must do too."""
+    variant = Path(shutil.copytree(site.project, tmp_path / "no-volume"))
+    dockerfile = variant / "Dockerfile"
+    declared = re.compile(r"^VOLUME .*\n", re.MULTILINE)
+    assert declared.search(dockerfile.read_text())
+    dockerfile.write_text(declared.sub("", dockerfile.read_text()))
+    reference = build(engine, site, variant, request)
+
+    with site.local.running(engine, reference, task, free_port()) as container:
+        status = container.wait()["StatusCode"]
+        logs = container.logs().decode()
+
+    assert status != 0
+    assert "PermissionError" in logs, logs
