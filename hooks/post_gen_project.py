@@ -1,12 +1,16 @@
 """Finish the new project: drop disabled options' files, lint the stacks, cost it, say what next.
 
-Runs inside the new project folder. Offline and idempotent: cruft runs it again on every update.
-A lint finding exits 1, and cookiecutter then removes the folder it created.
+Runs inside the new project folder. Offline and idempotent: cruft runs it again on every update,
+where it does the same work but says nothing. A lint finding exits 1, and cookiecutter then
+removes the folder it created.
 """
 
 import json
+import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
@@ -42,8 +46,35 @@ def lint_cloudformation(templates, region):
     ]
 
 
+def made_by_cruft_to_compare():
+    """True under `cruft update` and `cruft diff`: they render the template into a folder of
+    their own `tempfile.TemporaryDirectory()` (cruft/_commands/utils/generate.py) to compare it
+    with the site, so nobody reads what is printed there. `_commit` is in the answers of cruft
+    only. Same test as pre_gen_project.py."""
+    parent = PROJECT.parent
+    return (
+        "_commit" in ANSWERS
+        and parent.parent == Path(tempfile.gettempdir()).resolve()
+        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
+    )
+
+
+def inside_git_work_tree():
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:  # no git on this machine
+        return False
+    return done.stdout.strip() == "true"
+
+
 def write_cost_report(answers):
-    """Print the site's idle cost and rollout figure, and keep them in the README between markers."""
+    """Keep the site's idle cost and rollout figure in the README between markers; return them."""
     sys.dont_write_bytecode = True  # no __pycache__ left in the new project
     sys.path.insert(0, str(PROJECT))
     from deploy.cost import project_report
@@ -53,14 +84,21 @@ def write_cost_report(answers):
     head, rest = readme.read_text().split(COST_BEGIN, 1)
     _, tail = rest.split(COST_END, 1)
     readme.write_text(f"{head}{COST_BEGIN}\n{report}\n{COST_END}{tail}")
-    print(f"\n{report}")
+    return report
 
 
 def print_next_steps(answers):
+    # `make deploy` tags the image with the commit, so a folder outside git needs one first.
+    first_commit = (
+        ""
+        if inside_git_work_tree()
+        else '  git init && git add -A && git commit -m "First version"    # deploys need a commit\n'
+    )
     print(
         f"\nCreated {PROJECT.name}/ for {answers['domain']}. Next steps:\n"
         f"  cd {PROJECT.name}\n"
-        "  make test      # the site's own tests (creates .venv on first run)\n"
+        f"{first_commit}"
+        "  make test      # the site's own tests (installs its tools into .venv on first run)\n"
         "  make deploy    # both stacks and the image, with AWS credentials and Docker\n"
     )
 
@@ -75,8 +113,10 @@ def main():
         for line in findings:
             print(f"  {line}", file=sys.stderr)
         return 1
-    write_cost_report(ANSWERS)
-    print_next_steps(ANSWERS)
+    report = write_cost_report(ANSWERS)
+    if not made_by_cruft_to_compare():
+        print(f"\n{report}")
+        print_next_steps(ANSWERS)
     return 0
 
 

@@ -1,13 +1,18 @@
 """Reject answers that would produce a site AWS cannot run, before anything is written.
 
 Every answer arrives as JSON data (`tojson`), never as Python source, so no answer can change
-what this script does. All problems are reported at once, one line each, then exit 1;
-cookiecutter removes the half-made project folder.
+what this script does. All problems are reported at once, one line each, then the command that
+bakes again with every other answer kept, and exit 1; cookiecutter removes the half-made project
+folder.
 """
 
 import json
+import os
 import re
+import shlex
 import sys
+import tempfile
+from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 
@@ -25,6 +30,9 @@ FARGATE_MEMORY = {
 MAX_TASKS = 5000
 # www.<domain> must itself be a valid DNS name (253 characters), so the apex is 4 shorter.
 MAX_DOMAIN_LENGTH = 253 - len("www.")
+# ACM takes at most 64 octets in a certificate's DomainName (its common name); the stack asks
+# for one named after the apex (FACTS.md section 8).
+MAX_CERTIFICATE_DOMAIN_LENGTH = 64
 
 DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # At least two labels; the last one (the TLD) is never all digits.
@@ -39,7 +47,7 @@ GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0
 
 
 def problem(question, value, allowed):
-    return f"{question}: {json.dumps(value)} is not allowed; {allowed}"
+    return question, f"{question}: {json.dumps(value)} is not allowed; {allowed}"
 
 
 def check_domain(answers):
@@ -51,6 +59,18 @@ def check_domain(answers):
             "expected a lowercase DNS name of two or more labels such as example.com "
             "(letters, digits and inner hyphens, labels of 1 to 63 characters, "
             f"at most {MAX_DOMAIN_LENGTH} characters in all)",
+        )
+    elif (
+        answers["ssl"]
+        and not answers["certificate_arn"]
+        and len(domain) > MAX_CERTIFICATE_DOMAIN_LENGTH
+    ):
+        yield problem(
+            "domain",
+            domain,
+            f"ACM certificates take a domain name of at most {MAX_CERTIFICATE_DOMAIN_LENGTH} "
+            f"characters and this one has {len(domain)}: give the certificate_arn of an existing "
+            "certificate for it, or a shorter apex",
         )
 
 
@@ -145,10 +165,58 @@ CHECKS = [
 ]
 
 
+def made_by_cruft_to_compare():
+    """True under `cruft update` and `cruft diff`: they render the template into a folder of
+    their own `tempfile.TemporaryDirectory()` (cruft/_commands/utils/generate.py) to compare it
+    with the site. `_commit` is in the answers of cruft only. Same test as post_gen_project.py."""
+    parent = Path.cwd().parent
+    return (
+        "_commit" in ANSWERS
+        and parent.parent == Path(tempfile.gettempdir()).resolve()
+        and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
+    )
+
+
+def as_text(value):
+    """An answer as cookiecutter reads it back from the command line."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def bake_again(answers, wrong):
+    """The one command that bakes again with every answer kept, the wrong ones last to fix."""
+    given = {key: value for key, value in answers.items() if not key.startswith("_")}
+    if "domain" in wrong:
+        del given["domain_slug"]  # it follows the domain: let the corrected one name it
+    ordered = sorted(given, key=lambda key: (key in wrong, key))
+    if "_commit" not in answers:  # cookiecutter's own command line
+        command = ["cookiecutter", answers["_template"], "--no-input"]
+        if answers.get("_checkout"):
+            command += ["--checkout", answers["_checkout"]]
+        if Path(os.environ.get("PWD", "/")).resolve() != Path(answers["_output_dir"]):
+            command += ["--output-dir", answers["_output_dir"]]
+        command += [f"{key}={as_text(given[key])}" for key in ordered]
+    elif made_by_cruft_to_compare():  # the site's other answers are in its .cruft.json
+        corrected = json.dumps({key: given[key] for key in wrong})
+        command = ["cruft", "update", "--variables-to-update", corrected]
+    else:
+        command = ["cruft", "create", answers["_template"], "--no-input", "--extra-context"]
+        command.append(json.dumps({key: given[key] for key in ordered}))
+    return shlex.join(command)
+
+
 def main():
-    problems = [line for check in CHECKS for line in check(ANSWERS)]
-    for line in problems:
+    problems = [(question, line) for check in CHECKS for question, line in check(ANSWERS)]
+    for _, line in problems:
         print(f"error: {line}", file=sys.stderr)
+    if problems:
+        wrong = list(dict.fromkeys(question for question, _ in problems))
+        print(
+            f"To bake again with your other answers, correct {', '.join(wrong)} "
+            f"(at the end) in:\n  {bake_again(ANSWERS, wrong)}",
+            file=sys.stderr,
+        )
     return 1 if problems else 0
 
 

@@ -1,5 +1,6 @@
 """Shared helpers for the template's tests: bake through the real cookiecutter CLI."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 COOKIECUTTER = [sys.executable, "-m", "cookiecutter"]
+QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
 
 @dataclass
@@ -30,18 +32,59 @@ def bake_cli(output_dir: Path, template: Path = TEMPLATE, env=None, flags=(), **
     output_dir.mkdir(parents=True, exist_ok=True)
     pairs = [f"{key}={value}" for key, value in answers.items()]
     completed = subprocess.run(
-        [*COOKIECUTTER, str(template), "--no-input", *flags, "--output-dir", str(output_dir), *pairs],
+        [
+            *COOKIECUTTER,
+            str(template),
+            "--no-input",
+            *flags,
+            "--output-dir",
+            str(output_dir),
+            *pairs,
+        ],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
+        check=False,
+    )
+    return Bake(completed.returncode, completed.stdout, completed.stderr, output_dir)
+
+
+def typed_answers(answers) -> str:
+    """What a user types at the prompts to give these answers, Enter for every other question."""
+    lines = []
+    for key, default in QUESTIONS.items():
+        if key.startswith("_"):
+            continue
+        answer = answers.get(key)
+        if answer is None:
+            lines.append("")
+        elif isinstance(default, list):  # a choice: its option number
+            lines.append(str(default.index(answer) + 1))
+        else:
+            lines.append(str(answer))
+    return "\n".join(lines) + "\n"
+
+
+def bake_interactively(output_dir: Path, **answers) -> Bake:
+    """Run `cookiecutter <template> -o <output_dir>` and answer its prompts as a user would."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [*COOKIECUTTER, str(TEMPLATE), "--output-dir", str(output_dir)],
+        input=typed_answers(answers),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     return Bake(completed.returncode, completed.stdout, completed.stderr, output_dir)
 
 
 def copy_template(destination: Path) -> Path:
     """A private copy of the template, for tests that change it."""
-    ignore = shutil.ignore_patterns(".venv", ".git", "build", "__pycache__", ".pytest_cache", ".hypothesis")
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", "build", "__pycache__", ".pytest_cache", ".hypothesis"
+    )
     return Path(shutil.copytree(TEMPLATE, destination, ignore=ignore))
 
 

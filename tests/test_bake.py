@@ -3,65 +3,55 @@
 import json
 import os
 import re
+import shlex
+import subprocess
+from pathlib import Path
 
+import cfnlint
 import pytest
-from conftest import TEMPLATE, bake_cli, copy_template, rendered_text_files
+from cfnlint.api import ManualArgs, lint_by_config
+from cfnlint.helpers import REGIONS as CFN_LINT_REGIONS
+from conftest import (
+    COOKIECUTTER,
+    QUESTIONS,
+    TEMPLATE,
+    bake_cli,
+    bake_interactively,
+    copy_template,
+    rendered_text_files,
+)
 
-QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 REGIONS = QUESTIONS["aws_region"]
 PYTHONS = QUESTIONS["python_version"]
 NATS = QUESTIONS["nat_gateways"]
-# One valid memory size per cpu choice, the largest ones included.
-TASK_SIZES = [
-    ("256", "512"),
-    ("512", "4096"),
-    ("1024", "2048"),
-    ("2048", "16384"),
-    ("4096", "30720"),
-    ("8192", "61440"),
-    ("16384", "122880"),
-]
+# Fargate's memory sizes in MiB for each cpu choice (FACTS.md section 2).
+TASK_SIZES = {
+    "256": [512, 1024, 2048],
+    "512": list(range(1024, 4096 + 1, 1024)),
+    "1024": list(range(2048, 8192 + 1, 1024)),
+    "2048": list(range(4096, 16384 + 1, 1024)),
+    "4096": list(range(8192, 30720 + 1, 1024)),
+    "8192": list(range(16384, 61440 + 1, 4096)),
+    "16384": list(range(32768, 122880 + 1, 8192)),
+}
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
-
-
-def region_rotation():
-    """Every region once, walking through every cpu, python and NAT choice on the way."""
-    for index, region in enumerate(REGIONS):
-        cpu, memory = TASK_SIZES[index % len(TASK_SIZES)]
-        python = PYTHONS[index % len(PYTHONS)]
-        nat = NATS[index % len(NATS)]
-        answers = {"aws_region": region, "cpu": cpu, "memory": memory, "python_version": python, "nat_gateways": nat}
-        yield pytest.param(answers, id=f"{region}-cpu{cpu}-mem{memory}-py{python}-nat{nat}")
-
-
-SUPPORTED = [
-    pytest.param({}, id="defaults"),
-    pytest.param({"ssl": "no"}, id="ssl-off"),
-    pytest.param({"ssl": "no", "nat_gateways": "0", "desired_count": "1", "max_count": "1"}, id="cheapest"),
-    pytest.param(
-        {"hosted_zone_id": "Z0123456789ABCDEFGHIJ", "certificate_arn": CERTIFICATE.format(region="eu-west-1")},
-        id="existing-zone-and-certificate",
-    ),
-    pytest.param(
-        {"aws_region": "us-east-1", "certificate_arn": CERTIFICATE.format(region="us-east-1")},
-        id="existing-certificate-us-east-1",
-    ),
-    pytest.param({"desired_count": "3", "max_count": "3"}, id="no-autoscaling"),
-    pytest.param({"desired_count": "10", "max_count": "5000"}, id="large-scaling-range"),
-    pytest.param({"alarm_email": "ops+alerts@example.com"}, id="alarm-email"),
-    pytest.param({"dynamodb_access": "yes"}, id="dynamodb"),
-    pytest.param({"github_repo": "acme/example.com-site"}, id="github"),
-    pytest.param({"domain": "xn--bcher-kva.example", "nat_gateways": "1"}, id="punycode-domain"),
-    pytest.param({"domain": "1password.com"}, id="domain-starting-with-digit"),
-    pytest.param({"domain": "a.b.c.d.example.co.uk", "domain_slug": "deep-site"}, id="own-slug"),
-    *region_rotation(),
+# The regions added after the list of 18 (issue 10); every offered region is linted in
+# test_stacks_lint_clean_in_every_offered_region, these are also baked.
+NEWER_REGIONS = [
+    "eu-central-2",
+    "eu-south-2",
+    "ap-southeast-3",
+    "me-central-1",
+    "af-south-1",
+    "ca-west-1",
+    "ap-southeast-6",
 ]
+# 64 octets: ACM's limit on a certificate's DomainName.
+DOMAIN_64 = "a" * 30 + "." + "b" * 29 + ".com"
+DOMAIN_65 = "a" * 31 + "." + "b" * 29 + ".com"
 
 
-@pytest.mark.parametrize("answers", SUPPORTED)
-def test_supported_answers_bake_cleanly(tmp_path, answers):
-    bake = bake_cli(tmp_path, **answers)
-
+def assert_baked_cleanly(bake):
     assert bake.returncode == 0, bake.stderr
     project = bake.project
     for path in project.rglob("*"):
@@ -73,10 +63,152 @@ def test_supported_answers_bake_cleanly(tmp_path, answers):
     assert "cd " + project.name in bake.stdout, "the next steps name the new folder"
 
 
-def test_default_slug_and_folder(tmp_path):
+def recorded_answers(project):
+    return json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+
+
+SUPPORTED = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"ssl": "no"}, id="ssl-off"),
+    pytest.param(
+        {"ssl": "no", "nat_gateways": "none", "desired_count": "1", "max_count": "1"}, id="cheapest"
+    ),
+    pytest.param({"nat_gateways": "per_zone"}, id="nat-per-zone"),
+    pytest.param(
+        {
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "certificate_arn": CERTIFICATE.format(region="eu-west-1"),
+        },
+        id="existing-zone-and-certificate",
+    ),
+    pytest.param(
+        {"aws_region": "us-east-1", "certificate_arn": CERTIFICATE.format(region="us-east-1")},
+        id="existing-certificate-us-east-1",
+    ),
+    pytest.param({"desired_count": "3", "max_count": "3"}, id="no-autoscaling"),
+    pytest.param({"desired_count": "10", "max_count": "5000"}, id="large-scaling-range"),
+    pytest.param({"alarm_email": "ops+alerts@example.com"}, id="alarm-email"),
+    pytest.param({"dynamodb_access": "yes"}, id="dynamodb"),
+    pytest.param({"github_repo": "acme/example.com-site"}, id="github"),
+    pytest.param(
+        {"domain": "xn--bcher-kva.example", "nat_gateways": "shared"}, id="punycode-domain"
+    ),
+    pytest.param({"domain": "1password.com"}, id="domain-starting-with-digit"),
+    pytest.param({"domain": "a.b.c.d.example.co.uk", "domain_slug": "deep-site"}, id="own-slug"),
+    pytest.param({"domain": DOMAIN_64}, id="domain-64-characters-with-certificate-requested"),
+    pytest.param(
+        {"domain": DOMAIN_65, "certificate_arn": CERTIFICATE.format(region="eu-west-1")},
+        id="domain-65-characters-with-existing-certificate",
+    ),
+]
+
+
+@pytest.mark.parametrize("answers", SUPPORTED)
+def test_supported_answers_bake_cleanly(tmp_path, answers):
+    assert_baked_cleanly(bake_cli(tmp_path, **answers))
+
+
+def cpu_rotation():
+    """Every cpu with its default memory, walking through python, NAT and newer regions."""
+    for index, cpu in enumerate(TASK_SIZES):
+        answers = {
+            "cpu": cpu,
+            "python_version": PYTHONS[index % len(PYTHONS)],
+            "nat_gateways": NATS[index % len(NATS)],
+            "aws_region": NEWER_REGIONS[index % len(NEWER_REGIONS)],
+        }
+        yield pytest.param(answers, id="-".join(answers.values()))
+
+
+@pytest.mark.parametrize("answers", list(cpu_rotation()))
+def test_memory_defaults_to_the_smallest_size_the_cpu_takes(tmp_path, answers):
+    """`--no-input cpu=1024` bakes: the memory default follows the cpu chosen."""
+    bake = bake_cli(tmp_path, **answers)
+
+    assert_baked_cleanly(bake)  # the post-gen hook's cfn-lint checks the pair too (E3047)
+    assert recorded_answers(bake.project)["memory"] == str(TASK_SIZES[answers["cpu"]][0])
+
+
+def test_cpu_choices_name_the_memory_sizes_each_takes():
+    """Prompts are not rendered (cookiecutter/prompt.py), so the memory hint sits beside each cpu."""
+    labels = QUESTIONS["__prompts__"]["cpu"]
+    for cpu, sizes in TASK_SIZES.items():
+        label = labels[cpu]
+        if len(sizes) == 3:
+            assert label.endswith(f"memory {sizes[0]}, {sizes[1]} or {sizes[2]} MiB"), label
+        else:
+            step = sizes[1] - sizes[0]
+            assert label.endswith(f"memory {sizes[0]} to {sizes[-1]} MiB in steps of {step}"), label
+
+
+def test_a_user_who_picks_cpu_1024_and_presses_enter_gets_its_smallest_memory(tmp_path):
+    bake = bake_interactively(tmp_path, domain="shop.example.org", cpu="1024")
+
+    assert bake.returncode == 0, bake.stderr
+    assert "3 - 1024 (1 vCPU): memory 2048 to 8192 MiB in steps of 1024" in bake.stdout
+    assert "a size listed beside the chosen CPU (2048)" in " ".join(bake.stdout.split())
+    assert recorded_answers(bake.project)["memory"] == "2048"
+
+
+def test_choice_values_cannot_be_mistaken_for_option_numbers():
+    """Typing `1` at a choice picks option 1; a value "1" meaning something else would be a trap."""
+    for question, values in QUESTIONS.items():
+        if isinstance(values, list):
+            numbers = {str(n) for n in range(1, len(values) + 1)}
+            assert not numbers & set(values), question
+
+
+def test_stacks_lint_clean_in_every_offered_region(default_bake, tmp_path):
+    """One cfn-lint run over every region, for the default site and one with every option
+    switched the other way, instead of a bake per region."""
+    other = bake_cli(
+        tmp_path,
+        ssl="no",
+        nat_gateways="per_zone",
+        hosted_zone_id="Z0123456789ABCDEFGHIJ",
+        alarm_email="ops@example.com",
+        dynamodb_access="yes",
+        github_repo="acme/site",
+    )
+    assert other.returncode == 0, other.stderr
+    stacks = [
+        str(path)
+        for site in (default_bake, other.project)
+        for path in sorted(site.glob("cloudformation/*.yaml"))
+    ]
+
+    assert [
+        str(match) for match in lint_by_config(ManualArgs(templates=stacks, regions=REGIONS))
+    ] == []
+
+
+def test_cfn_lint_knows_every_offered_region():
+    """cfn-lint checks a region it has no specs for against us-east-1's; say which (README)."""
+    assert set(REGIONS) <= set(CFN_LINT_REGIONS)
+    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    assert {region for region in REGIONS if not (providers / f"{region}.json").exists()} <= {
+        "me-south-1"
+    }
+
+
+def test_default_is_no_nat_gateway(default_bake):
+    assert recorded_answers(default_bake)["nat_gateways"] == "none"
+    resources = (default_bake / "cloudformation" / "resources.yaml").read_text()
+    assert re.search(r"^  NatGateways:\n(?:    .*\n)*?    Default: \"0\"$", resources, re.MULTILINE)
+
+
+def test_default_slug_and_folder_and_first_commit_outside_git(tmp_path):
     bake = bake_cli(tmp_path, domain="shop.example.org")
     assert bake.returncode == 0, bake.stderr
     assert bake.project.name == "shop-example-org"
+    assert 'git init && git add -A && git commit -m "First version"' in bake.stdout
+
+
+def test_no_git_init_in_next_steps_inside_a_repository(tmp_path):
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    bake = bake_cli(tmp_path / "sites")
+    assert bake.returncode == 0, bake.stderr
+    assert "git init" not in bake.stdout
 
 
 TOO_LONG_LABEL = "a" * 64
@@ -92,6 +224,7 @@ UNSUPPORTED = [
     ("domain-label-64", {"domain": f"{TOO_LONG_LABEL}.com"}, "domain"),
     ("domain-250-characters", {"domain": ".".join(["a" * 49] * 5) + ".com"}, "domain"),
     ("domain-numeric-tld", {"domain": "10.0.0.1"}, "domain"),
+    ("domain-65-characters-with-certificate-requested", {"domain": DOMAIN_65}, "domain"),
     ("domain-with-space", {"domain": "my site.com"}, "domain"),
     ("domain-quote", {"domain": 'a".com'}, "domain"),
     ("slug-double-hyphen", {"domain_slug": "my--site"}, "domain_slug"),
@@ -109,12 +242,25 @@ UNSUPPORTED = [
     ("max-too-large", {"max_count": "5001"}, "max_count"),
     ("region-not-a-choice", {"aws_region": "mars-north-1"}, "aws_region"),
     ("nat-not-a-choice", {"nat_gateways": "3"}, "nat_gateways"),
+    ("nat-former-number", {"nat_gateways": "1"}, "nat_gateways"),
     ("ssl-not-a-boolean", {"ssl": "maybe"}, "ssl"),
     ("zone-id-lowercase", {"hosted_zone_id": "z123abc"}, "hosted_zone_id"),
     ("zone-id-with-prefix", {"hosted_zone_id": "/hostedzone/Z123ABC"}, "hosted_zone_id"),
-    ("certificate-malformed", {"certificate_arn": "arn:aws:acm:eu-west-1:123:certificate/x"}, "certificate_arn"),
-    ("certificate-other-region", {"certificate_arn": CERTIFICATE.format(region="us-east-1")}, "certificate_arn"),
-    ("certificate-without-ssl", {"ssl": "no", "certificate_arn": CERTIFICATE.format(region="eu-west-1")}, "certificate_arn"),
+    (
+        "certificate-malformed",
+        {"certificate_arn": "arn:aws:acm:eu-west-1:123:certificate/x"},
+        "certificate_arn",
+    ),
+    (
+        "certificate-other-region",
+        {"certificate_arn": CERTIFICATE.format(region="us-east-1")},
+        "certificate_arn",
+    ),
+    (
+        "certificate-without-ssl",
+        {"ssl": "no", "certificate_arn": CERTIFICATE.format(region="eu-west-1")},
+        "certificate_arn",
+    ),
     ("email-without-domain", {"alarm_email": "ops@"}, "alarm_email"),
     ("email-two-addresses", {"alarm_email": "a@example.com,b@example.com"}, "alarm_email"),
     ("email-markdown", {"alarm_email": "*ops*@example.com"}, "alarm_email"),
@@ -124,7 +270,9 @@ UNSUPPORTED = [
 ]
 
 
-@pytest.mark.parametrize(("answers", "question"), [pytest.param(a, q, id=i) for i, a, q in UNSUPPORTED])
+@pytest.mark.parametrize(
+    ("answers", "question"), [pytest.param(a, q, id=i) for i, a, q in UNSUPPORTED]
+)
 def test_unsupported_answers_are_refused(tmp_path, answers, question):
     bake = bake_cli(tmp_path, **answers)
 
@@ -135,7 +283,12 @@ def test_unsupported_answers_are_refused(tmp_path, answers, question):
 
 def test_every_problem_is_reported_at_once(tmp_path):
     bake = bake_cli(
-        tmp_path, domain="Not A Domain", memory="3", desired_count="0", github_repo="x", alarm_email="nobody"
+        tmp_path,
+        domain="Not A Domain",
+        memory="3",
+        desired_count="0",
+        github_repo="x",
+        alarm_email="nobody",
     )
 
     assert bake.returncode == 1
@@ -148,6 +301,76 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "github_repo",
     ]
     assert '"Not A Domain"' in errors[0], "the error quotes the value given"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_domain_too_long_for_a_certificate_names_the_limit_and_the_ways_out(tmp_path):
+    bake = bake_cli(tmp_path, domain=DOMAIN_65)
+
+    (error,) = [line for line in bake.stderr.splitlines() if line.startswith("error: ")]
+    assert error == (
+        f'error: domain: "{DOMAIN_65}" is not allowed; ACM certificates take a domain name of at most '
+        "64 characters and this one has 65: give the certificate_arn of an existing certificate "
+        "for it, or a shorter apex"
+    )
+
+
+def command_to_bake_again(stderr):
+    lines = stderr.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("To bake again"))
+    return lines[index], shlex.split(lines[index + 1])
+
+
+def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tmp_path):
+    given = {
+        "domain": "shop.example.org",
+        "cpu": "1024",
+        "memory": "3",
+        "nat_gateways": "shared",
+        "ssl": "no",
+    }
+    refused = bake_cli(tmp_path, **given)
+
+    assert refused.returncode == 1
+    hint, command = command_to_bake_again(refused.stderr)
+    assert hint == "To bake again with your other answers, correct memory (at the end) in:"
+    assert command[:3] == ["cookiecutter", str(TEMPLATE), "--no-input"]
+    pairs = command[command.index(str(tmp_path)) + 1 :]
+    assert pairs[-1] == "memory=3", "the wrong answer comes last"
+    assert set(pairs) >= {"domain=shop.example.org", "cpu=1024", "nat_gateways=shared", "ssl=no"}
+    assert {pair.split("=")[0] for pair in pairs} == {
+        key for key in QUESTIONS if not key.startswith("_")
+    }
+
+    pairs[-1] = "memory=4096"  # the user's correction
+    again = subprocess.run(
+        [*COOKIECUTTER, *command[1 : -len(pairs)], *pairs],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    answers = recorded_answers(tmp_path / "shop-example-org")
+    assert {key: answers[key] for key in given} == {**given, "memory": "4096", "ssl": False}
+
+
+def test_a_wrong_domain_is_retyped_without_the_slug_made_from_it(tmp_path):
+    _, command = command_to_bake_again(bake_cli(tmp_path, domain="Shop.example.org").stderr)
+    assert command[-1] == "domain=Shop.example.org"
+    assert not [part for part in command if part.startswith("domain_slug=")]
+
+
+def test_a_refused_interactive_bake_keeps_what_was_typed(tmp_path):
+    """A typo in the first answer, noticed after the fifteenth: nothing needs typing again."""
+    bake = bake_interactively(
+        tmp_path, domain="shop.example,org", cpu="2048", nat_gateways="per_zone"
+    )
+
+    assert bake.returncode == 1
+    hint, command = command_to_bake_again(bake.stderr)
+    assert "correct domain (at the end)" in hint
+    assert {"cpu=2048", "memory=4096", "nat_gateways=per_zone"} <= set(command)
+    assert command[-1] == "domain=shop.example,org"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -176,7 +399,9 @@ Resources:
 
 def test_lint_findings_fail_the_bake_and_remove_the_folder(tmp_path):
     template = copy_template(tmp_path / "template")
-    (template / "{{cookiecutter.domain_slug}}" / "cloudformation" / "broken.yaml").write_text(BROKEN_STACK)
+    (template / "{{cookiecutter.domain_slug}}" / "cloudformation" / "broken.yaml").write_text(
+        BROKEN_STACK
+    )
 
     bake = bake_cli(tmp_path / "out", template=template)
 
@@ -195,7 +420,9 @@ def test_bake_without_cfn_lint_warns_and_succeeds(tmp_path, monkeypatch):
     bake = bake_cli(tmp_path / "out", env=env)
 
     assert bake.returncode == 0, bake.stderr
-    assert "cfn-lint is not installed here; validate the stacks later with `make lint`" in bake.stdout
+    assert (
+        "cfn-lint is not installed here; validate the stacks later with `make lint`" in bake.stdout
+    )
 
 
 def test_baking_twice_is_idempotent(tmp_path):
@@ -204,6 +431,14 @@ def test_baking_twice_is_idempotent(tmp_path):
     again = bake_cli(tmp_path / "b", flags=["--overwrite-if-exists"])  # hooks run again over it
 
     assert first.returncode == second.returncode == again.returncode == 0, again.stderr
-    first_files = {p.relative_to(first.project): p.read_bytes() for p in first.project.rglob("*") if p.is_file()}
-    again_files = {p.relative_to(again.project): p.read_bytes() for p in again.project.rglob("*") if p.is_file()}
+    first_files = {
+        p.relative_to(first.project): p.read_bytes()
+        for p in first.project.rglob("*")
+        if p.is_file()
+    }
+    again_files = {
+        p.relative_to(again.project): p.read_bytes()
+        for p in again.project.rglob("*")
+        if p.is_file()
+    }
     assert first_files == again_files

@@ -25,6 +25,9 @@ PRICES = {  # FACTS.md's us-east-1 figures, fixed here so the hand computations 
     "alarm_month": 0.1,
 }
 DEFAULT_SITE = cost.Site(
+    nat_gateways=0, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
+)
+TWO_NATS = cost.Site(
     nat_gateways=2, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
 )
 
@@ -42,6 +45,19 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
         pytest.param(
             DEFAULT_SITE,
             {
+                "NAT gateways": 0.0,
+                "Load balancer": 16.43,  # 0.0225 x 730 = 16.425
+                "Public IPv4 addresses": 14.60,  # (2 ALB + 2 tasks in public subnets) x 0.005 x 730
+                # 2 x (0.25 x 0.04048 + 0.5 x 0.004445) x 730 = 18.02005
+                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB": 18.02,
+                "CloudWatch alarms (9)": 0.90,
+                "Route 53 hosted zone": 0.50,
+            },
+            id="defaults",
+        ),
+        pytest.param(
+            TWO_NATS,
+            {
                 "NAT gateways": 65.70,  # 2 x 0.045 x 730
                 "Load balancer": 16.43,  # 0.0225 x 730 = 16.425
                 "Public IPv4 addresses": 14.60,  # (2 ALB + 2 NAT) x 0.005 x 730
@@ -50,7 +66,7 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "CloudWatch alarms (9)": 0.90,
                 "Route 53 hosted zone": 0.50,
             },
-            id="defaults",
+            id="nat-per-zone",
         ),
         pytest.param(
             cost.Site(
@@ -90,29 +106,26 @@ def cells(line):
 
 
 def test_report_puts_the_answer_beside_the_other_nat_choices():
-    text = cost.report(DEFAULT_SITE, cost.Rollout(10, 2, 30), PRICES, "eu-west-1")
+    text = cost.report(TWO_NATS, cost.Rollout(10, 2, 30), PRICES, "eu-west-1")
 
     header, _, *rows = text.split("\n\n")[0].splitlines()
-    assert cells(header)[1:] == ["2 NAT gateways (chosen)", "1 NAT gateway", "no NAT gateway"]
+    assert cells(header)[1:] == ["2 NAT gateways (chosen)", "no NAT gateway", "1 NAT gateway"]
     totals = cells(rows[-1])
-    # 2 NAT: 65.70 + 16.43 + 14.60 + 18.02 + 0.90 + 0.50; 1 NAT: 32.85 and 3 addresses; 0 NAT: 4 addresses
-    assert totals == ["Total", "116.15", "79.65", "50.45"]
+    # 2 NAT: 65.70 + 16.43 + 14.60 + 18.02 + 0.90 + 0.50; 0 NAT: 4 addresses; 1 NAT: 32.85 and 3 addresses
+    assert totals == ["Total", "116.15", "50.45", "79.65"]
     assert "us-east-1 list prices of 2026-06" in text
     assert "eu-west-1, where the site runs, is a little higher" in text
     assert "2 health checks 10 s apart" in text and "50 s per step" in text
 
 
-def test_report_chosen_column_comes_first():
-    site = cost.Site(
-        nat_gateways=0, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
-    )
-    text = cost.report(site, cost.Rollout(10, 2, 30), PRICES, "us-east-1")
+def test_report_chosen_column_comes_first_then_the_others_cheapest_first():
+    text = cost.report(DEFAULT_SITE, cost.Rollout(10, 2, 30), PRICES, "us-east-1")
 
     header = text.splitlines()[0]
     assert (
         header.index("no NAT gateway (chosen)")
-        < header.index("2 NAT gateways")
         < header.index("1 NAT gateway")
+        < header.index("2 NAT gateways")
     )
     assert "a little higher" not in text  # the table's own region
 
@@ -190,6 +203,14 @@ def test_alarms_are_counted_for_the_conditions_the_answers_make(desired, maximum
     assert cost.count_alarms(service_template(desired, maximum, email)) == alarms
 
 
+@pytest.mark.parametrize(("answer", "gateways"), [("none", 0), ("shared", 1), ("per_zone", 2)])
+def test_the_nat_answer_is_read_as_its_number_of_gateways(answer, gateways):
+    answers = {"nat_gateways": answer, "desired_count": "2", "cpu": "256", "memory": "512"}
+    assert (
+        cost.site_from_answers({**answers, "hosted_zone_id": ""}, alarms=0).nat_gateways == gateways
+    )
+
+
 def test_both_template_loaders_read_the_generated_stacks_alike(default_bake, monkeypatch):
     stacks = sorted((default_bake / "cloudformation").glob("*.yaml"))
     with_cfn_lint = [cost.load_template(path) for path in stacks]
@@ -200,7 +221,7 @@ def test_both_template_loaders_read_the_generated_stacks_alike(default_bake, mon
 def test_the_bake_prints_the_report_and_writes_it_into_the_readme(tmp_path):
     bake = bake_cli(
         tmp_path,
-        nat_gateways="1",
+        nat_gateways="shared",
         desired_count="3",
         max_count="3",
         hosted_zone_id="Z0123456789ABC",

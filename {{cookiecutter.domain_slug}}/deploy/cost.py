@@ -11,7 +11,8 @@ from pathlib import Path
 
 PRICES = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730  # the month AWS's own price pages and calculator use
-NAT_CHOICES = (2, 1, 0)
+# The nat_gateways answer -> NAT gateways it creates (the resources stack's NatGateways).
+NAT_GATEWAYS = {"none": 0, "shared": 1, "per_zone": 2}
 # An internet-facing load balancer holds a public IPv4 address in each of its two zones.
 LOAD_BALANCER_ADDRESSES = 2
 # Application Auto Scaling creates a scale-out and a scale-in alarm for each target tracking policy.
@@ -50,7 +51,7 @@ def load_prices(path: Path = PRICES) -> dict:
 
 def site_from_answers(answers: dict, alarms: int) -> Site:
     return Site(
-        nat_gateways=int(answers["nat_gateways"]),
+        nat_gateways=NAT_GATEWAYS[answers["nat_gateways"]],
         tasks=int(answers["desired_count"]),
         cpu=int(answers["cpu"]),
         memory=int(answers["memory"]),
@@ -180,7 +181,7 @@ def _markdown_table(rows: list[list[str]]) -> str:
 
 def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
     """The cost table of the site beside its NAT alternatives, the prices' source, the rollout."""
-    choices = [site.nat_gateways] + [n for n in NAT_CHOICES if n != site.nat_gateways]
+    choices = [site.nat_gateways] + [n for n in NAT_GATEWAYS.values() if n != site.nat_gateways]
     costs = [monthly_cost(replace(site, nat_gateways=n), prices) for n in choices]
     header = ["USD a month, idle"] + [
         _nat_label(n) + (" (chosen)" if n == site.nat_gateways else "") for n in choices
