@@ -371,21 +371,23 @@ def test_aaaa_records_and_a_dualstack_load_balancer_exactly_with_ipv6(site, answ
             assert all(r["AliasTarget"] == to_load_balancer for r in typed), (ipv6, record_type)
         load_balancer = resources["LoadBalancer"]["Properties"]
         assert load_balancer["IpAddressType"] == ("dualstack" if ipv6 else "ipv4")
-        # Dualstack needs IPv6 in the load balancer's subnets, a route out and the web ports
-        # open; the tasks' private subnets stay IPv4.
+        # Dualstack needs IPv6 in the load balancer's subnets and a route out, which stay
+        # whatever EnableIpv6 says: EC2 refuses to take a subnet's IPv6 range back while the
+        # load balancer holds addresses in it, so turning IPv6 off must change no subnet.
+        # The tasks' private subnets stay IPv4.
         public = {subnet["Ref"] for subnet in load_balancer["Subnets"]}
         with_ipv6 = {
             name
             for name, r in resources.items()
             if r["Type"] == "AWS::EC2::Subnet" and "Ipv6CidrBlock" in r["Properties"]
         }
-        assert with_ipv6 == (public if ipv6 else set())
+        assert with_ipv6 == public
         ipv6_routes = [
             r["DestinationIpv6CidrBlock"]
             for r in properties_of(resources, "AWS::EC2::Route")
             if "DestinationIpv6CidrBlock" in r
         ]
-        assert ipv6_routes == (["::/0"] if ipv6 else [])
+        assert ipv6_routes == ["::/0"]
         ipv6_ports = sorted(
             r["FromPort"]
             for r in properties_of(resources, "AWS::EC2::SecurityGroupIngress")
@@ -413,6 +415,77 @@ def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
     assert [s["Resource"] for s in passable] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/*"}
     ]
+
+
+@parametrized
+def test_no_subnet_depends_on_a_parameter(site, answers, run_checkov):
+    """EC2 refuses to delete a subnet holding tasks' or the load balancer's addresses, or to take
+    its IPv6 range back: no --set may remove or change one (the deploy tool moves tasks)."""
+    resources = site.resources("resources")
+    for name, resource in resources.items():
+        if resource["Type"] in ("AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation"):
+            assert "Condition" not in resource, name
+            assert not list(parameters_referenced(site, "resources", resource["Properties"])), name
+
+
+def parameters_referenced(site, stack, node):
+    """The parameters a template node depends on, through Ref, Sub, Fn::If and conditions."""
+    template = site.templates[stack]
+    parameters = template["Parameters"]
+    for path, key, value in walk(node):
+        if key == "Ref" and value in parameters:
+            yield value
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            yield from (name for name in re.findall(r"\$\{(\w+)\}", text) if name in parameters)
+        elif key in ("Fn::If", "Condition"):
+            condition = value[0] if key == "Fn::If" else value
+            yield from parameters_referenced(site, stack, template["Conditions"][condition])
+
+
+@parametrized
+def test_no_export_carries_a_value_a_parameter_can_change(site, answers, run_checkov):
+    """CloudFormation refuses to change or remove an export another stack imports, so an export
+    that followed a parameter would fail the update that changes it."""
+    for stack in STACKS:
+        for name, output in site.templates[stack].get("Outputs", {}).items():
+            if "Export" in output:
+                assert "Condition" not in output, name
+                assert list(parameters_referenced(site, stack, output["Value"])) == [], name
+
+
+@parametrized
+def test_the_root_filesystem_is_writable_exactly_when_ecs_exec_is_on(site, answers, run_checkov):
+    """ECS Exec's agent writes to the root filesystem; without Exec it stays read-only."""
+    for exec_on in ("true", "false"):
+        created = site.created("service", EnableExecuteCommand=exec_on)
+        (container,) = created["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        assert container["ReadonlyRootFilesystem"] is (exec_on == "false"), exec_on
+        assert created["Service"]["Properties"]["EnableExecuteCommand"] is (exec_on == "true")
+
+
+@pytest.mark.parametrize(
+    ("answers", "run_checkov"), [c for c in COMBINATIONS if c.values[0].get("github_repo")]
+)
+def test_deploy_role_may_stop_this_sites_service_deployments(site, answers, run_checkov):
+    """CloudFormation stops a deployment in progress when it rolls an update back."""
+    (policy,) = site.created("resources")["DeployRole"]["Properties"]["Policies"]
+    (statement,) = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if "ecs:StopServiceDeployment" in as_list(s["Action"])
+    ]
+    assert {
+        "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service-deployment/${Cluster}/*"
+    } in statement["Resource"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "run_checkov"), [c for c in COMBINATIONS if c.values[0].get("github_repo")]
+)
+def test_the_accounts_github_oidc_provider_is_never_deleted_with_a_site(site, answers, run_checkov):
+    provider = site.resources("resources")["GithubOidcProvider"]
+    assert provider["DeletionPolicy"] == provider["UpdateReplacePolicy"] == "Retain"
 
 
 # ---------------------------------------------------------------- side by side

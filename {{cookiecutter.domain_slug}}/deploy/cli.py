@@ -32,12 +32,6 @@ def common_options(defaults):
         default=default,
         help="an AWS-compatible endpoint instead of AWS (a local moto server for rehearsals)",
     )
-    parser.add_argument(
-        "--yes",
-        action="store_true",
-        default=False if defaults else argparse.SUPPRESS,
-        help="do not ask for confirmation",
-    )
     return parser
 
 
@@ -75,6 +69,9 @@ def parser():
         action="store_true",
         help="leave the resources stack as it is: the image and the service stack only "
         "(all that the GitHub deploy role may change)",
+    )
+    sub["destroy"].add_argument(
+        "--yes", action="store_true", help="delete without asking (scripts and CI)"
     )
     sub["logs"].add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h, 1d")
     sub["logs"].add_argument("--follow", action="store_true", help="keep printing new events")

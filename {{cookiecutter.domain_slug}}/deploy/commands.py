@@ -5,12 +5,16 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from deploy import image, site, stacks
+from rich.text import Text
+
+from deploy import account, dns, image, site, stacks
 from deploy.errors import USAGE, Abort
 from deploy.ui import console, status_style, table
+from deploy.watch import all_events, first_failure, last_operation
 
 SINCE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 LOG_POLL_SECONDS = 2
+CERTIFICATE = "AWS::CertificateManager::Certificate"
 
 
 def split_overrides(aws, pairs):
@@ -27,7 +31,7 @@ def split_overrides(aws, pairs):
     known = set()
     for spec in (stacks.RESOURCES, stacks.SERVICE):
         defaults, _ = stacks.template_summary(aws, spec)
-        settable = set(defaults) - {"ImageTag", "ResourcesStackName"}
+        settable = set(defaults) - stacks.SET_BY_THE_TOOL
         split[spec] = {key: value for key, value in wanted.items() if key in settable}
         known |= settable
     for key in wanted.keys() - known:
@@ -39,18 +43,10 @@ def split_overrides(aws, pairs):
     return split
 
 
-def name_servers(aws, zone_id):
-    zone = aws.client("route53").get_hosted_zone(Id=zone_id)
-    return zone["DelegationSet"]["NameServers"]
-
-
 def print_name_servers(servers):
     console.print(f"Name servers of the hosted zone of {site.DOMAIN}:")
     for server in servers:
         console.print(f"  {server}", style="bold")
-
-
-HOSTED_ZONE = "AWS::Route53::HostedZone"
 
 
 def certificate_notice(aws):
@@ -59,16 +55,13 @@ def certificate_notice(aws):
 
     def on_poll(watcher):
         nonlocal shown
-        waiting = any(
-            kind == "AWS::CertificateManager::Certificate"
-            for kind, _ in watcher.in_progress.values()
-        )
+        waiting = any(kind == CERTIFICATE for kind, _ in watcher.in_progress.values())
         if shown or not waiting:
             return
         shown = True
-        zones = stacks.physical_ids(aws, watcher.stack_id, HOSTED_ZONE)
+        zones = stacks.physical_ids(aws, watcher.stack_id, dns.ZONE)
         if zones:
-            print_name_servers(name_servers(aws, zones[0]))
+            print_name_servers(dns.name_servers(aws, zones[0]))
             console.print(
                 f"The certificate is validated through this new zone, so AWS waits until "
                 f"{site.DOMAIN} is delegated to it: set these name servers at your domain's "
@@ -86,24 +79,99 @@ def certificate_notice(aws):
     return on_poll
 
 
+def refuse_inverted_task_counts(values):
+    """DesiredCount above MaxCount fails only once CloudFormation registers the scaling range."""
+    desired, most = int(values["DesiredCount"]), int(values["MaxCount"])
+    if desired > most:
+        raise Abort(
+            f"DesiredCount {desired} is above MaxCount {most}: set MaxCount to at least "
+            f"{desired} (equal turns autoscaling off), e.g. --set MaxCount={desired}",
+            USAGE,
+        )
+
+
+def check_planned_values(aws, resources_values, service_values):
+    """What AWS would refuse only half way through a deploy, refused before anything changes."""
+    refuse_inverted_task_counts(service_values)
+    resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
+    zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
+    # Records the stack already made for this domain are its own; anything else there is not.
+    domain_is_new = stacks.is_new(resources_stack) or (
+        stacks.parameters_of(resources_stack).get("DomainName") != domain
+    )
+    if zone and domain_is_new:
+        dns.refuse_conflicting_records(aws, zone, domain)
+    return resources_stack
+
+
+def github_oidc_provider_override(aws, resources_stack, values):
+    """Use the account's GitHub OIDC provider when this stack would otherwise create a second."""
+    if not values["GithubRepo"] or values["GithubOidcProviderArn"]:
+        return {}
+    if resources_stack and not stacks.is_new(resources_stack):
+        own = stacks.physical_ids(aws, resources_stack["StackId"], "AWS::IAM::OIDCProvider")
+        if own:
+            return {}  # this stack made the account's provider and keeps managing it
+    arn = account.github_oidc_provider(aws)
+    if arn is None:
+        return {}
+    console.print(f"Using the account's GitHub OIDC provider {arn} (an account holds one)")
+    return {"GithubOidcProviderArn": arn}
+
+
+def service_first(aws, resources, resources_values):
+    """The service stack's inputs for a deploy that must run before the resources stack's, or None.
+
+    With NatGateways going to 0 the tasks move to the public subnets before the NAT gateways go,
+    so they never lose their way out; and a service stack still importing an export that the
+    resources template no longer has must stop importing it first, or AWS refuses the export's
+    removal.
+    """
+    if not resources or stacks.describe(aws, stacks.SERVICE.name) is None:
+        return None
+    inputs = stacks.service_inputs(resources)
+    if resources["ServiceAssignPublicIp"] == "DISABLED" and resources_values["NatGateways"] == "0":
+        console.print("NatGateways goes to 0: the tasks move to the public subnets first")
+        return {
+            **inputs,
+            "ServiceSubnetIds": resources["PublicSubnetIds"],
+            "ServiceAssignPublicIp": "ENABLED",
+        }
+    if stacks.imports_dropped(aws):
+        console.print(f"{stacks.SERVICE.name} first: it imports exports the new template drops")
+        return inputs
+    return None
+
+
 def up(aws, options):
     overrides = split_overrides(aws, options.set)
-    existing = stacks.describe(aws, stacks.RESOURCES.name)
-    # With a usable resources stack, a missing --tag stops `up` before anything changes;
-    # otherwise it is checked once the stack (and its repository) exists.
-    tag_checked = bool(options.tag and existing and existing["StackStatus"] in stacks.USABLE)
-    if tag_checked:
-        image.require_image(aws, stacks.outputs(existing), options.tag)
+    if options.service_only and overrides[stacks.RESOURCES]:
+        keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
+        raise Abort(
+            f"--set {keys}: a parameter of {stacks.RESOURCES.name}, which --service-only "
+            "leaves alone; deploy it with `make deploy`",
+            USAGE,
+        )
+    resources_values = stacks.planned_values(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
+    service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
+    resources_stack = check_planned_values(aws, resources_values, service_values)
+    usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
+    resources = stacks.outputs(resources_stack) if usable else {}
+    delivery = image.Delivery.check(aws, resources, options.tag)
     if options.service_only:
-        if overrides[stacks.RESOURCES]:
-            keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
-            raise Abort(
-                f"--set {keys}: a parameter of {stacks.RESOURCES.name}, which --service-only "
-                "leaves alone; deploy it with `make deploy`",
-                USAGE,
-            )
         resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
     else:
+        if stacks.is_new(resources_stack):
+            account.create_service_linked_roles(aws)
+        overrides[stacks.RESOURCES] |= github_oidc_provider_override(
+            aws, resources_stack, resources_values
+        )
+        early = service_first(aws, resources, resources_values)
+        if early:
+            tag = delivery.deliver(aws, resources)
+            stacks.deploy(
+                aws, stacks.SERVICE, {**overrides[stacks.SERVICE], "ImageTag": tag, **early}
+            )
         resources_stack = stacks.deploy(
             aws,
             stacks.RESOURCES,
@@ -112,13 +180,12 @@ def up(aws, options):
             on_poll=certificate_notice(aws),
         )
     resources = stacks.outputs(resources_stack)
-    if options.tag:
-        if not tag_checked:
-            image.require_image(aws, resources, options.tag)
-        tag = options.tag
-    else:
-        tag = image.publish(aws, resources)
-    service_overrides = {**overrides[stacks.SERVICE], "ImageTag": tag}
+    tag = delivery.deliver(aws, resources)
+    service_overrides = {
+        **overrides[stacks.SERVICE],
+        "ImageTag": tag,
+        **stacks.service_inputs(resources),
+    }
     stacks.deploy(aws, stacks.SERVICE, service_overrides, recreate=options.recreate)
     console.print(f"\n{site.DOMAIN} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
@@ -128,47 +195,77 @@ def up(aws, options):
 
 def plan(aws, options):
     overrides = split_overrides(aws, options.set)
+    resources_values = stacks.planned_values(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
+    service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
+    check_planned_values(aws, resources_values, service_values)
     stacks.plan(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
-    if not stacks.outputs(stacks.describe(aws, stacks.RESOURCES.name) or {}):
+    resources = stacks.outputs(stacks.describe(aws, stacks.RESOURCES.name) or {})
+    if not resources:
         console.print(
             f"{stacks.SERVICE.name}: planned once {stacks.RESOURCES.name} exists "
-            "(it imports that stack's outputs)"
+            "(it takes that stack's outputs)"
         )
         return
     current = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name))
     tag = options.tag or current.get("ImageTag") or image.source_tag()
     if not options.tag:
         console.print(f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)")
-    stacks.plan(aws, stacks.SERVICE, {**overrides[stacks.SERVICE], "ImageTag": tag})
+    inputs = {**stacks.service_inputs(resources), "ImageTag": tag}
+    stacks.plan(aws, stacks.SERVICE, {**overrides[stacks.SERVICE], **inputs})
 
 
 def build_image(aws, options):
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
-    tag = image.publish(aws, resources)
+    tag = image.Delivery.check(aws, resources).deliver(aws, resources)
     console.print(f"Image {tag} is in ECR; deploy it with `python -m deploy up --tag {tag}`")
+
+
+def stack_state(stack):
+    if stack is None:
+        return Text("not created")
+    state = stack["StackStatus"]
+    return Text(state, style=status_style(state))
 
 
 def status(aws, options):
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     service_stack = stacks.describe(aws, stacks.SERVICE.name)
-    if resources_stack is None and service_stack is None:
-        stacks.require(aws, stacks.RESOURCES.name)
     rows = table("", "", title=f"{site.DOMAIN} in {aws.region}")
     rows.show_header = False
-    for name, stack in (
-        (stacks.RESOURCES.name, resources_stack),
-        (stacks.SERVICE.name, service_stack),
-    ):
-        state = stack["StackStatus"] if stack else "not created"
-        rows.add_row(name, f"[{status_style(state)}]{state}[/]")
-    resources = stacks.outputs(resources_stack or {})
-    if service_stack:
+    for spec, stack in ((stacks.RESOURCES, resources_stack), (stacks.SERVICE, service_stack)):
+        rows.add_row(spec.name, stack_state(stack))
+        failure = stack and stack_failure(aws, stack)
+        if failure:
+            rows.add_row("", Text(failure, style="red"))
+    if service_stack and service_stack["StackStatus"] != "REVIEW_IN_PROGRESS":
         service_rows(aws, service_stack, rows)
-    if resources.get("CertificateArn"):
-        rows.add_row("certificate", certificate_state(aws, resources["CertificateArn"]))
+    if resources_stack:
+        resources_rows(aws, resources_stack, rows)
+    console.print(rows)
+    if resources_stack is None:
+        console.print("Nothing is deployed yet: `make deploy` creates both stacks.")
+
+
+def stack_failure(aws, stack):
+    """Why the stack's last operation failed, when it did."""
+    state = stack["StackStatus"]
+    if "FAILED" not in state and "ROLLBACK" not in state:
+        return None
+    failure = first_failure(last_operation(all_events(aws.cloudformation, stack["StackId"])))
+    return f"last failure: {failure or stack.get('StackStatusReason') or 'no reason given'}"
+
+
+def resources_rows(aws, stack, rows):
+    resources = stacks.outputs(stack)
+    # While the stack is being created its outputs are not there yet, and the certificate
+    # waiting for validation is exactly what a user looks for.
+    certificates = [resources["CertificateArn"]] if "CertificateArn" in resources else []
+    certificates = certificates or stacks.physical_ids(aws, stack["StackId"], CERTIFICATE)
+    own_zone = bool(stacks.physical_ids(aws, stack["StackId"], dns.ZONE))
+    for arn in certificates:
+        rows.add_row("certificate", certificate_state(aws, arn, own_zone))
     if resources.get("SiteUrl"):
         rows.add_row("url", resources["SiteUrl"])
-    console.print(rows)
 
 
 def service_rows(aws, service_stack, rows):
@@ -194,16 +291,22 @@ def service_rows(aws, service_stack, rows):
         reason = deployment.get("rolloutStateReason", "")
         rows.add_row(
             f"rollout ({deployment['status'].lower()})",
-            f"revision {revision}: {rollout} {deployment.get('runningCount', 0)}/"
-            f"{deployment.get('desiredCount', 0)} tasks {reason}".rstrip(),
+            Text(
+                f"revision {revision}: {rollout} {deployment.get('runningCount', 0)}/"
+                f"{deployment.get('desiredCount', 0)} tasks {reason}".rstrip()
+            ),
         )
 
 
-def certificate_state(aws, arn):
+def certificate_state(aws, arn, own_zone):
     certificate = aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]
     state = certificate["Status"]
     if state == "PENDING_VALIDATION":
-        state += " (waits for the domain to be delegated to the hosted zone: `make ns`)"
+        state += (
+            " (waits for the domain to be delegated to the hosted zone: `make ns`)"
+            if own_zone
+            else " (waits for its validation record in the hosted zone to answer)"
+        )
     return state
 
 
@@ -247,7 +350,7 @@ def ns(aws, options):
     # Read from the stack's resources, not its outputs: the name servers matter most while the
     # stack is still being created, waiting for the certificate's DNS validation.
     stack = stacks.require(aws, stacks.RESOURCES.name)
-    own_zones = stacks.physical_ids(aws, stack["StackId"], HOSTED_ZONE)
+    own_zones = stacks.physical_ids(aws, stack["StackId"], dns.ZONE)
     zone = own_zones[0] if own_zones else stacks.parameters_of(stack).get("HostedZoneId")
     if not zone:
         raise Abort(
@@ -255,7 +358,7 @@ def ns(aws, options):
             "`make status` shows where it is",
             USAGE,
         )
-    print_name_servers(name_servers(aws, zone))
+    print_name_servers(dns.name_servers(aws, zone))
     if own_zones:
         console.print(f"Set exactly these at the registrar of {site.DOMAIN}.")
     else:
@@ -298,10 +401,7 @@ def confirm_destroy(yes):
 
 def retained_resources(aws, stack):
     """(logical id, type, physical id) of the resources whose DeletionPolicy keeps them."""
-    from cfnlint.decode.cfn_yaml import loads
-
-    body = aws.cloudformation.get_template(StackName=stack["StackId"])["TemplateBody"]
-    template = loads(body) if isinstance(body, str) else body
+    template = stacks.deployed_template(aws, stack["StackId"])
     keep = {
         logical_id
         for logical_id, resource in template.get("Resources", {}).items()
@@ -330,4 +430,4 @@ def empty_repository(aws, repository):
         return
     for start in range(0, len(images), 100):
         ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
-    console.print(f"{repository}: {len(images)} images deleted")
+    console.print(f"{repository}: {len(images)} image{'' if len(images) == 1 else 's'} deleted")

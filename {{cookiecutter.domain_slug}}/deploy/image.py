@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,6 +12,11 @@ from deploy.ui import console
 
 PROJECT = Path(__file__).resolve().parent.parent
 PLATFORM = "linux/amd64"
+# What Docker engines report as their machine, as a platform's architecture.
+ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+# The QEMU handler Linux needs to run (and so build) another architecture's binaries.
+EMULATORS = {"amd64": "qemu-x86_64", "arm64": "qemu-aarch64"}
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
 
 
 def git(project, *args):
@@ -93,6 +99,69 @@ def docker_engine():
     return client
 
 
+def check_platform(client, platform=PLATFORM):
+    """Stop, with what to do, when the engine cannot build for Fargate's platform."""
+    info = client.info()
+    machine = info.get("Architecture", "")
+    wanted = platform.split("/")[1]
+    if ARCHITECTURES.get(machine) == wanted:
+        return
+    # Docker Desktop emulates the other architecture itself; a Linux engine needs QEMU's
+    # handler registered with the kernel (binfmt_misc).
+    if "Docker Desktop" in info.get("OperatingSystem", "") or (BINFMT / EMULATORS[wanted]).exists():
+        return
+    raise Abort(
+        f"The Docker engine runs on {machine} and cannot build {platform} images without "
+        f"emulation: register QEMU for it (docker run --privileged --rm tonistiigi/binfmt "
+        f"--install {wanted}), or build where the engine runs on {wanted}",
+        USAGE,
+    )
+
+
+@dataclass
+class Delivery:
+    """The image `up` deploys, checked before anything changes and delivered after the
+    resources stack (which holds the repository).
+
+    `given` is --tag (an image already pushed); otherwise the working tree's tag, built and
+    pushed unless the repository has it. `checked` says ECR was asked already.
+    """
+
+    tag: str
+    given: bool
+    checked: bool = False
+    client: object = None
+
+    @classmethod
+    def check(cls, aws, resources, tag=None):
+        """Everything an image needs that can fail, before the first change."""
+        repository = resources.get("RepositoryName")
+        if tag:
+            if repository:
+                require_image(aws, resources, tag)
+            return cls(tag, given=True, checked=bool(repository))
+        delivery = cls(source_tag(), given=False)
+        if repository and image_exists(aws.client("ecr"), repository, delivery.tag):
+            delivery.checked = True
+            return delivery
+        delivery.client = docker_engine()
+        check_platform(delivery.client)
+        return delivery
+
+    def deliver(self, aws, resources):
+        """The tag, once its image is in the site's repository."""
+        if self.given:
+            if not self.checked:
+                require_image(aws, resources, self.tag)
+        elif self.client is None:
+            repository = resources["RepositoryName"]
+            console.print(f"Image {self.tag} is already in {repository}: not rebuilt")
+        else:
+            publish(aws, resources, self.client, self.tag)
+        self.checked = True
+        return self.tag
+
+
 def build(client, context, reference):
     console.print(f"Building {reference} for {PLATFORM}")
     # An engine started without its default bridge network (dockerd --bridge=none, as in the
@@ -132,16 +201,9 @@ def push(client, repository_uri, tag, login):
             console.print(f"  digest {chunk['aux'].get('Digest')}", style="dim")
 
 
-def publish(aws, resources, project=PROJECT):
-    """Build and push the working tree's image unless ECR has it already; returns its tag."""
-    tag = source_tag(project)
-    repository, uri = resources["RepositoryName"], resources["RepositoryUri"]
-    ecr = aws.client("ecr")
-    if image_exists(ecr, repository, tag):
-        console.print(f"Image {tag} is already in {repository}: not rebuilt")
-        return tag
-    client = docker_engine()
+def publish(aws, resources, client, tag, project=PROJECT):
+    """Build the working tree's image and push it to the site's repository."""
+    uri = resources["RepositoryUri"]
     build(client, project, f"{uri}:{tag}")
-    login = registry_login(ecr.get_authorization_token()["authorizationData"][0])
+    login = registry_login(aws.client("ecr").get_authorization_token()["authorizationData"][0])
     push(client, uri, tag, login)
-    return tag

@@ -1,41 +1,95 @@
-"""A real moto server on a free loopback port, standing in for AWS in the deploy tool's tests.
+"""A real moto server on a free loopback port, taught the AWS rules the deploy tool meets.
 
-moto (5.2) runs change sets differently from AWS, and the deploy tool must keep AWS's behaviour,
-so the tests teach the server AWS's behaviour instead (the server runs in this process):
+`make rehearse` and tests/test_deploy.py run the deploy tool against it. moto (5.2) is kinder
+than AWS in ways that hide real failures, and runs change sets differently; each rule below says
+what AWS does and where AWS says so, and the server (running in this process) is patched to do
+the same. Everything else is moto as released. A rehearsal therefore checks the API calls and
+the templates' logic; it is not AWS (no certificate is validated, no task runs).
 
+Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for each):
 - Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
-  `Fn::ImportValue` against no exports at all ("No export named ... found").
-- Executing an UPDATE change set leaves the outputs and exports as they were.
-- Its stacks know no `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
-  `LoadBalancerFullName` or a hosted zone's `NameServers`.
-- `!Ref AWS::NoValue` as an item of a list (`Policies: [!If [Cond, {...}, !Ref AWS::NoValue]]`)
-  stays in the list as null instead of removing the item.
-- It accepts any parameter value; AWS refuses a change set whose value is not in the parameter's
-  AllowedValues or does not match its AllowedPattern.
-- Deleting a stack leaves its route tables (AWS deletes them before the VPC), so the VPC's
-  deletion fails with DependencyViolation.
+  `Fn::ImportValue` against no exports at all; executing an UPDATE leaves the outputs as they were.
+- No `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
+  `LoadBalancerFullName` and `CanonicalHostedZoneID`, a hosted zone's `NameServers` or a VPC's
+  `Ipv6CidrBlocks`; no `Fn::Cidr`
+  and no `AWS::EC2::VPCCidrBlock` (moto's VPCs get their IPv6 range from moto's EC2 API instead).
+- `!Ref AWS::NoValue` as an item of a list stays in the list as null instead of removing the item.
+- Its YAML reader turns the short form `!Condition Name` into `Fn::Condition`, which its
+  condition functions do not know: `!And [!Condition A, ...]` is then always false.
 - It exports the outputs whose Condition is false too (and fails evaluating them).
+- It accepts any parameter value; AWS refuses a value outside AllowedValues or AllowedPattern.
+- It describes a list parameter's value as a Python list; AWS gives the comma-separated text.
+- Its Route 53 deletes only records it remembers creating through its own API, where AWS
+  deletes any record given exactly; records a stack creates go through that API here.
+- No `AWS::IAM::OIDCProvider` and no `AWS::CertificateManager::Certificate`. Taught here, the
+  certificate is requested from moto's ACM, stays PENDING_VALIDATION for a minute, and its DNS
+  validation record goes into the hosted zone named in DomainValidationOptions, as
+  CloudFormation does; the stack does not wait for the validation (nothing answers DNS here),
+  where AWS waits until the record answers.
 
-The replacements below do what moto's own create_stack and update_stack do, which is what AWS
-does when it executes those change sets, and what AWS answers for those attributes.
-Everything else is moto as released.
-
-One gap is left to the tests instead: moto has no `AWS::EC2::VPCCidrBlock` (nor `Fn::Cidr` or a
-VPC's `Ipv6CidrBlocks`), so its VPCs get no IPv6 range. The tests deploy with `EnableIpv6=false`
-(`site_overrides` in test_deploy.py), and moto only sees the stack's IPv4 branches.
+AWS refusals moto does not make (each failure is reported the way CloudFormation reports it: the
+resource's *_FAILED event with AWS's message, then the stack's rollback or DELETE_FAILED):
+- An export that another stack imports cannot change or disappear, and its stack cannot be
+  deleted ("Fn::ImportValue": "you can't delete the stack that is exporting the output value or
+  modify the exported output value").
+- ACM refuses a DomainName (the certificate's common name) over 64 octets (RequestCertificate).
+- Route 53 refuses to create a record that exists ("Tried to create resource record set ... but
+  it already exists"), and a record beside a CNAME of the same name (Developer Guide, "CNAME
+  record type"); it refuses to delete a hosted zone that holds records other than its NS and SOA
+  (DeleteHostedZone: HostedZoneNotEmpty), which CloudFormation meets when a certificate's
+  validation record is left behind (cloudformation-coverage-roadmap#837).
+- In a fresh account, CreateCluster fails when the ECS service-linked role does not exist yet
+  (cloudformation-coverage-roadmap#818, containers-roadmap#2614); IAM names that role
+  AWSServiceRoleForECS and refuses to create it twice ("has been taken in this account").
+- An account holds one OIDC provider per URL (IAM: EntityAlreadyExists).
+- Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
+  deletion fails with DependencyViolation).
 """
 
 import contextlib
+import hashlib
+import ipaddress
+import logging
 import re
 
+from moto.acm.models import acm_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack
+from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.vpcs import VPC
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
-from moto.route53.models import DelegationSet, FakeZone
+from moto.iam.exceptions import InvalidInput
+from moto.iam.models import IAMBackend, iam_backends
+from moto.route53.models import DelegationSet, FakeZone, RecordSetGroup, route53_backends
 from moto.server import ThreadedMotoServer
+from moto.utilities.utils import get_partition
+
+# The service-linked roles the deploy tool creates, by AWS service name, named as IAM names them.
+SERVICE_LINKED_ROLES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "ecs.application-autoscaling.amazonaws.com": (
+        "AWSServiceRoleForApplicationAutoScaling_ECSService"
+    ),
+}
+
+
+class AwsRefusal(Exception):
+    """What AWS answers when it refuses a resource operation (its own message)."""
+
+
+class ResourceFailed(Exception):
+    """A resource's operation failed: the event CloudFormation records for it."""
+
+    def __init__(self, logical_id, resource_type, reason):
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+# ---------------------------------------------------------------- change sets
+
 
 moto_create_change_set = CloudFormationBackend.create_change_set
 
@@ -59,20 +113,408 @@ def execute_change_set(self, change_set_name, stack_name=None):
     change_set = self.describe_change_set(change_set_name)
     stack = self.stacks[change_set.stack_id]
     if change_set.change_set_type == "CREATE":
-        stack.template = change_set.template
-        stack._parse_template()
-        stack.parameters = change_set.parameters
-        stack.cross_stack_resources = self.exports
-        stack.resource_map = stack._create_resource_map()
-        stack.output_map = stack._create_output_map()
-        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-        stack.create_resources()
-        self._validate_export_uniqueness(stack)
+        create_stack_resources(self, stack, change_set)
     else:
-        stack.update(change_set.template, parameters=change_set.parameters)
-    for export in stack.exports:
-        self.exports[export.name] = export
+        update_stack_resources(self, stack, change_set)
     change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def create_stack_resources(backend, stack, change_set):
+    """What moto's create_stack does, with a failed resource rolling the creation back."""
+    stack.template = change_set.template
+    stack._parse_template()
+    stack.parameters = change_set.parameters
+    stack.cross_stack_resources = backend.exports
+    stack.resource_map = stack._create_resource_map()
+    stack.output_map = stack._create_output_map()
+    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    try:
+        stack.create_resources()
+    except ResourceFailed as failure:
+        record_failure(stack, "CREATE_FAILED", failure)
+        stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=failure.reason)
+        with contextlib.suppress(Exception):
+            stack.resource_map.delete()
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+        return
+    backend._validate_export_uniqueness(stack)
+    publish_exports(backend, stack, set())
+
+
+def update_stack_resources(backend, stack, change_set):
+    """What moto's update does, rolled back when a resource fails or an export in use changes."""
+    before = (stack.template, dict(stack.parameters))
+    exported = {export.name: export.value for export in stack.exports}
+    try:
+        stack.update(change_set.template, parameters=change_set.parameters)
+        refuse_changed_exports_in_use(backend, stack, exported)
+    except ResourceFailed as failure:
+        if stack.events[-1].resource_status == "UPDATE_COMPLETE":
+            stack.events.pop()  # moto's, before the export check failed the update
+        if failure.logical_id != stack.name:
+            record_failure(stack, "UPDATE_FAILED", failure)
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=failure.reason)
+        shown = len(stack.events)
+        with contextlib.suppress(Exception):
+            stack.update(before[0], parameters=before[1])
+        del stack.events[shown:]  # moto's events of the rollback's own update
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        return
+    publish_exports(backend, stack, set(exported))
+
+
+def parameter_list(self):
+    """The stack's parameters as DescribeStacks gives them: every value as text."""
+    return [
+        {
+            "ParameterKey": key,
+            "ParameterValue": "****"
+            if key in self.resource_map.no_echo_parameter_keys
+            else ",".join(map(str, value))
+            if isinstance(value, list)
+            else value,
+        }
+        for key, value in self.resource_map.resolved_parameters.items()
+    ]
+
+
+def publish_exports(backend, stack, previous_names):
+    current = {export.name: export for export in stack.exports}
+    for name in previous_names - set(current):
+        backend.exports.pop(name, None)
+    backend.exports.update(current)
+
+
+def record_failure(stack, status, failure):
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=failure.logical_id,
+            physical_resource_id="",
+            resource_type=failure.resource_type,
+            resource_status=status,
+            resource_status_reason=failure.reason,
+            resource_properties=None,
+        )
+    )
+
+
+# ---------------------------------------------------------------- exports in use
+
+
+def imports_of(backend, name):
+    """Names of the stacks, other than its own, whose templates import the export `name`."""
+
+    def imported(node, resources):
+        if isinstance(node, dict):
+            if set(node) == {"Fn::ImportValue"}:
+                yield moto_clean_json(node["Fn::ImportValue"], resources)
+            for value in node.values():
+                yield from imported(value, resources)
+        elif isinstance(node, list):
+            for item in node:
+                yield from imported(item, resources)
+
+    exporter = backend.exports[name].exporting_stack_id if name in backend.exports else None
+    return sorted(
+        stack.name
+        for stack in backend.stacks.values()
+        if stack.stack_id != exporter
+        and stack.status not in ("REVIEW_IN_PROGRESS", "DELETE_COMPLETE")
+        and name in set(imported(stack.template_dict, stack.resource_map))
+    )
+
+
+def refuse_changed_exports_in_use(backend, stack, exported_before):
+    now = {export.name: export.value for export in stack.exports}
+    for name, value in exported_before.items():
+        users = imports_of(backend, name)
+        if users and now.get(name, value) != value:
+            reason = f"Export {name} cannot be updated as it is in use by {', '.join(users)}"
+        elif users and name not in now:
+            reason = f"Export {name} cannot be deleted as it is in use by {', '.join(users)}"
+        else:
+            continue
+        raise ResourceFailed(stack.name, "AWS::CloudFormation::Stack", reason)
+
+
+def delete_stack(self, name_or_stack_id):
+    """moto's delete_stack, refusing as AWS does and reporting a failed resource as AWS does."""
+    stack = next(
+        (s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None
+    )
+    if stack is None:
+        return  # AWS answers a deletion of a missing stack with success, too
+    exported = stack.exports
+    for export in exported:
+        users = imports_of(self, export.name)
+        if users:
+            # The stack stays as it was, with the reason; no deletion starts (aws-cdk#604).
+            stack.stack_status_reason = (
+                f"Export {export.name} cannot be deleted as it is in use by {', '.join(users)}"
+            )
+            return
+    try:
+        stack.delete()
+    except ResourceFailed as failure:
+        record_failure(stack, "DELETE_FAILED", failure)
+        stack._add_stack_event(
+            "DELETE_FAILED",
+            resource_status_reason=f"The following resource(s) failed to delete: "
+            f"[{failure.logical_id}].",
+        )
+        stack.status = "DELETE_FAILED"
+        return
+    del self.stacks[stack.stack_id]
+    self.deleted_stacks[stack.stack_id] = stack
+    for export in exported:
+        self.exports.pop(export.name, None)
+
+
+# ---------------------------------------------------------------- resources
+
+
+moto_parse_and_create_resource = parsing.parse_and_create_resource
+moto_delete_resource = parsing.ResourceMap._delete_resource
+
+
+def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    """moto's resource creation, with AWS's refusals reported against the resource."""
+    try:
+        if resource_json["Type"] == "AWS::ECS::Cluster":
+            require_ecs_service_linked_role(account_id)
+        return moto_parse_and_create_resource(
+            logical_id, resource_json, resources_map, account_id, region_name
+        )
+    except AwsRefusal as refusal:
+        raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
+
+
+def delete_resource(self, parsed_resource, resource_json):
+    try:
+        moto_delete_resource(self, parsed_resource, resource_json)
+    except AwsRefusal as refusal:
+        raise ResourceFailed(
+            parsed_resource.logical_resource_id, resource_json["Type"], str(refusal)
+        ) from None
+
+
+def require_ecs_service_linked_role(account_id):
+    roles = {role.name for role in iam_backends[account_id]["global"].get_roles()}
+    if SERVICE_LINKED_ROLES["ecs.amazonaws.com"] not in roles:
+        raise AwsRefusal(
+            'Resource handler returned message: "Invalid request provided: CreateCluster '
+            "Invalid Request: Unable to assume the service linked role. Please verify that the "
+            'ECS service linked role exists."'
+        )
+
+
+moto_create_service_linked_role = IAMBackend.create_service_linked_role
+
+
+def create_service_linked_role(self, service_name, description, suffix):
+    name = SERVICE_LINKED_ROLES.get(service_name)
+    if name is None:
+        return moto_create_service_linked_role(self, service_name, description, suffix)
+    if name in {role.name for role in self.get_roles()}:
+        raise InvalidInput(
+            f"Service role name {name} has been taken in this account, please try a "
+            "different suffix."
+        )
+    role = moto_create_service_linked_role(self, service_name, description, suffix)
+    role.name = name
+    return role
+
+
+def route53_of(account_id, region_name):
+    return route53_backends[account_id][get_partition(region_name)]
+
+
+def zone_of(account_id, region_name, zone_id):
+    return route53_of(account_id, region_name).get_hosted_zone(zone_id)
+
+
+def create_record(account_id, region_name, zone_id, record):
+    """Create a record through Route 53's API (CloudFormation's way), in its API form."""
+    change = {"Action": "CREATE", "ResourceRecordSet": record}
+    route53_of(account_id, region_name).change_resource_record_sets(zone_id, [change])
+
+
+def create_record_set_group(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+    """Add the group's records as Route 53's CREATE action does: never over an existing record."""
+    properties = cloudformation_json["Properties"]
+    zone = zone_of(account_id, region_name, properties["HostedZoneId"])
+    for record in properties["RecordSets"]:
+        name, kind = fqdn(record["Name"]), record["Type"]
+        for existing in zone.rrsets:
+            if fqdn(existing.name) != name:
+                continue
+            if existing.type == kind:
+                raise AwsRefusal(
+                    f"[Tried to create resource record set [name='{name}', type='{kind}'] but it "
+                    "already exists]"
+                )
+            if "CNAME" in (existing.type, kind):
+                raise AwsRefusal(
+                    f"[RRSet of type {kind} with DNS name {name} is not permitted because a "
+                    f"conflicting RRSet of type {existing.type} with the same DNS name already "
+                    f"exists in zone {fqdn(zone.name)}]"
+                )
+    for record in properties["RecordSets"]:
+        values = [{"Value": value} for value in record.get("ResourceRecords", [])]
+        api_form = {**record, "ResourceRecords": values} if values else record
+        create_record(account_id, region_name, zone.resource_id, api_form)
+    return RecordSetGroup(region_name, zone.resource_id, properties["RecordSets"])
+
+
+def delete_record_set_group(self, account_id, region_name):
+    zone = zone_of(account_id, region_name, self.hosted_zone_id)
+    for record in self.record_sets:
+        zone.delete_rrset(record)
+
+
+def delete_zone(self, account_id, region_name):
+    """Route 53's DeleteHostedZone, which refuses while records other than NS and SOA remain."""
+    backend = route53_of(account_id, region_name)
+    if any(record.type not in ("NS", "SOA") for record in self.rrsets):
+        raise AwsRefusal(
+            "The specified hosted zone contains non-required resource record sets and so "
+            "cannot be deleted. (Service: Route53, Status Code: 400, Error Code: "
+            "HostedZoneNotEmpty)"
+        )
+    backend.delete_hosted_zone(self.id)
+
+
+def fqdn(name):
+    return name if name.endswith(".") else f"{name}."
+
+
+class VpcCidrBlock(CloudFormationModel):
+    """AWS::EC2::VPCCidrBlock: an Amazon-provided IPv6 range, through moto's EC2 API."""
+
+    def __init__(self, vpc_id, association_id):
+        self.vpc_id, self.association_id = vpc_id, association_id
+
+    @property
+    def physical_resource_id(self):
+        return self.association_id
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::EC2::VPCCidrBlock"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        association = ec2_backends[account_id][region_name].associate_vpc_cidr_block(
+            properties["VpcId"],
+            cidr_block=properties.get("CidrBlock"),
+            amazon_provided_ipv6_cidr_block=bool(properties.get("AmazonProvidedIpv6CidrBlock")),
+        )
+        return cls(properties["VpcId"], association["association_id"])
+
+
+class Certificate(CloudFormationModel):
+    """AWS::CertificateManager::Certificate through moto's ACM API, validated through DNS."""
+
+    MAX_COMMON_NAME = 64  # octets: RequestCertificate, "DomainName"
+
+    def __init__(self, arn):
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CertificateManager::Certificate"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        domain = properties["DomainName"]
+        if len(domain) > cls.MAX_COMMON_NAME:
+            raise AwsRefusal(
+                f"1 validation error detected: Value '{domain}' at 'domainName' failed to "
+                f"satisfy constraint: Member must have length less than or equal to "
+                f"{cls.MAX_COMMON_NAME}"
+            )
+        arn = acm_backends[account_id][region_name].request_certificate(
+            domain, None, properties.get("SubjectAlternativeNames", []), []
+        )
+        # CloudFormation writes each validation record into the zone it was given; deleting
+        # the certificate later leaves the record there (cloudformation-coverage-roadmap#837).
+        for option in properties.get("DomainValidationOptions", []):
+            token = hashlib.sha256(f"{arn}{option['DomainName']}".encode()).hexdigest()[:32]
+            record = {
+                "Name": fqdn(f"_{token}.{option['DomainName']}"),
+                "Type": "CNAME",
+                "TTL": 300,
+                "ResourceRecords": [{"Value": f"_{token[::-1]}.acm-validations.aws."}],
+            }
+            create_record(account_id, region_name, option["HostedZoneId"], record)
+        return cls(arn)
+
+    def delete(self, account_id, region_name):
+        acm_backends[account_id][region_name].delete_certificate(self.arn)
+
+
+class OidcProvider(CloudFormationModel):
+    """AWS::IAM::OIDCProvider through moto's IAM API (one provider per URL, as in AWS)."""
+
+    def __init__(self, arn):
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::IAM::OIDCProvider"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        iam = iam_backends[account_id]["global"]
+        url = properties["Url"].removeprefix("https://")
+        if any(provider.url == url for provider in iam.open_id_providers.values()):
+            raise AwsRefusal(f"Provider with url https://{url} already exists.")
+        provider = iam.create_open_id_connect_provider(
+            properties["Url"],
+            properties.get("ThumbprintList", []),
+            properties.get("ClientIdList", []),
+            [],
+        )
+        return cls(provider.arn)
+
+    def delete(self, account_id, region_name):
+        iam_backends[account_id]["global"].delete_open_id_connect_provider(self.arn)
+
+
+# ---------------------------------------------------------------- template functions
 
 
 moto_clean_json = parsing.clean_json
@@ -80,21 +522,39 @@ moto_clean_json = parsing.clean_json
 # The Fn::GetAtt attributes AWS has and moto lacks, computed the way AWS defines them.
 MISSING_ATTRIBUTES = {
     FakeTargetGroup: {"TargetGroupFullName": lambda group: group.arn.split(":", 5)[5]},
-    FakeLoadBalancer: {"LoadBalancerFullName": lambda balancer: balancer.arn.split("/", 1)[1]},
+    FakeLoadBalancer: {
+        "LoadBalancerFullName": lambda balancer: balancer.arn.split("/", 1)[1],
+        "CanonicalHostedZoneID": lambda balancer: balancer.canonical_hosted_zone_id,
+    },
     FakeZone: {
         "NameServers": lambda zone: (
             (zone.delegation_set or DelegationSet("", None, None)).name_servers
         )
     },
+    VPC: {
+        "Ipv6CidrBlocks": lambda vpc: [
+            association["cidr_block"]
+            for association in vpc.get_cidr_block_association_set(ipv6=True)
+        ]
+    },
 }
 
 
+def cidr(block, count, host_bits):
+    """Fn::Cidr: the first `count` subnets of `block` that have `host_bits` host bits."""
+    network = ipaddress.ip_network(block)
+    subnets = network.subnets(new_prefix=network.max_prefixlen - int(host_bits))
+    return [str(subnet) for _, subnet in zip(range(int(count)), subnets, strict=False)]
+
+
 def clean_json(resource_json, resources_map):
-    """moto's template function evaluation, plus the missing Fn::GetAtt attributes and
-    AWS::NoValue in lists."""
+    """moto's template function evaluation, plus Fn::Cidr, the missing Fn::GetAtt attributes
+    and AWS::NoValue in lists."""
     if isinstance(resource_json, list):
         items = (clean_json(item, resources_map) for item in resource_json)
         return [item for item in items if item is not None]
+    if isinstance(resource_json, dict) and set(resource_json) == {"Fn::Cidr"}:
+        return cidr(*clean_json(resource_json["Fn::Cidr"], resources_map))
     if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
         name, attribute = resource_json["Fn::GetAtt"][:2]
         resource = resources_map.get(name)
@@ -102,6 +562,25 @@ def clean_json(resource_json, resources_map):
         if added:
             return added(resource)
     return moto_clean_json(resource_json, resources_map)
+
+
+moto_parse_condition = parsing.parse_condition
+
+
+def parse_condition(condition, resources_map, condition_map):
+    """moto's condition functions, reading `!Condition Name` as `{"Condition": Name}`."""
+
+    def long_form(node):
+        if isinstance(node, dict):
+            return {
+                "Condition" if key == "Fn::Condition" else key: long_form(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [long_form(item) for item in node]
+        return node
+
+    return moto_parse_condition(long_form(condition), resources_map, condition_map)
 
 
 def exports(self):
@@ -130,19 +609,37 @@ def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
 
 PATCHES = [
     (CloudFormationBackend, "create_change_set", create_change_set),
-    (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
-    (parsing.OutputMap, "exports", property(exports)),
     (CloudFormationBackend, "execute_change_set", execute_change_set),
+    (CloudFormationBackend, "delete_stack", delete_stack),
+    (Stack, "parameter_list", property(parameter_list)),
+    (parsing, "parse_and_create_resource", parse_and_create_resource),
+    (parsing.ResourceMap, "_delete_resource", delete_resource),
     (parsing, "clean_json", clean_json),
+    (parsing, "parse_condition", parse_condition),
+    (parsing.OutputMap, "exports", property(exports)),
+    (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
+    (RecordSetGroup, "create_from_cloudformation_json", classmethod(create_record_set_group)),
+    (RecordSetGroup, "delete", delete_record_set_group),
+    (FakeZone, "delete", delete_zone),
+    (IAMBackend, "create_service_linked_role", create_service_linked_role),
 ]
+MISSING = object()
+# moto finds resource types among CloudFormationModel's subclasses, and caches what it found.
+MODEL_CACHES = [parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map]
 
 
 @contextlib.contextmanager
 def moto_server():
-    """Yield the endpoint URL of a moto server taught the AWS behaviour above."""
-    originals = [(owner, name, vars(owner)[name]) for owner, name, _ in PATCHES]
+    """Yield the endpoint URL of a moto server taught the AWS rules above."""
+    originals = [(owner, name, vars(owner).get(name, MISSING)) for owner, name, _ in PATCHES]
     for owner, name, replacement in PATCHES:
         setattr(owner, name, replacement)
+    for cache in MODEL_CACHES:
+        cache.cache_clear()
+    # Its request log, and moto's notes on each resource type it only pretends to create, would
+    # bury what the deploy tool says (and a failing test's own output).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("moto").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -151,4 +648,7 @@ def moto_server():
     finally:
         server.stop()
         for owner, name, original in originals:
-            setattr(owner, name, original)
+            if original is MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)

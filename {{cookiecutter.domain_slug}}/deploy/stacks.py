@@ -1,12 +1,14 @@
 """Create, update, plan and delete the site's two stacks, always through change sets."""
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import botocore.exceptions
 
-from deploy import site
+from deploy import dns, site
 from deploy.errors import USAGE, Abort
 from deploy.ui import console, status_style, table
 from deploy.watch import StackWatcher, all_events, first_failure, is_settled
@@ -34,6 +36,13 @@ class StackSpec:
 
 RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
 SERVICE = StackSpec(site.SERVICE_STACK, TEMPLATES / "service.yaml")
+
+# Parameters of the service stack that the deploy tool sets from the resources stack's outputs
+# of the same name: values a parameter of the resources stack may change, which an export could
+# not carry (CloudFormation refuses to change an export that another stack imports).
+FROM_RESOURCES = ("DomainName", "SiteUrl", "ServiceSubnetIds", "ServiceAssignPublicIp")
+# Parameters only the deploy tool sets: never taken from --set.
+SET_BY_THE_TOOL = {"ImageTag", "ResourcesStackName", *FROM_RESOURCES}
 
 
 def error_message(error):
@@ -88,6 +97,11 @@ def outputs(stack):
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
+def service_inputs(resources):
+    """The service stack's parameters that come from the resources stack's outputs."""
+    return {key: resources[key] for key in FROM_RESOURCES}
+
+
 def parameters_of(stack):
     return {p["ParameterKey"]: p.get("ParameterValue") for p in (stack or {}).get("Parameters", [])}
 
@@ -96,10 +110,46 @@ def defaults_of(summary):
     return {p["ParameterKey"]: p.get("DefaultValue") for p in summary["Parameters"]}
 
 
+def decode(text):
+    """A template's YAML with short-form tags (`!Ref x`) in long form (cfn-lint loads slowly)."""
+    from cfnlint.decode.cfn_yaml import loads
+
+    return loads(text)
+
+
+def deployed_template(aws, stack_name):
+    """The template a stack runs, as a dict (short-form tags in long form)."""
+    body = aws.cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+    return decode(body) if isinstance(body, str) else body
+
+
+def imports_dropped(aws):
+    """True when the service stack imports an export that the resources template has no more.
+
+    CloudFormation refuses to remove an export in use, so such a service stack must be updated
+    first: a site deployed by an older version of this template is one.
+    """
+    imported = set(
+        re.findall(r"\$\{ResourcesStackName\}-(\w+)", str(deployed_template(aws, SERVICE.name)))
+    )
+    template = decode(RESOURCES.body())
+    exported = {key for key, output in template["Outputs"].items() if "Export" in output}
+    return bool(imported - exported)
+
+
+# A command asks for the same summaries several times (planning, checking, deploying), and
+# reading a template takes CloudFormation a moment: each is asked for once per command.
+@functools.lru_cache(maxsize=16)
+def summary_of(aws, body=None, stack_id=None, version=None):
+    if body is not None:
+        return aws.cloudformation.get_template_summary(TemplateBody=body)
+    return aws.cloudformation.get_template_summary(StackName=stack_id)
+
+
 def template_summary(aws, spec):
     """The template's parameter defaults and the IAM capabilities it needs, as AWS reads them."""
     try:
-        summary = aws.cloudformation.get_template_summary(TemplateBody=spec.body())
+        summary = summary_of(aws, body=spec.body())
     except botocore.exceptions.ClientError as error:
         message = error_message(error)
         raise Abort(f"{spec.template.name}: AWS rejected the template: {message}") from None
@@ -108,7 +158,8 @@ def template_summary(aws, spec):
 
 def deployed_defaults(aws, stack):
     """The parameter defaults of the template the stack was last deployed with."""
-    return defaults_of(aws.cloudformation.get_template_summary(StackName=stack["StackId"]))
+    version = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    return defaults_of(summary_of(aws, stack_id=stack["StackId"], version=version))
 
 
 def change_set_parameters(defaults, current, deployed, overrides):
@@ -128,6 +179,33 @@ def change_set_parameters(defaults, current, deployed, overrides):
             parameters.append({"ParameterKey": key, "UsePreviousValue": True})
             kept.append((key, current[key], default))
     return parameters, kept
+
+
+def values_after(defaults, current, parameters):
+    """Each parameter's value once a change set with these Parameters has run."""
+    values = dict(defaults)
+    for parameter in parameters:
+        key = parameter["ParameterKey"]
+        kept = parameter.get("UsePreviousValue")
+        values[key] = current[key] if kept else parameter["ParameterValue"]
+    return values
+
+
+def is_new(stack):
+    """True when a deploy creates the stack (again): none yet, or only deletable."""
+    return stack is None or stack["StackStatus"] in DELETE_ONLY | {"REVIEW_IN_PROGRESS"}
+
+
+def planned_values(aws, spec, overrides):
+    """The parameter values the stack will have after a deploy with these overrides."""
+    stack = describe(aws, spec.name)
+    defaults, _ = template_summary(aws, spec)
+    if is_new(stack):
+        current, deployed = {}, {}
+    else:
+        current, deployed = parameters_of(stack), deployed_defaults(aws, stack)
+    parameters, _ = change_set_parameters(defaults, current, deployed, overrides)
+    return values_after(defaults, current, parameters)
 
 
 def parameters_for(aws, spec, stack, creating, overrides):
@@ -224,7 +302,7 @@ def deploy(aws, spec, overrides, recreate=False, on_poll=None):
             f"continue-update-rollback --stack-name {spec.name}` (or Stack actions > Continue "
             "update rollback in the console), then `make deploy` again"
         )
-    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    creating = is_new(stack)
     parameters, capabilities, _ = parameters_for(aws, spec, stack, creating, overrides)
     change_set = create_change_set(
         aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
@@ -240,7 +318,21 @@ def deploy(aws, spec, overrides, recreate=False, on_poll=None):
     if stack["StackStatus"] not in DONE:
         raise Abort(failure_message(stack, watcher.events))
     console.print(f"{spec.name}: {stack['StackStatus']}", style="green")
+    print_left_behind(watcher.events)
     return stack
+
+
+def print_left_behind(events):
+    """An update that cannot delete an old resource still succeeds; the resource stays, billed."""
+    for event in events:
+        if event["ResourceStatus"] == "DELETE_FAILED":
+            console.print(
+                f"warning: {event['LogicalResourceId']} ({event['ResourceType']}) could not be "
+                "deleted and is no longer part of the stack; delete it by hand: "
+                f"{event.get('ResourceStatusReason', 'no reason given')}",
+                style="yellow",
+                markup=False,
+            )
 
 
 def failure_message(stack, events):
@@ -274,7 +366,7 @@ def plan(aws, spec, overrides):
     if stack and stack["StackStatus"] in DELETE_ONLY:
         console.print(explain_delete_only(aws, stack))
         return
-    creating = stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    creating = is_new(stack)
     parameters, capabilities, current = parameters_for(aws, spec, stack, creating, overrides)
     try:
         change_set = create_change_set(
@@ -320,6 +412,8 @@ def print_changes(spec, change_set, current, creating):
 def delete(aws, stack):
     """Delete the stack and wait until it is gone."""
     name = stack["StackName"]
+    # A hosted zone the stack made can only go once it holds nothing the stack did not make.
+    dns.remove_records_not_made_by_the_stack(aws, physical_ids(aws, stack["StackId"], dns.ZONE))
     console.print(f"{name}: deleting")
     watcher = StackWatcher(aws.cloudformation, stack["StackId"])
     aws.cloudformation.delete_stack(StackName=stack["StackId"])

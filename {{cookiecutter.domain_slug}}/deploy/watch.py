@@ -123,8 +123,20 @@ def event_line(event):
 
 
 def all_events(cloudformation, stack_id):
+    """The stack's events, newest first."""
     pages = cloudformation.get_paginator("describe_stack_events").paginate(StackName=stack_id)
     return [event for page in pages for event in page["StackEvents"]]
+
+
+def last_operation(events):
+    """The events (newest first) of the stack's latest operation: back to its user's request."""
+    latest = []
+    for event in events:
+        latest.append(event)
+        own = event["ResourceType"] == "AWS::CloudFormation::Stack"
+        if own and event.get("ResourceStatusReason") == "User Initiated":
+            break
+    return latest
 
 
 def first_failure(events):

@@ -1,4 +1,4 @@
-"""`python -m deploy` against a real moto server standing in for AWS (see moto_server.py)."""
+"""`python -m deploy` against a real moto server standing in for AWS (see deploy/moto_rules.py)."""
 
 import json
 import re
@@ -11,10 +11,10 @@ import pytest
 import requests
 from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
-from deploy.moto_rules import moto_server
 
-from deploy import cli, commands, site, stacks, watch
+from deploy import account, cli, commands, image, moto_rules, site, stacks, ui, watch
 from deploy.errors import Abort
+from deploy.moto_rules import moto_server
 
 # moto cannot run some resource types of the stacks and says so for each: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -49,6 +49,7 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setattr(account, "ROLE_PROPAGATION_SECONDS", 0)  # moto's IAM is consistent at once
 
 
 @pytest.fixture
@@ -58,8 +59,10 @@ def aws(endpoint):
 
 
 @pytest.fixture
-def deploy(endpoint, capsys):
+def deploy(endpoint, capsys, monkeypatch):
     """Run `python -m deploy ARGS` in this process; returns (exit status, stdout, stderr)."""
+    # As wide as in a CI log, whatever COLUMNS the test runner has: a table row is one line.
+    monkeypatch.setattr(ui.console, "width", 160)
 
     def run(*args):
         status = cli.main([*args, "--endpoint-url", endpoint])
@@ -72,18 +75,29 @@ def deploy(endpoint, capsys):
 def site_overrides(aws):
     """--set options this bake needs on moto, the way a user passes them.
 
-    moto cannot run the stack's own DNS-validated certificate, so a bake with HTTPS and no
-    certificate ARN deploys with a certificate requested from moto's ACM, as a user with an
-    existing certificate would. A bake naming an existing hosted zone gets one made in moto.
+    A bake naming an existing certificate or hosted zone names one of the real account's; the
+    moto account gets its own, as the user's account has them.
     """
-    overrides = ["--set", "EnableIpv6=false"]  # moto's VPCs have no IPv6 (see moto_server.py)
-    if RESOURCES_DEFAULTS["EnableHttps"] == "true" and not RESOURCES_DEFAULTS["CertificateArn"]:
+    overrides = []
+    if RESOURCES_DEFAULTS["CertificateArn"]:
         arn = aws("acm").request_certificate(DomainName=site.DOMAIN, ValidationMethod="DNS")
         overrides += ["--set", f"CertificateArn={arn['CertificateArn']}"]
     if RESOURCES_DEFAULTS["HostedZoneId"]:
-        zone = aws("route53").create_hosted_zone(Name=site.DOMAIN, CallerReference="tests")
-        overrides += ["--set", f"HostedZoneId={zone['HostedZone']['Id'].split('/')[-1]}"]
+        overrides += ["--set", f"HostedZoneId={new_zone(aws)}"]
     return overrides
+
+
+def new_zone(aws, name=site.DOMAIN):
+    zone = aws("route53").create_hosted_zone(Name=name, CallerReference=f"tests-{name}")
+    return zone["HostedZone"]["Id"].split("/")[-1]
+
+
+def row(out, label):
+    """The value of a row of `status`'s table, whatever its padding."""
+    for line in out.splitlines():
+        if line.startswith(f"{label} "):
+            return " ".join(line[len(label) :].split())
+    raise AssertionError(f"no row {label!r} in:\n{out}")
 
 
 def push_image(aws, tag):
@@ -225,10 +239,10 @@ def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed
 def test_status_ns_and_logs_read_the_deployed_site(aws, deploy, deployed):
     status, out, _ = deploy("status")
     assert status == 0
-    assert f"{site.RESOURCES_STACK}  CREATE_COMPLETE" in out
-    assert f"{site.SERVICE_STACK}    CREATE_COMPLETE" in out
-    assert " running / " in out and " desired / " in out and " pending" in out
-    assert "image                  v1" in out
+    assert row(out, site.RESOURCES_STACK) == "CREATE_COMPLETE"
+    assert row(out, site.SERVICE_STACK) == "CREATE_COMPLETE"
+    assert re.fullmatch(r"\d+ running / \d+ desired / \d+ pending", row(out, "tasks"))
+    assert row(out, "image") == "v1"
 
     status, out, _ = deploy("ns")
     assert status == 0
@@ -252,7 +266,7 @@ def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
     status, out, err = deploy("destroy", "--yes")
     assert status == 0, out + err
     service = out.index(f"{site.SERVICE_STACK}: DELETE_COMPLETE")
-    emptied = out.index(f"{site.SLUG}: 1 images deleted")
+    emptied = out.index(f"{site.SLUG}: 1 image deleted")
     resources = out.index(f"{site.RESOURCES_STACK}: DELETE_COMPLETE")
     assert service < emptied < resources
     assert "Kept on purpose: AccessLogBucket (AWS::S3::Bucket)" in out
@@ -308,7 +322,7 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
 
 
-@pytest.mark.parametrize("command", ["status", "logs", "ns", "destroy --yes", "image"])
+@pytest.mark.parametrize("command", ["logs", "ns", "destroy --yes", "image"])
 def test_a_missing_stack_is_one_line_and_exit_2(deploy, command):
     status, out, err = deploy(*command.split())
     assert status == 2
@@ -360,9 +374,17 @@ def test_a_bad_option_value_is_one_line_and_exit_2(deploy, args, message):
 
 
 def test_options_go_before_or_after_the_command():
-    before = cli.parser().parse_args(["--region", "us-east-1", "--yes", "destroy"])
-    after = cli.parser().parse_args(["destroy", "--region", "us-east-1", "--yes"])
-    assert (before.region, before.yes) == (after.region, after.yes) == ("us-east-1", True)
+    before = cli.parser().parse_args(["--region", "us-east-1", "--profile", "ops", "status"])
+    after = cli.parser().parse_args(["status", "--region", "us-east-1", "--profile", "ops"])
+    assert (before.region, before.profile) == (after.region, after.profile) == ("us-east-1", "ops")
+
+
+@pytest.mark.parametrize("command", ["up", "plan", "image", "status", "logs", "ns"])
+def test_only_destroy_offers_yes(command, capsys):
+    """A --yes on a command that never asks would suggest it asks."""
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([command, "--yes"])
+    assert "unrecognized arguments: --yes" in capsys.readouterr().err
 
 
 def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsys):
@@ -428,3 +450,479 @@ def test_a_default_edited_since_the_last_deploy_applies(
     assert status == 0
     assert "keeping DesiredCount" not in out
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == edited
+
+
+# ---------------------------------------------------------------- what AWS refuses
+
+
+def other_value(defaults, key, choices):
+    """A value of the parameter other than the bake's default."""
+    return next(choice for choice in choices if choice != defaults[key])
+
+
+@pytest.mark.parametrize(
+    ("key", "choices"),
+    [
+        ("EnableHttps", ("true", "false")),
+        ("NatGateways", ("0", "1", "2")),
+        ("EnableIpv6", ("false", "true")),
+    ],
+)
+def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
+    aws, deploy, deployed, key, choices
+):
+    """What an export would carry, a later --set may change: AWS refuses to change an export in
+    use, so those values reach the service stack as parameters (see moto_rules.py's rule)."""
+    overrides, _ = deployed
+    changed = other_value(RESOURCES_DEFAULTS, key, choices)
+
+    status, out, err = deploy("up", "--tag", "v1", "--set", f"{key}={changed}", *overrides)
+
+    assert status == 0, out + err
+    assert parameter(aws, site.RESOURCES_STACK, key) == changed
+    resources = stacks.outputs(
+        aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    )
+    for name in stacks.FROM_RESOURCES:
+        assert parameter(aws, site.SERVICE_STACK, name) == resources[name], name
+    scheme = "https" if parameter(aws, site.RESOURCES_STACK, "EnableHttps") == "true" else "http"
+    assert resources["SiteUrl"] == f"{scheme}://{site.DOMAIN}"
+    assert resources["ServiceAssignPublicIp"] == (
+        "ENABLED" if parameter(aws, site.RESOURCES_STACK, "NatGateways") == "0" else "DISABLED"
+    )
+
+
+def test_nat_gateways_to_zero_moves_the_tasks_before_the_gateways_go(aws, deploy, deployed):
+    overrides, _ = deployed
+    if RESOURCES_DEFAULTS["NatGateways"] == "0":
+        assert deploy("up", "--tag", "v1", "--set", "NatGateways=1", *overrides)[0] == 0
+
+    status, out, err = deploy("up", "--tag", "v1", "--set", "NatGateways=0", *overrides)
+
+    assert status == 0, out + err
+    moved = out.index("the tasks move to the public subnets first")
+    assert (
+        moved
+        < out.index(f"{site.SERVICE_STACK}: UPDATE_COMPLETE")
+        < out.index(f"{site.RESOURCES_STACK}: UPDATE_COMPLETE")
+    )
+    assert parameter(aws, site.SERVICE_STACK, "ServiceAssignPublicIp") == "ENABLED"
+
+
+def export_and_import(aws):
+    """Two stacks: one exports a value, the other imports it."""
+    cloudformation = aws("cloudformation")
+    exporter = {
+        "Parameters": {"Value": {"Type": "String"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Shared": {"Value": {"Ref": "Value"}, "Export": {"Name": "shared-value"}}},
+    }
+    importer = {
+        "Resources": {
+            "Topic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"DisplayName": {"Fn::ImportValue": "shared-value"}},
+            }
+        }
+    }
+    cloudformation.create_stack(
+        StackName="exporter",
+        TemplateBody=json.dumps(exporter),
+        Parameters=[{"ParameterKey": "Value", "ParameterValue": "one"}],
+    )
+    cloudformation.create_stack(StackName="importer", TemplateBody=json.dumps(importer))
+    return cloudformation, exporter
+
+
+def change_set_run(cloudformation, stack, template, **parameters):
+    created = cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName="change",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    cloudformation.execute_change_set(ChangeSetName=created["Id"])
+    return cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+
+
+def test_the_stand_in_refuses_to_change_an_export_in_use(aws):
+    cloudformation, exporter = export_and_import(aws)
+
+    stack = change_set_run(cloudformation, "exporter", exporter, Value="two")
+
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stacks.outputs(stack)["Shared"] == "one"
+    reasons = [e.get("ResourceStatusReason") for e in watch.all_events(cloudformation, "exporter")]
+    assert "Export shared-value cannot be updated as it is in use by importer" in reasons
+
+
+def test_the_stand_in_refuses_to_delete_a_stack_whose_export_is_in_use(aws):
+    cloudformation, _ = export_and_import(aws)
+
+    cloudformation.delete_stack(StackName="exporter")
+
+    stack = cloudformation.describe_stacks(StackName="exporter")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["StackStatusReason"] == (
+        "Export shared-value cannot be deleted as it is in use by importer"
+    )
+
+
+def test_destroy_removes_the_certificates_validation_record_so_the_zone_can_go(
+    aws, deploy, deployed
+):
+    if RESOURCES_DEFAULTS["HostedZoneId"]:
+        pytest.skip("this site uses an existing hosted zone, which the stack never deletes")
+    zone = stacks.outputs(
+        aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    )["HostedZoneId"]
+    route53 = aws("route53")
+    # A record someone added by hand, and (with HTTPS) the certificate's validation record.
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": f"mail.{site.DOMAIN}.",
+                        "Type": "MX",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "10 mx.example.net."}],
+                    },
+                }
+            ]
+        },
+    )
+
+    status, out, err = deploy("destroy", "--yes")
+
+    assert status == 0, out + err
+    assert f"Removed mail.{site.DOMAIN} MX from the hosted zone" in out
+    if RESOURCES_DEFAULTS["EnableHttps"] == "true" and not RESOURCES_DEFAULTS["CertificateArn"]:
+        assert re.search(rf"Removed _\w+\.{re.escape(site.DOMAIN)} CNAME from the hosted zone", out)
+    assert stack_names(aws) == set()
+    assert zone not in [z["Id"].split("/")[-1] for z in route53.list_hosted_zones()["HostedZones"]]
+
+
+def test_the_stand_in_refuses_to_delete_a_zone_holding_other_records(aws):
+    template = {
+        "Resources": {
+            "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": site.DOMAIN}}
+        }
+    }
+    cloudformation = aws("cloudformation")
+    stack_id = cloudformation.create_stack(StackName="zone", TemplateBody=json.dumps(template))[
+        "StackId"
+    ]
+    (zone,) = stacks.physical_ids(
+        types.SimpleNamespace(cloudformation=cloudformation), stack_id, "AWS::Route53::HostedZone"
+    )
+    aws("route53").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": f"_x.{site.DOMAIN}.",
+                        "Type": "CNAME",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "_y.acm-validations.aws."}],
+                    },
+                }
+            ]
+        },
+    )
+
+    cloudformation.delete_stack(StackName=stack_id)
+
+    assert cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == (
+        "DELETE_FAILED"
+    )
+    reasons = [
+        e.get("ResourceStatusReason") or "" for e in watch.all_events(cloudformation, stack_id)
+    ]
+    assert any("HostedZoneNotEmpty" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    ("name", "record_type"),
+    [("", "A"), ("www.", "CNAME"), ("www.", "AAAA")],
+    ids=["apex-A", "www-CNAME", "www-AAAA"],
+)
+def test_records_already_in_an_existing_zone_stop_plan_and_up_before_any_change(
+    aws, deploy, name, record_type
+):
+    zone = new_zone(aws)
+    value = {"A": "192.0.2.1", "AAAA": "2001:db8::1", "CNAME": "elsewhere.example.net."}[
+        record_type
+    ]
+    aws("route53").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": f"{name}{site.DOMAIN}.",
+                        "Type": record_type,
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+            ]
+        },
+    )
+    args = ["--tag", "v1", "--set", f"HostedZoneId={zone}"]
+    args += [a for a in site_overrides(aws) if not a.startswith("HostedZoneId=")]
+
+    for command in ("plan", "up"):
+        status, _, err = deploy(command, *args)
+        assert status == 2, command
+        assert err.splitlines() == [
+            f"error: Hosted zone {zone} already has {name}{site.DOMAIN} {record_type}, where the "
+            "site puts its own alias records to the load balancer; nothing was changed. Delete "
+            "those records (a site moving here from elsewhere: once the new one is ready), or "
+            "deploy another DomainName"
+        ]
+    assert stack_names(aws) == set()
+
+
+def test_the_stand_in_refuses_a_record_that_exists(aws):
+    zone = new_zone(aws)
+    group = {
+        "Type": "AWS::Route53::RecordSetGroup",
+        "Properties": {
+            "HostedZoneId": zone,
+            "RecordSets": [
+                {
+                    "Name": f"{site.DOMAIN}.",
+                    "Type": "A",
+                    "TTL": "60",
+                    "ResourceRecords": ["192.0.2.1"],
+                }
+            ],
+        },
+    }
+    cloudformation = aws("cloudformation")
+    cloudformation.create_stack(
+        StackName="first", TemplateBody=json.dumps({"Resources": {"R": group}})
+    )
+    stack = change_set_create(cloudformation, "second", {"Resources": {"R": group}})
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert watch.first_failure(watch.all_events(cloudformation, "second")) == (
+        "R (AWS::Route53::RecordSetGroup): [Tried to create resource record set "
+        f"[name='{site.DOMAIN}.', type='A'] but it already exists]"
+    )
+
+
+def change_set_create(cloudformation, stack, template):
+    created = cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName="create",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template),
+    )
+    cloudformation.execute_change_set(ChangeSetName=created["Id"])
+    return cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+
+
+def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
+    status, _, err = deploy("up", "--tag", "v1", "--set", "HostedZoneId=Z0000000000000NOSUCH")
+    assert status == 2
+    assert err.splitlines() == [
+        "error: HostedZoneId Z0000000000000NOSUCH: no such hosted zone in this account (`aws "
+        "route53 list-hosted-zones` lists them); leave it empty to create one"
+    ]
+    assert stack_names(aws) == set()
+
+
+def test_the_first_deploy_in_a_fresh_account_creates_the_service_linked_roles_first(
+    aws, deploy, deployed
+):
+    _, out = deployed
+    roles = {role["RoleName"] for role in aws("iam").list_roles()["Roles"]}
+    assert set(moto_rules.SERVICE_LINKED_ROLES.values()) <= roles
+    # Created by the first `up` of the fixture; the second found them and said nothing.
+    assert "Created the service-linked roles" not in out
+
+
+def test_the_stand_in_fails_a_cluster_without_the_ecs_service_linked_role(aws):
+    cluster = {"Resources": {"Cluster": {"Type": "AWS::ECS::Cluster"}}}
+
+    stack = change_set_create(aws("cloudformation"), "cluster", cluster)
+
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    failure = watch.first_failure(watch.all_events(aws("cloudformation"), "cluster"))
+    assert "Unable to assume the service linked role" in failure
+
+
+def test_a_second_service_linked_role_is_refused_as_iam_does(aws):
+    aws("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    with pytest.raises(aws("iam").exceptions.InvalidInputException, match="has been taken"):
+        aws("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+
+
+def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy):
+    github = ["--set", "GithubRepo=acme/site", *site_overrides(aws)]
+    assert deploy("up", "--tag", "v1", *github)[0] == 2  # resources only: no image yet
+    (provider,) = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+
+    status, out, err = deploy("destroy", "--yes")
+    assert status == 0, out + err
+    assert f"Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider) {provider['Arn']}" in out
+
+    status, out, err = deploy("up", "--tag", "v1", *github)
+    assert status == 2, out + err  # the new site's resources, again without an image
+    assert f"Using the account's GitHub OIDC provider {provider['Arn']}" in out
+    assert parameter(aws, site.RESOURCES_STACK, "GithubOidcProviderArn") == provider["Arn"]
+    listed = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert listed == [provider]
+
+
+@pytest.mark.parametrize("command", ["plan", "up"])
+def test_desired_count_above_max_count_is_refused_before_any_change(aws, deploy, command):
+    status, _, err = deploy(
+        command, "--tag", "v1", "--set", "DesiredCount=5", "--set", "MaxCount=3"
+    )
+    assert status == 2
+    assert err.splitlines() == [
+        "error: DesiredCount 5 is above MaxCount 3: set MaxCount to at least 5 (equal turns "
+        "autoscaling off), e.g. --set MaxCount=5"
+    ]
+    assert stack_names(aws) == set()
+
+
+def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
+    aws, deploy, deployed, monkeypatch, tmp_path
+):
+    """A site deployed by an older version of the template, whose service imports an export the
+    new resources template no longer has (AWS refuses to remove an export in use)."""
+    overrides, _ = deployed
+    old = stacks.RESOURCES.body() + (
+        '  OldExport:\n    Value: old\n    Export: {Name: !Sub "${AWS::StackName}-OldExport"}\n'
+    )
+    importing = stacks.SERVICE.body().replace(
+        "  AlarmTopicArn:\n",
+        '  OldImport:\n    Value: {"Fn::ImportValue": !Sub "${ResourcesStackName}-OldExport"}\n'
+        "  AlarmTopicArn:\n",
+    )
+    for name, text in (("resources.yaml", old), ("service.yaml", importing)):
+        (tmp_path / name).write_text(text)
+    current = stacks.RESOURCES, stacks.SERVICE
+    monkeypatch.setattr(
+        stacks, "RESOURCES", stacks.StackSpec(site.RESOURCES_STACK, tmp_path / "resources.yaml")
+    )
+    monkeypatch.setattr(
+        stacks, "SERVICE", stacks.StackSpec(site.SERVICE_STACK, tmp_path / "service.yaml")
+    )
+    assert deploy("up", "--tag", "v1", *overrides)[0] == 0
+    stacks.RESOURCES, stacks.SERVICE = current
+
+    status, out, err = deploy("up", "--tag", "v1", *overrides)
+
+    assert status == 0, out + err
+    assert out.index(f"{site.SERVICE_STACK} first") < out.index(
+        f"{site.RESOURCES_STACK}: UPDATE_COMPLETE"
+    )
+
+
+# ---------------------------------------------------------------- status, as a site goes
+
+
+def test_status_before_anything_is_deployed(deploy):
+    status, out, err = deploy("status")
+    assert status == 0, err
+    assert row(out, site.RESOURCES_STACK) == "not created"
+    assert row(out, site.SERVICE_STACK) == "not created"
+    assert "Nothing is deployed yet: `make deploy` creates both stacks." in out
+
+
+def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy):
+    assert deploy("up", "--tag", "v1", *site_overrides(aws))[0] == 2  # no image v1: stops there
+    status, out, err = deploy("status")
+    assert status == 0, err
+    assert row(out, site.RESOURCES_STACK) == "CREATE_COMPLETE"
+    assert row(out, site.SERVICE_STACK) == "not created"
+    if RESOURCES_DEFAULTS["EnableHttps"] == "true":
+        assert row(out, "certificate").startswith("PENDING_VALIDATION (waits for ")
+
+
+def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
+    """CloudFormation holds the creation until the certificate validates; outputs come later."""
+    if RESOURCES_DEFAULTS["EnableHttps"] != "true" or RESOURCES_DEFAULTS["CertificateArn"]:
+        pytest.skip("this site requests no certificate of its own")
+    assert deploy("up", "--tag", "v1", *site_overrides(aws))[0] == 2
+    backend = cloudformation_backends[ACCOUNT][site.REGION]
+    stack = next(s for s in backend.stacks.values() if s.name == site.RESOURCES_STACK)
+    stack.status = "CREATE_IN_PROGRESS"
+    stack.output_map = {}
+
+    status, out, err = deploy("status")
+
+    assert status == 0, err
+    assert row(out, site.RESOURCES_STACK) == "CREATE_IN_PROGRESS"
+    assert row(out, "certificate").startswith("PENDING_VALIDATION (waits for the domain to be")
+
+
+def test_status_of_a_failed_stack_says_why(aws, deploy, deployed):
+    backend = cloudformation_backends[ACCOUNT][site.REGION]
+    stack = next(s for s in backend.stacks.values() if s.name == site.SERVICE_STACK)
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id="Service",
+            physical_resource_id="",
+            resource_type="AWS::ECS::Service",
+            resource_status="UPDATE_FAILED",
+            resource_status_reason="ECS Deployment Circuit Breaker was triggered",
+            resource_properties=None,
+        )
+    )
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+
+    status, out, err = deploy("status")
+
+    assert status == 0, err
+    assert row(out, site.SERVICE_STACK) == "UPDATE_ROLLBACK_COMPLETE"
+    assert (
+        "last failure: Service (AWS::ECS::Service): ECS Deployment Circuit Breaker was triggered"
+        in out
+    )
+    assert row(out, "image") == "v1"
+
+
+# ---------------------------------------------------------------- before the first change
+
+
+def test_up_without_a_git_commit_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
+    monkeypatch.setattr(image, "PROJECT", tmp_path)  # a folder without a commit
+    status, _, err = deploy("up", *site_overrides(aws))
+    assert status == 2
+    assert "git init" in err and len(err.splitlines()) == 1
+    assert stack_names(aws) == set()
+
+
+def test_up_without_a_docker_engine_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
+    monkeypatch.setattr(image, "source_tag", lambda project=None: "abc1234")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    status, _, err = deploy("up", *site_overrides(aws))
+    assert status == 2
+    assert err.startswith("error: No Docker engine answers (") and len(err.splitlines()) == 1
+    assert stack_names(aws) == set()
+
+
+def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    status, _, err = deploy("up", "--tag", "v1")
+    assert status == 2 and "No AWS credentials found" in err
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert stack_names(aws) == set()
