@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,63 @@ def test_cruft_creates_checks_and_updates_a_site(tmp_path, template_repo):
     assert not list(site.rglob("*.rej")), "the update applied without conflicts"
     assert json.loads((site / ".cruft.json").read_text())["commit"] == second_commit
     must(CRUFT, "check", cwd=site)
+
+
+def command_to_bake_again(stderr: str) -> list[str]:
+    lines = stderr.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("To bake again"))
+    return shlex.split(lines[index + 1])
+
+
+def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_path, template_repo):
+    """Under cruft the command to bake again is cruft's: `create` with every answer, or
+    `update --variables-to-update` with the refused ones (the rest are in .cruft.json)."""
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    refused = run(
+        CRUFT,
+        "create",
+        template_repo,
+        "--no-input",
+        "--output-dir",
+        sites,
+        "--extra-context",
+        json.dumps({**ANSWERS, "memory": "3"}),
+        cwd=sites,
+    )
+    assert refused.returncode != 0
+    command = command_to_bake_again(refused.stderr)
+    assert command[:5] == ["cruft", "create", str(template_repo), "--no-input", "--extra-context"]
+    given = json.loads(command[5])
+    assert list(given)[-1] == "memory" and given == {
+        **{key: value for key, value in given.items() if key not in ANSWERS},
+        **ANSWERS,
+        "memory": "3",
+        "ssl": False,
+        "dynamodb_access": True,
+    }
+    assert list(sites.iterdir()) == []
+
+    must(CRUFT, *command[1:5], json.dumps({**given, "memory": "512"}), cwd=sites)  # corrected
+    site = sites / "shop-example-org"
+
+    # A newer template that no longer takes 512 MiB with cpu 256.
+    hook = template_repo / "hooks" / "pre_gen_project.py"
+    hook.write_text(hook.read_text().replace("256: [512, 1024, 2048]", "256: [1024, 2048]", 1))
+    commit_all(template_repo, "template: cpu 256 takes 1024 MiB at least")
+    update = run(CRUFT, "update", "--skip-apply-ask", cwd=site)
+
+    assert update.returncode != 0
+    assert command_to_bake_again(update.stderr) == [
+        "cruft",
+        "update",
+        "--variables-to-update",
+        '{"memory": "512"}',
+    ]
+    must(
+        CRUFT, "update", "--skip-apply-ask", "--variables-to-update", '{"memory": "1024"}', cwd=site
+    )
+    assert (
+        json.loads((site / ".cruft.json").read_text())["context"]["cookiecutter"]["memory"]
+        == "1024"
+    )
