@@ -40,6 +40,8 @@ DOMAIN = re.compile(rf"(?:{DNS_LABEL}\.)+(?=[a-z0-9-]*[a-z])(?:{DNS_LABEL})")
 # Names stacks (must start with a letter), the ECR repository (no double hyphen) and exports.
 SLUG = re.compile(r"[a-z](?:-?[a-z0-9])*")
 MAX_SLUG_LENGTH = 63
+# The nat_gateways choices of cookiecutter.json, in its order.
+NAT_CHOICES = ["none", "shared", "per_zone"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
@@ -141,6 +143,18 @@ def check_certificate_arn(answers):
         yield problem("certificate_arn", arn, "expected empty when ssl is false")
 
 
+def check_nat_gateways(answers):
+    """cookiecutter checks a choice only when it asks or reads the command line, not when it
+    replays a site's .cookiecutter.json, and sites made before these words recorded 0, 1 or 2."""
+    nat = answers["nat_gateways"]
+    if nat not in NAT_CHOICES:
+        yield problem(
+            "nat_gateways",
+            nat,
+            f"expected {', '.join(NAT_CHOICES)} (the earlier 0, 1 and 2 are none, shared and per_zone)",
+        )
+
+
 def check_alarm_email(answers):
     email = answers["alarm_email"]
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
@@ -160,6 +174,7 @@ CHECKS = [
     check_counts,
     check_hosted_zone_id,
     check_certificate_arn,
+    check_nat_gateways,
     check_alarm_email,
     check_github_repo,
 ]

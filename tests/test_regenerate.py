@@ -215,3 +215,29 @@ def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_pat
         json.loads((site / ".cruft.json").read_text())["context"]["cookiecutter"]["memory"]
         == "1024"
     )
+
+
+def test_replaying_a_site_made_before_the_nat_words_says_which_word_to_use(tmp_path):
+    bake = bake_cli(tmp_path / "site", **ANSWERS)
+    assert bake.returncode == 0, bake.stderr
+    replay = tmp_path / "before.json"
+    recorded = json.loads((bake.project / ".cookiecutter.json").read_text())
+    recorded["cookiecutter"]["nat_gateways"] = "1"  # what such a site recorded
+    replay.write_text(json.dumps(recorded))
+
+    done = run(
+        *COOKIECUTTER,
+        TEMPLATE,
+        "--replay-file",
+        replay,
+        "--output-dir",
+        tmp_path / "again",
+        cwd=tmp_path,
+    )
+
+    assert done.returncode != 0
+    assert (
+        'error: nat_gateways: "1" is not allowed; expected none, shared, per_zone '
+        "(the earlier 0, 1 and 2 are none, shared and per_zone)"
+    ) in done.stderr.splitlines()
+    assert not (tmp_path / "again").exists() or list((tmp_path / "again").iterdir()) == []
