@@ -8,17 +8,29 @@ The rounds alternate between the three so that noise from other work hits all al
 are printed, with each server's own CPU time per request, which that noise barely moves. Targets: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's
 memory at rest and under load <= 40% of the default task memory (512 MiB).
 
+Then slow clients, against gunicorn alone and the full stack: N clients each hold a connection
+by sending a request's headers a line at a time and never finishing (a client the server drops
+connects again), while normal requests arrive on new connections. Printed: the connections
+held, normal requests served/failed and their p99, the server's memory. Target: the full stack
+serves every normal request next to 10,000 slow clients. The benchmark raises its own open-file
+limit for them (to Fargate's 65,535 where allowed); with less, it runs fewer and says so.
+
 Load comes from wrk (Debian: apt-get install wrk) when installed, else from Python threads,
 which are slower than any of the three servers: their figures only compare with each other.
 
     .venv/bin/python benchmarks/serve.py [--seconds 10] [--rounds 3] [--connections 16]
+                                         [--slow-clients 2000 10000]
                                          [--project path/to/a/generated/site]
 """
 
 import argparse
+import asyncio
+import contextlib
 import http.client
+import multiprocessing
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -28,11 +40,17 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 TASK_MEMORY_MIB = 512
+FARGATE_OPEN_FILES = 65535  # a task's nofile limit, soft and hard, unless its definition sets one
+SPARE_FILES = 1024  # open files beside the slow clients' sockets
+SLOW_HEADER_SECONDS = 3  # between two header lines of a slow client
+SLOW_RAMP_SECONDS = 30  # longest wait for the slow clients to connect
+NORMAL_REQUESTS, NORMAL_CONCURRENCY, NORMAL_TIMEOUT = 200, 20, 5
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 NGINX_ALONE_CONF = """\
 daemon off;
@@ -259,16 +277,140 @@ def measure(load, server, seconds, connections):
     return Run(requests / elapsed, p50, p99, errors, cpu * 1000 / max(requests, 1), peak[0])
 
 
+def raise_open_file_limit(wanted):
+    """Raise this process's open-file limit, which the servers and clients it starts inherit.
+
+    Up to Fargate's (or `wanted`, if more) within the hard limit; past the hard limit only with
+    the right to (root with CAP_SYS_RESOURCE). Returns the limit now in force.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = max(wanted, FARGATE_OPEN_FILES)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
+    return max(soft, target)
+
+
+def hold_slow_clients(port, count, held, stop):
+    """In a process of its own: `count` clients holding connections to the port until `stop`.
+
+    Each sends a request line and then one header line every SLOW_HEADER_SECONDS, never the
+    blank line that ends the headers; when the server answers or closes, it connects again.
+    `held` counts the connections open.
+    """
+
+    async def client():
+        while True:
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", port), SLOW_HEADER_SECONDS
+                )
+            except (OSError, TimeoutError):  # the server's listen queue is full: try again
+                await asyncio.sleep(0.1)
+                continue
+            with held.get_lock():
+                held.value += 1
+            try:
+                writer.write(b"GET / HTTP/1.1\r\nHost: slow.example\r\n")
+                while True:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(reader.read(1024), SLOW_HEADER_SECONDS)
+                        break  # answered (408) or closed
+                    writer.write(b"X-Slow: 1\r\n")
+                    await writer.drain()
+            except OSError:
+                pass
+            finally:
+                with held.get_lock():
+                    held.value -= 1
+                writer.close()
+
+    async def main():
+        clients = []
+        while len(clients) < count:  # a ramp, not one burst into the listen queue
+            batch = min(250, count - len(clients))
+            clients += [asyncio.create_task(client()) for _ in range(batch)]
+            await asyncio.sleep(0.05)
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        for task in clients:
+            task.cancel()
+        await asyncio.gather(*clients, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def normal_request(port):
+    """One GET / on a new connection: its time in ms, or None if it failed."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=NORMAL_TIMEOUT)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    return (time.perf_counter() - started) * 1000 if response.status < 400 else None
+
+
+@dataclass
+class SlowRun:
+    held: int  # slow clients' connections open when the normal requests started
+    served: int
+    failed: int
+    p99: float | None  # ms, of the served requests
+    memory: tuple  # the server's (RSS, PSS) in MiB, slow clients connected
+
+
+def with_slow_clients(server, count):
+    """Normal requests to `server` while `count` slow clients hold connections to it."""
+    spawn = multiprocessing.get_context("spawn")
+    held, stop = spawn.Value("i", 0), spawn.Event()
+    clients = spawn.Process(target=hold_slow_clients, args=(server.port, count, held, stop))
+    clients.start()
+    try:
+        deadline = time.monotonic() + SLOW_RAMP_SECONDS
+        while held.value < count and time.monotonic() < deadline:
+            time.sleep(0.5)
+        holding, memory = held.value, stack_memory_mib(server.process.pid)
+        with ThreadPoolExecutor(NORMAL_CONCURRENCY) as pool:
+            times = list(pool.map(normal_request, [server.port] * NORMAL_REQUESTS))
+    finally:
+        stop.set()
+        clients.join()
+    served = [ms for ms in times if ms is not None]
+    p99 = statistics.quantiles(served, n=100)[98] if len(served) > 1 else None
+    return SlowRun(holding, len(served), len(times) - len(served), p99, memory)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of one measurement")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--project", type=Path, help="a site to measure (default: bake one)")
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        nargs="*",
+        default=[2000, 10000],
+        metavar="N",
+        help="slow client counts to measure (none: skip this part)",
+    )
     args = parser.parse_args()
     if not NGINX:
         sys.exit("nginx is not installed (Debian: apt-get install nginx)")
     load = wrk if shutil.which("wrk") else python_load
+    wanted = max(args.slow_clients, default=0) + SPARE_FILES
+    open_files = raise_open_file_limit(wanted)
+    slow_counts = [min(count, open_files - SPARE_FILES) for count in args.slow_clients]
+    if slow_counts != args.slow_clients:
+        print(f"open-file limit {open_files} (wanted {wanted}): slow clients {slow_counts}")
 
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
@@ -283,10 +425,17 @@ def main():
             for _ in range(args.rounds):
                 for server in servers:
                     runs[server.name].append(measure(load, server, args.seconds, args.connections))
+            slow = {
+                (count, server.name): with_slow_clients(server, count)
+                for count in slow_counts
+                for server in servers
+                if server.name != "nginx alone"
+            }
         finally:
             for server in servers:
                 server.stop()
     report(runs, at_rest, load, args)
+    report_slow(slow)
 
 
 def report(runs, at_rest, load, args):
@@ -321,6 +470,20 @@ def report(runs, at_rest, load, args):
         print(
             f"full stack memory {label:10}: RSS {rss:6.1f} MiB, PSS {pss:6.1f} MiB "
             f"(target <= {budget:.0f} MiB, 40% of {TASK_MEMORY_MIB} MiB)"
+        )
+
+
+def report_slow(slow):
+    print(
+        f"\nslow clients: {NORMAL_REQUESTS} normal requests on new connections, "
+        f"{NORMAL_CONCURRENCY} at a time, {NORMAL_TIMEOUT} s timeout"
+    )
+    print(f"{'slow':>6}  {'server':16}{'held':>7}{'served/failed':>15}{'p99 ms':>9}{'PSS MiB':>9}")
+    for (count, name), run in slow.items():
+        p99 = f"{run.p99:.1f}" if run.p99 is not None else "-"
+        print(
+            f"{count:6d}  {name:16}{run.held:7d}{f'{run.served}/{run.failed}':>15}{p99:>9}"
+            f"{run.memory[1]:9.1f}"
         )
 
 
