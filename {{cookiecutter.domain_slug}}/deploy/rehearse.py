@@ -1,0 +1,105 @@
+"""`make rehearse`: the first deploy, offline, against a local moto server instead of AWS.
+
+It runs `python -m deploy up` and `status` unchanged against a moto server taught AWS's rules
+(deploy/moto_rules.py), then stops the server: every API call the tool makes, both templates
+with this site's parameters, conditions and outputs, and the order of the stacks. It is not
+AWS: moto creates no network, runs no task and answers no DNS, so a rehearsal that passes says
+nothing about quotas, permissions or the time things take.
+
+One step is a stand-in: moto has no image registry, so instead of building and pushing, the
+rehearsal records an image manifest under the tag `rehearsal` as `docker push` would, and needs
+neither Docker nor a git commit. A site that names an existing certificate or hosted zone gets a
+stand-in of each in the moto account, as the real account has them.
+"""
+
+import json
+import os
+import sys
+import warnings
+
+from deploy import account, cli, image, site
+from deploy.aws import Aws
+
+TAG = "rehearsal"
+# Credentials for the local server only: a rehearsal never reads the user's own.
+ISOLATED = {
+    "AWS_ACCESS_KEY_ID": "rehearsal",
+    "AWS_SECRET_ACCESS_KEY": "rehearsal",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
+
+
+class StandInImage(image.Delivery):
+    """The image step of `up`, with a recorded manifest instead of a build and a push."""
+
+    @classmethod
+    def check(cls, aws, resources, tag=None):
+        return cls(tag or TAG, given=False, client="stand-in")
+
+    def deliver(self, aws, resources):
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": "sha256:" + "0" * 64,
+                "size": 1,
+            },
+            "layers": [],
+        }
+        repository = resources["RepositoryName"]
+        if not image.image_exists(aws.client("ecr"), repository, self.tag):
+            aws.client("ecr").put_image(
+                repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=self.tag
+            )
+        print(f"Image {self.tag}: a manifest recorded in {repository} (no Docker in a rehearsal)")
+        return self.tag
+
+
+def stand_in_overrides(aws, defaults):
+    """--set options naming stand-ins for the certificate and hosted zone a site says exist."""
+    overrides = []
+    if defaults["CertificateArn"]:
+        arn = aws.client("acm").request_certificate(DomainName=site.DOMAIN)["CertificateArn"]
+        overrides += ["--set", f"CertificateArn={arn}"]
+    if defaults["HostedZoneId"]:
+        zone = aws.client("route53").create_hosted_zone(Name=site.DOMAIN, CallerReference=TAG)
+        overrides += ["--set", f"HostedZoneId={zone['HostedZone']['Id'].split('/')[-1]}"]
+    return overrides
+
+
+def rehearse(endpoint):
+    from deploy import stacks
+
+    aws = Aws(endpoint_url=endpoint)
+    defaults, _ = stacks.template_summary(aws, stacks.RESOURCES)
+    common = ["--endpoint-url", endpoint]
+    status = cli.main(["up", *stand_in_overrides(aws, defaults), *common])
+    if status == 0:
+        status = cli.main(["status", *common])
+    return status
+
+
+def main():
+    for key in UNSET:
+        os.environ.pop(key, None)
+    os.environ.update(ISOLATED)
+    from deploy.moto_rules import moto_server  # moto opens a boto3 session as it loads
+
+    account.ROLE_PROPAGATION_SECONDS = 0  # moto's IAM is consistent at once
+    image.Delivery = StandInImage
+    # moto's notes on the resource types it only pretends to create.
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+    print(f"Rehearsing the first deploy of {site.DOMAIN} against a local moto server, not AWS.")
+    with moto_server() as endpoint:
+        status = rehearse(endpoint)
+    outcome = "passed" if status == 0 else "failed"
+    print(f"\nRehearsal {outcome}; the moto server is stopped and nothing of it is kept.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""`make rehearse`: the first deploy against a local moto server, run as a user runs it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy import site
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def test_make_rehearse_deploys_both_stacks_offline_with_no_credentials_of_the_user(tmp_path):
+    # Its .venv stands in for one: marked installed, with the tests' own interpreter for a bin.
+    (tmp_path / ".installed").touch()
+    command = ["make", "--no-print-directory", "rehearse", f"VENV={tmp_path}"]
+    command.append(f"BIN={Path(sys.executable).parent}")
+    # A profile that does not exist: reading it would fail the rehearsal.
+    env = {**os.environ, "AWS_PROFILE": "not-a-profile-of-this-machine"}
+
+    done = subprocess.run(  # noqa: S603 - make and the project's own Makefile
+        command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
+    assert f"{site.SERVICE_STACK}: CREATE_COMPLETE" in out
+    assert f"{site.DOMAIN} runs image rehearsal: http" in out
+    assert out.rstrip().endswith(
+        "Rehearsal passed; the moto server is stopped and nothing of it is kept."
+    )
