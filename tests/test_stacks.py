@@ -19,6 +19,8 @@ STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 CHECKOV = [sys.executable, "-m", "checkov.main"]
 NO_VALUE = {"Ref": "AWS::NoValue"}
+# The NAT answer and the stack parameter it sets.
+NAT_GATEWAYS = {"none": "0", "shared": "1", "per_zone": "2"}
 
 
 def combo(answers, id, checkov=False):
@@ -290,7 +292,7 @@ def expected_defaults(answers):
         "memory": "512",
         "desired_count": "2",
         "max_count": "4",
-        "nat_gateways": "2",
+        "nat_gateways": "none",
         "alarm_email": "",
         "dynamodb_access": "no",
         "github_repo": "",
@@ -304,7 +306,7 @@ def expected_defaults(answers):
             "HostedZoneId": full["hosted_zone_id"],
             "CertificateArn": full["certificate_arn"],
             "EnableHttps": flag[full["ssl"]],
-            "NatGateways": full["nat_gateways"],
+            "NatGateways": NAT_GATEWAYS[full["nat_gateways"]],
             "GithubRepo": full["github_repo"],
             "GithubOidcProviderArn": "",
             "AlbIdleTimeout": 60,
@@ -338,7 +340,7 @@ def test_parameter_defaults_are_the_answers(site, answers, run_checkov):
 @parametrized
 def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
     resources = site.created("resources")
-    nat = answers.get("nat_gateways", "2")
+    nat = NAT_GATEWAYS[answers.get("nat_gateways", "none")]
     assert len([r for r in resources.values() if r["Type"] == "AWS::EC2::NatGateway"]) == int(nat)
     assert ("HostedZone" in resources) == (not answers.get("hosted_zone_id"))
     assert ("DeployRole" in resources) == bool(answers.get("github_repo"))
@@ -452,6 +454,28 @@ def test_no_export_carries_a_value_a_parameter_can_change(site, answers, run_che
             if "Export" in output:
                 assert "Condition" not in output, name
                 assert list(parameters_referenced(site, stack, output["Value"])) == [], name
+
+
+@parametrized
+def test_the_service_stack_takes_no_parameter_cloudformation_checks_against_the_account(
+    site, answers, run_checkov
+):
+    """CloudFormation checks AWS-specific parameter types (List<AWS::EC2::Subnet::Id>, ...) with
+    the caller's rights; the GitHub deploy role has no EC2 or SSM read rights to lend it."""
+    for name, parameter in site.templates["service"]["Parameters"].items():
+        kind = parameter["Type"]
+        assert not kind.startswith(("AWS::", "List<AWS::")), f"{name}: {kind}"
+
+
+@parametrized
+def test_tasks_may_reach_out_over_ipv4_and_ipv6(site, answers, run_checkov):
+    """In the public subnets (no NAT) tasks get an IPv6 address: without an IPv6 way out, an app
+    preferring IPv6 waits out a connect timeout on every dual-stack host."""
+    egress = site.resources("resources")["ServiceSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(rule.get("CidrIp"), rule.get("CidrIpv6")) for rule in egress} == {
+        ("0.0.0.0/0", None),
+        (None, "::/0"),
+    }
 
 
 @parametrized

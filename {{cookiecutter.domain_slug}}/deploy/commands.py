@@ -43,13 +43,13 @@ def split_overrides(aws, pairs):
     return split
 
 
-def print_name_servers(servers):
-    console.print(f"Name servers of the hosted zone of {site.DOMAIN}:")
+def print_name_servers(servers, domain):
+    console.print(f"Name servers of the hosted zone of {domain}:")
     for server in servers:
         console.print(f"  {server}", style="bold")
 
 
-def certificate_notice(aws):
+def certificate_notice(aws, domain):
     """An on_poll hook: once the certificate waits for DNS validation, say what the user must do."""
     shown = False
 
@@ -61,17 +61,17 @@ def certificate_notice(aws):
         shown = True
         zones = stacks.physical_ids(aws, watcher.stack_id, dns.ZONE)
         if zones:
-            print_name_servers(dns.name_servers(aws, zones[0]))
+            print_name_servers(dns.name_servers(aws, zones[0]), domain)
             console.print(
                 f"The certificate is validated through this new zone, so AWS waits until "
-                f"{site.DOMAIN} is delegated to it: set these name servers at your domain's "
+                f"{domain} is delegated to it: set these name servers at your domain's "
                 "registrar now. The stack carries on by itself once they answer (minutes to a "
                 "few hours); Ctrl-C only stops watching.",
                 style="yellow",
             )
         else:
             console.print(
-                f"The certificate waits for its DNS validation records in {site.DOMAIN}'s "
+                f"The certificate waits for its DNS validation records in {domain}'s "
                 "hosted zone to answer; usually a few minutes.",
                 style="yellow",
             )
@@ -177,7 +177,7 @@ def up(aws, options):
             stacks.RESOURCES,
             overrides[stacks.RESOURCES],
             recreate=options.recreate,
-            on_poll=certificate_notice(aws),
+            on_poll=certificate_notice(aws, resources_values["DomainName"]),
         )
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
@@ -187,10 +187,11 @@ def up(aws, options):
         **stacks.service_inputs(resources),
     }
     stacks.deploy(aws, stacks.SERVICE, service_overrides, recreate=options.recreate)
-    console.print(f"\n{site.DOMAIN} runs image {tag}: {resources['SiteUrl']}", style="bold green")
+    domain = resources["DomainName"]
+    console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
         servers = ", ".join(resources["NameServers"].split(","))
-        console.print(f"Name servers to set at the registrar of {site.DOMAIN}: {servers}")
+        console.print(f"Name servers to set at the registrar of {domain}: {servers}")
 
 
 def plan(aws, options):
@@ -230,7 +231,8 @@ def stack_state(stack):
 def status(aws, options):
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     service_stack = stacks.describe(aws, stacks.SERVICE.name)
-    rows = table("", "", title=f"{site.DOMAIN} in {aws.region}")
+    domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
+    rows = table("", "", title=f"{domain} in {aws.region}")
     rows.show_header = False
     for spec, stack in ((stacks.RESOURCES, resources_stack), (stacks.SERVICE, service_stack)):
         rows.add_row(spec.name, stack_state(stack))
@@ -299,8 +301,11 @@ def service_rows(aws, service_stack, rows):
 
 
 def certificate_state(aws, arn, own_zone):
-    certificate = aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]
-    state = certificate["Status"]
+    acm = aws.client("acm")
+    try:
+        state = acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"]
+    except acm.exceptions.ResourceNotFoundException:
+        return "not in ACM any more: `--set CertificateArn=ARN` names another"
     if state == "PENDING_VALIDATION":
         state += (
             " (waits for the domain to be delegated to the hosted zone: `make ns`)"
@@ -358,9 +363,10 @@ def ns(aws, options):
             "`make status` shows where it is",
             USAGE,
         )
-    print_name_servers(dns.name_servers(aws, zone))
+    domain = stacks.domain_of(stack)
+    print_name_servers(dns.name_servers(aws, zone), domain)
     if own_zones:
-        console.print(f"Set exactly these at the registrar of {site.DOMAIN}.")
+        console.print(f"Set exactly these at the registrar of {domain}.")
     else:
         console.print(
             "The stack uses a hosted zone you already had; it is not the stack's to change."
@@ -372,31 +378,32 @@ def destroy(aws, options):
     service_stack = stacks.describe(aws, stacks.SERVICE.name)
     if resources_stack is None and service_stack is None:
         stacks.require(aws, stacks.RESOURCES.name)
-    confirm_destroy(options.yes)
+    domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
+    confirm_destroy(options.yes, domain)
     kept = retained_resources(aws, resources_stack) if resources_stack else []
     if service_stack:
         stacks.delete(aws, service_stack)
     if resources_stack:
         empty_repository(aws, stacks.outputs(resources_stack).get("RepositoryName"))
         stacks.delete(aws, resources_stack)
-    console.print(f"{site.DOMAIN}: both stacks are deleted.", style="bold")
+    console.print(f"{domain}: both stacks are deleted.", style="bold")
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
     if kept:
         console.print("Delete those by hand once you no longer need them.")
 
 
-def confirm_destroy(yes):
+def confirm_destroy(yes, domain):
     if yes:
         return
     if not sys.stdin.isatty():
         raise Abort("destroy deletes the site: pass --yes to confirm without a terminal", USAGE)
     answer = console.input(
-        f"This deletes {site.DOMAIN}'s stacks, its images and its DNS zone if the stack made "
-        f"it. Type [bold]{site.DOMAIN}[/] to confirm: "
+        f"This deletes {domain}'s stacks, its images and its DNS zone if the stack made "
+        f"it. Type [bold]{domain}[/] to confirm: "
     )
-    if answer.strip() != site.DOMAIN:
-        raise Abort(f"Nothing deleted: {answer.strip()!r} is not {site.DOMAIN}")
+    if answer.strip() != domain:
+        raise Abort(f"Nothing deleted: {answer.strip()!r} is not {domain}")
 
 
 def retained_resources(aws, stack):

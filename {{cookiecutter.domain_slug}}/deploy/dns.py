@@ -14,6 +14,8 @@ from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
 ZONE = "AWS::Route53::HostedZone"
+# ChangeResourceRecordSets takes at most 1,000 records per request (Route 53 quotas).
+CHANGES_PER_BATCH = 500
 # What the stack creates at the apex and at www.
 SITE_RECORD_TYPES = ("A", "AAAA")
 # Types Route 53 refuses to create a site record beside.
@@ -90,16 +92,17 @@ def remove_records_not_made_by_the_stack(aws, zone_ids):
     """Delete from these zones (the stack's own) every record the stack did not create."""
     route53 = aws.client("route53")
     for zone_id in zone_ids:
-        apex = fqdn(route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"])
+        try:
+            apex = fqdn(route53.get_hosted_zone(Id=zone_id)["HostedZone"]["Name"])
+        except route53.exceptions.NoSuchHostedZone:
+            continue  # deleted already, by a rollback or an earlier, partial deletion
         foreign = [r for r in records(aws, zone_id) if not made_by_the_stack(r, apex)]
-        if not foreign:
-            continue
-        route53.change_resource_record_sets(
-            HostedZoneId=zone_id,
-            ChangeBatch={
-                "Changes": [{"Action": "DELETE", "ResourceRecordSet": rr} for rr in foreign]
-            },
-        )
+        for start in range(0, len(foreign), CHANGES_PER_BATCH):
+            batch = foreign[start : start + CHANGES_PER_BATCH]
+            changes = [{"Action": "DELETE", "ResourceRecordSet": record} for record in batch]
+            route53.change_resource_record_sets(
+                HostedZoneId=zone_id, ChangeBatch={"Changes": changes}
+            )
         for record in foreign:
             console.print(
                 f"Removed {record['Name'].rstrip('.')} {record['Type']} from the hosted zone: "

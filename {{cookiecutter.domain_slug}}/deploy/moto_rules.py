@@ -371,6 +371,8 @@ def create_record_set_group(cls, resource_name, cloudformation_json, account_id,
 
 
 def delete_record_set_group(self, account_id, region_name):
+    if self.hosted_zone_id not in route53_of(account_id, region_name).zones:
+        return  # the zone went first, and its records with it
     zone = zone_of(account_id, region_name, self.hosted_zone_id)
     for record in self.record_sets:
         zone.delete_rrset(record)
@@ -379,6 +381,8 @@ def delete_record_set_group(self, account_id, region_name):
 def delete_zone(self, account_id, region_name):
     """Route 53's DeleteHostedZone, which refuses while records other than NS and SOA remain."""
     backend = route53_of(account_id, region_name)
+    if self.resource_id not in backend.zones:
+        return  # deleted already: CloudFormation counts that as deleted
     if any(record.type not in ("NS", "SOA") for record in self.rrsets):
         raise AwsRefusal(
             "The specified hosted zone contains non-required resource record sets and so "

@@ -84,13 +84,21 @@ def require_usable(aws, name):
 
 
 def physical_ids(aws, stack_id, resource_type):
-    """The ids of the stack's resources of that type that exist so far."""
+    """The ids of the stack's resources of that type that exist (not deleted, as after a
+    rollback or a partial deletion, whose ids CloudFormation still lists)."""
     described = aws.cloudformation.describe_stack_resources(StackName=stack_id)
     return [
         resource["PhysicalResourceId"]
         for resource in described["StackResources"]
-        if resource.get("ResourceType") == resource_type and resource.get("PhysicalResourceId")
+        if resource.get("ResourceType") == resource_type
+        and resource.get("PhysicalResourceId")
+        and resource.get("ResourceStatus") != "DELETE_COMPLETE"
     ]
+
+
+def domain_of(stack):
+    """The domain the stack serves (a --set may have changed it since generation)."""
+    return parameters_of(stack).get("DomainName") or site.DOMAIN
 
 
 def outputs(stack):
@@ -315,15 +323,17 @@ def deploy(aws, spec, overrides, recreate=False, on_poll=None):
     watcher = StackWatcher(aws.cloudformation, change_set["StackId"], on_poll)
     aws.cloudformation.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
     stack = watcher.wait(f"The {operation} of {spec.name}")
+    if stack["StackStatus"] not in DELETE_ONLY:  # those keep their failed resources
+        print_left_behind(watcher.events)
     if stack["StackStatus"] not in DONE:
         raise Abort(failure_message(stack, watcher.events))
     console.print(f"{spec.name}: {stack['StackStatus']}", style="green")
-    print_left_behind(watcher.events)
     return stack
 
 
 def print_left_behind(events):
-    """An update that cannot delete an old resource still succeeds; the resource stays, billed."""
+    """An update (or its rollback) that cannot delete a resource still ends; the resource stays,
+    billed."""
     for event in events:
         if event["ResourceStatus"] == "DELETE_FAILED":
             console.print(

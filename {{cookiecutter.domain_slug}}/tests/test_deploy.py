@@ -11,6 +11,7 @@ import pytest
 import requests
 from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
+from moto.route53.models import route53_backends
 
 from deploy import account, cli, commands, image, moto_rules, site, stacks, ui, watch
 from deploy.errors import Abort
@@ -403,7 +404,7 @@ def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsy
         stack_id=stack_id,
         in_progress={"Certificate": ("AWS::CertificateManager::Certificate", datetime.now(UTC))},
     )
-    notice = commands.certificate_notice(session)
+    notice = commands.certificate_notice(session, site.DOMAIN)
     notice(waiting)
     notice(waiting)  # said once, not at every poll
     out = capsys.readouterr().out
@@ -926,3 +927,37 @@ def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     assert stack_names(aws) == set()
+
+
+def test_destroy_completes_when_the_stacks_zone_is_already_gone(aws, deploy, deployed):
+    """After a partial deletion (or a rollback) the zone may be gone while the stack stays."""
+    if RESOURCES_DEFAULTS["HostedZoneId"]:
+        pytest.skip("this site uses an existing hosted zone, which the stack never deletes")
+    zone = stacks.outputs(
+        aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    )["HostedZoneId"]
+    route53_backends[ACCOUNT]["aws"].zones.pop(zone)
+
+    status, out, err = deploy("destroy", "--yes")
+
+    assert status == 0, out + err
+    assert stack_names(aws) == set()
+
+
+def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
+    overrides, _ = deployed
+    arn = aws("acm").request_certificate(DomainName=site.DOMAIN)["CertificateArn"]
+    assert (
+        deploy("up", "--tag", "v1", "--set", "EnableHttps=true", "--set", f"CertificateArn={arn}")[
+            0
+        ]
+        == 0
+    )
+    aws("acm").delete_certificate(CertificateArn=arn)
+
+    status, out, err = deploy("status")
+
+    assert status == 0, err
+    assert (
+        row(out, "certificate") == "not in ACM any more: `--set CertificateArn=ARN` names another"
+    )
