@@ -396,23 +396,32 @@ def fqdn(name):
     return name if name.endswith(".") else f"{name}."
 
 
-class VpcCidrBlock(CloudFormationModel):
-    """AWS::EC2::VPCCidrBlock: an Amazon-provided IPv6 range, through moto's EC2 API."""
+class Taught:
+    """A resource type moto lacks, made through moto's own API for its service. (moto finds
+    resource types among CloudFormationModel's direct subclasses, so this is a mixin.)"""
 
-    def __init__(self, vpc_id, association_id):
-        self.vpc_id, self.association_id = vpc_id, association_id
+    TYPE = ""
+
+    def __init__(self, physical_id):
+        self.physical_id = physical_id
 
     @property
     def physical_resource_id(self):
-        return self.association_id
+        return self.physical_id
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::EC2::VPCCidrBlock"
+    @classmethod
+    def cloudformation_type(cls):
+        return cls.TYPE
 
     @staticmethod
     def cloudformation_name_type():
         return ""
+
+
+class VpcCidrBlock(Taught, CloudFormationModel):
+    """AWS::EC2::VPCCidrBlock: an Amazon-provided IPv6 range, through moto's EC2 API."""
+
+    TYPE = "AWS::EC2::VPCCidrBlock"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -424,28 +433,14 @@ class VpcCidrBlock(CloudFormationModel):
             cidr_block=properties.get("CidrBlock"),
             amazon_provided_ipv6_cidr_block=bool(properties.get("AmazonProvidedIpv6CidrBlock")),
         )
-        return cls(properties["VpcId"], association["association_id"])
+        return cls(association["association_id"])
 
 
-class Certificate(CloudFormationModel):
+class Certificate(Taught, CloudFormationModel):
     """AWS::CertificateManager::Certificate through moto's ACM API, validated through DNS."""
 
+    TYPE = "AWS::CertificateManager::Certificate"
     MAX_COMMON_NAME = 64  # octets: RequestCertificate, "DomainName"
-
-    def __init__(self, arn):
-        self.arn = arn
-
-    @property
-    def physical_resource_id(self):
-        return self.arn
-
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::CertificateManager::Certificate"
-
-    @staticmethod
-    def cloudformation_name_type():
-        return ""
 
     @classmethod
     def create_from_cloudformation_json(
@@ -476,26 +471,13 @@ class Certificate(CloudFormationModel):
         return cls(arn)
 
     def delete(self, account_id, region_name):
-        acm_backends[account_id][region_name].delete_certificate(self.arn)
+        acm_backends[account_id][region_name].delete_certificate(self.physical_id)
 
 
-class OidcProvider(CloudFormationModel):
+class OidcProvider(Taught, CloudFormationModel):
     """AWS::IAM::OIDCProvider through moto's IAM API (one provider per URL, as in AWS)."""
 
-    def __init__(self, arn):
-        self.arn = arn
-
-    @property
-    def physical_resource_id(self):
-        return self.arn
-
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::IAM::OIDCProvider"
-
-    @staticmethod
-    def cloudformation_name_type():
-        return ""
+    TYPE = "AWS::IAM::OIDCProvider"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -515,7 +497,7 @@ class OidcProvider(CloudFormationModel):
         return cls(provider.arn)
 
     def delete(self, account_id, region_name):
-        iam_backends[account_id]["global"].delete_open_id_connect_provider(self.arn)
+        iam_backends[account_id]["global"].delete_open_id_connect_provider(self.physical_id)
 
 
 # ---------------------------------------------------------------- template functions

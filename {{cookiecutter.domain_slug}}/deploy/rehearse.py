@@ -40,23 +40,26 @@ class StandInImage(image.Delivery):
         return cls(tag or TAG, given=False, client="stand-in")
 
     def deliver(self, aws, resources):
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "digest": "sha256:" + "0" * 64,
-                "size": 1,
-            },
-            "layers": [],
-        }
         repository = resources["RepositoryName"]
         if not image.image_exists(aws.client("ecr"), repository, self.tag):
-            aws.client("ecr").put_image(
-                repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=self.tag
-            )
+            record_image(aws.client("ecr"), repository, self.tag)
         print(f"Image {self.tag}: a manifest recorded in {repository} (no Docker in a rehearsal)")
         return self.tag
+
+
+def record_image(ecr, repository, tag):
+    """Put an image manifest into the repository under `tag`, as `docker push` would."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": "sha256:" + "0" * 64,
+            "size": 1,
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
 def stand_in_overrides(aws, defaults):

@@ -13,7 +13,7 @@ from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto.route53.models import route53_backends
 
-from deploy import account, cli, commands, image, moto_rules, site, stacks, ui, watch
+from deploy import account, cli, commands, image, moto_rules, rehearse, site, stacks, ui, watch
 from deploy.errors import Abort
 from deploy.moto_rules import moto_server
 
@@ -93,6 +93,14 @@ def new_zone(aws, name=site.DOMAIN):
     return zone["HostedZone"]["Id"].split("/")[-1]
 
 
+def add_record(aws, zone, name, record_type, value):
+    record = {"Name": name, "Type": record_type, "TTL": 300, "ResourceRecords": [{"Value": value}]}
+    aws("route53").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
+    )
+
+
 def row(out, label):
     """The value of a row of `status`'s table, whatever its padding."""
     for line in out.splitlines():
@@ -102,18 +110,8 @@ def row(out, label):
 
 
 def push_image(aws, tag):
-    """Put an image manifest into the site's repository, as `docker push` would."""
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "digest": "sha256:" + "0" * 64,
-            "size": 1,
-        },
-        "layers": [],
-    }
-    aws("ecr").put_image(repositoryName=site.SLUG, imageManifest=json.dumps(manifest), imageTag=tag)
+    """Put an image into the site's repository, as `docker push` would."""
+    rehearse.record_image(aws("ecr"), site.SLUG, tag)
 
 
 def stack_names(aws):
@@ -580,22 +578,7 @@ def test_destroy_removes_the_certificates_validation_record_so_the_zone_can_go(
     )["HostedZoneId"]
     route53 = aws("route53")
     # A record someone added by hand, and (with HTTPS) the certificate's validation record.
-    route53.change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": f"mail.{site.DOMAIN}.",
-                        "Type": "MX",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": "10 mx.example.net."}],
-                    },
-                }
-            ]
-        },
-    )
+    add_record(aws, zone, f"mail.{site.DOMAIN}.", "MX", "10 mx.example.net.")
 
     status, out, err = deploy("destroy", "--yes")
 
@@ -620,22 +603,7 @@ def test_the_stand_in_refuses_to_delete_a_zone_holding_other_records(aws):
     (zone,) = stacks.physical_ids(
         types.SimpleNamespace(cloudformation=cloudformation), stack_id, "AWS::Route53::HostedZone"
     )
-    aws("route53").change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": f"_x.{site.DOMAIN}.",
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": "_y.acm-validations.aws."}],
-                    },
-                }
-            ]
-        },
-    )
+    add_record(aws, zone, f"_x.{site.DOMAIN}.", "CNAME", "_y.acm-validations.aws.")
 
     cloudformation.delete_stack(StackName=stack_id)
 
@@ -660,22 +628,7 @@ def test_records_already_in_an_existing_zone_stop_plan_and_up_before_any_change(
     value = {"A": "192.0.2.1", "AAAA": "2001:db8::1", "CNAME": "elsewhere.example.net."}[
         record_type
     ]
-    aws("route53").change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": f"{name}{site.DOMAIN}.",
-                        "Type": record_type,
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": value}],
-                    },
-                }
-            ]
-        },
-    )
+    add_record(aws, zone, f"{name}{site.DOMAIN}.", record_type, value)
     args = ["--tag", "v1", "--set", f"HostedZoneId={zone}"]
     args += [a for a in site_overrides(aws) if not a.startswith("HostedZoneId=")]
 
