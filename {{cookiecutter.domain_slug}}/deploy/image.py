@@ -25,13 +25,14 @@ def git(project, *args):
     return subprocess.run(command, cwd=project, capture_output=True, check=True).stdout  # noqa: S603
 
 
-def source_tag(project=PROJECT):
-    """The tag for the image of the working tree: the commit's short sha.
+def source_tag(project=None):
+    """The tag for the image of the working tree (PROJECT's): the commit's short sha.
 
     With uncommitted changes it is `<sha>-dirty-<hash of the changes>`: the repository's tags are
     immutable (a pushed tag is never replaced), so each different dirty tree needs its own tag,
     while rebuilding the same tree finds its image already pushed.
     """
+    project = project or PROJECT
     try:
         sha = git(project, "rev-parse", "--short=7", "HEAD").decode().strip()
         untracked = git(project, "ls-files", "--others", "--exclude-standard", "-z")
