@@ -303,12 +303,13 @@ def hold_slow_clients(port, count, held, stop):
     `held` counts the connections open.
     """
 
+    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the cancellation that
+    # ends a client, which then never stops.
     async def client():
         while True:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port), SLOW_HEADER_SECONDS
-                )
+                async with asyncio.timeout(SLOW_HEADER_SECONDS):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
             except (OSError, TimeoutError):  # the server's listen queue is full: try again
                 await asyncio.sleep(0.1)
                 continue
@@ -318,7 +319,8 @@ def hold_slow_clients(port, count, held, stop):
                 writer.write(b"GET / HTTP/1.1\r\nHost: slow.example\r\n")
                 while True:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(reader.read(1024), SLOW_HEADER_SECONDS)
+                        async with asyncio.timeout(SLOW_HEADER_SECONDS):
+                            await reader.read(1024)
                         break  # answered (408) or closed
                     writer.write(b"X-Slow: 1\r\n")
                     await writer.drain()
