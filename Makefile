@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CHECKOV := $(VENV)/checkov
+PROJECT := {{cookiecutter.domain_slug}}
 BUILD := build
+COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" $(ARGS)
 
 .PHONY: bake test bench lock clean
 
@@ -11,19 +14,28 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --requirement requirements.txt
 	touch $@
 
+# checkov pins boto3 exactly: as in a site, its own venv, from the site's lock (tests/test_stacks.py).
+$(CHECKOV)/.installed: $(PROJECT)/requirements-checkov.txt | $(VENV)/.installed
+	$(BIN)/uv venv --quiet --clear --python $(PYTHON) $(CHECKOV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV)/bin/python --requirement $<
+	touch $@
+
 bake: $(VENV)/.installed ## generate the default site into build/, validated by the hooks
 	rm -rf $(BUILD)
 	$(BIN)/cookiecutter . --no-input --output-dir $(BUILD)
 
-test: $(VENV)/.installed ## the template's test suite, in parallel
+test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's test suite, in parallel
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed ## the benchmarks under benchmarks/ (serve.py uses wrk when installed)
 	$(BIN)/python benchmarks/bake.py
 	$(BIN)/python benchmarks/serve.py
 
-lock: $(VENV)/.installed ## re-pin requirements.txt from requirements.in
-	$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" requirements.in -o requirements.txt
+# The site's locks first: requirements.in includes the site's requirements-dev.txt.
+lock: $(VENV)/.installed ## re-pin the site's requirements*.txt, then requirements.txt (ARGS="--upgrade-package boto3")
+	cd $(PROJECT) && for name in requirements requirements-dev requirements-checkov; do \
+		$(COMPILE) $$name.in -o $$name.txt || exit; done
+	$(COMPILE) requirements.in -o requirements.txt
 
 clean:
 	rm -rf $(BUILD) $(VENV)
