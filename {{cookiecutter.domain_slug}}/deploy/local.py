@@ -137,7 +137,10 @@ def wait_until_healthy(container, port, seconds):
         container.reload()
         if container.status == "exited":
             code = container.attrs["State"]["ExitCode"]
-            raise Abort(f"the container exited with status {code} before answering {HEALTH_PATH}")
+            last = container.logs(tail=1).decode().strip()
+            raise Abort(
+                f"the container exited with status {code} before answering {HEALTH_PATH}: {last}"
+            )
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout=2):  # noqa: S310 - a fixed local address
                 return
