@@ -181,7 +181,7 @@ def docker_client():
 def test_the_image_builds_for_linux_amd64(docker_client, tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /\n")
     (tmp_path / "hello.txt").write_text("hello\n")
-    reference = f"deploy-tests:{tmp_path.name.lower()}"
+    reference = f"deploy-tests:{'-'.join(tmp_path.parts[-3:]).lower()}"  # unique per session
     image.build(docker_client, tmp_path, reference)
     try:
         assert docker_client.images.get(reference).attrs["Architecture"] == "amd64"
