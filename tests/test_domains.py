@@ -3,8 +3,9 @@
 import re
 
 from conftest import bake_cli, rendered_text_files
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from slugify import slugify
 
 LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", fullmatch=True)
 TOP_LEVEL = st.from_regex(r"[a-z]{2,12}|xn--[a-z0-9]{2,20}", fullmatch=True)
@@ -30,6 +31,7 @@ def assert_clean_project(bake):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=SLOW_BAKES)
 @given(domain=DNS_NAMES)
+@example(domain="a" * 60 + ".com")  # a first label longer than a slug: it was dropped once
 def test_every_valid_dns_name_bakes_lint_clean(tmp_path_factory, domain):
     certificate = CERTIFICATE if len(domain) > 64 else ""
     bake = bake_cli(tmp_path_factory.mktemp("dns"), domain=domain, certificate_arn=certificate)
@@ -38,6 +40,9 @@ def test_every_valid_dns_name_bakes_lint_clean(tmp_path_factory, domain):
         bake.stderr
     )  # the post-gen hook fails the bake on any cfn-lint finding
     assert_clean_project(bake)
+    # The folder and stacks are named after the domain's first label, however long it is.
+    first_label = slugify(domain.split(".")[0])
+    assert bake.project.name.removeprefix("site-").startswith(first_label[:50]), bake.project.name
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=SLOW_BAKES)

@@ -1,4 +1,4 @@
-"""The {{ cookiecutter.domain }} web application.
+"""The site's web application.
 
 `create_app()` is what gunicorn serves (`app:create_app()`, see container/gunicorn.conf.py).
 Settings come from the environment, so the same image runs anywhere and holds no secret:
@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.views import site
 
-DEFAULT_DOMAIN = {{ cookiecutter.domain | tojson }}
+DEFAULT_DOMAIN = {{ cookiecutter.domain | tojson }}{{ "  # noqa: E501 - the domain as answered, however long" if (cookiecutter.domain | length) > 80 else "" }}
 
 
 def create_app(config=None):

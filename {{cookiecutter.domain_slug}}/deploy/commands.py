@@ -13,6 +13,8 @@ from deploy.ui import console, status_style, table
 from deploy.watch import all_events, first_failure, last_operation
 
 SINCE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# ACM: a certificate's DomainName, its common name, is at most 64 octets (RequestCertificate).
+MAX_CERTIFICATE_NAME = 64
 LOG_POLL_SECONDS = 2
 CERTIFICATE = "AWS::CertificateManager::Certificate"
 
@@ -31,7 +33,7 @@ def split_overrides(aws, pairs):
     known = set()
     for spec in (stacks.RESOURCES, stacks.SERVICE):
         defaults, _ = stacks.template_summary(aws, spec)
-        settable = set(defaults) - stacks.SET_BY_THE_TOOL
+        settable = set(defaults) - spec.set_by_the_tool
         split[spec] = {key: value for key, value in wanted.items() if key in settable}
         known |= settable
     for key in wanted.keys() - known:
@@ -90,9 +92,23 @@ def refuse_inverted_task_counts(values):
         )
 
 
+def refuse_a_name_acm_cannot_certify(values):
+    domain = values["DomainName"]
+    requested = values["EnableHttps"] == "true" and not values["CertificateArn"]
+    if requested and len(domain) > MAX_CERTIFICATE_NAME:
+        raise Abort(
+            f"DomainName {domain}: {len(domain)} characters, and ACM puts at most "
+            f"{MAX_CERTIFICATE_NAME} in the certificate the stack would request: pass "
+            "--set CertificateArn=<a certificate with it as an alternative name>, or keep "
+            "EnableHttps=false",
+            USAGE,
+        )
+
+
 def check_planned_values(aws, resources_values, service_values):
     """What AWS would refuse only half way through a deploy, refused before anything changes."""
     refuse_inverted_task_counts(service_values)
+    refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
     # Records the stack already made for this domain are its own; anything else there is not.

@@ -7,6 +7,7 @@ the same. Everything else is moto as released. A rehearsal therefore checks the 
 the templates' logic; it is not AWS (no certificate is validated, no task runs).
 
 Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for each):
+- It updates resources whose Condition is false as if they existed.
 - Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
   `Fn::ImportValue` against no exports at all; executing an UPDATE leaves the outputs as they were.
 - No `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
@@ -44,6 +45,11 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
 - An account holds one OIDC provider per URL (IAM: EntityAlreadyExists).
 - Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
   deletion fails with DependencyViolation).
+- An update that replaces a hosted zone, a record group or a certificate (a new DomainName)
+  creates the new one, and deletes the old one in its cleanup phase; a deletion refused there
+  leaves the resource behind, outside the stack, and the update still succeeds (CloudFormation
+  troubleshooting, "Resource removed from stack but not deleted"). moto loses such a resource
+  from the stack instead.
 """
 
 import contextlib
@@ -150,6 +156,7 @@ def update_stack_resources(backend, stack, change_set):
         stack.update(change_set.template, parameters=change_set.parameters)
         refuse_changed_exports_in_use(backend, stack, exported)
     except ResourceFailed as failure:
+        REPLACED.clear()
         if stack.events[-1].resource_status == "UPDATE_COMPLETE":
             stack.events.pop()  # moto's, before the export check failed the update
         if failure.logical_id != stack.name:
@@ -162,6 +169,7 @@ def update_stack_resources(backend, stack, change_set):
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         stack.status = "UPDATE_ROLLBACK_COMPLETE"
         return
+    clean_up(stack)
     publish_exports(backend, stack, set(exported))
 
 
@@ -178,6 +186,32 @@ def parameter_list(self):
         }
         for key, value in self.resource_map.resolved_parameters.items()
     ]
+
+
+# Resources an update replaced, (resource, type, account, region), deleted in its cleanup phase.
+REPLACED = []
+
+
+def replace_resource(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    """An update that replaces the resource: the new one now, the old one in the cleanup."""
+    new = cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+    REPLACED.append((original_resource, cloudformation_json["Type"], account_id, region_name))
+    return new
+
+
+def clean_up(stack):
+    """The update's cleanup phase: the replaced resources, newest first."""
+    while REPLACED:
+        resource, resource_type, account_id, region_name = REPLACED.pop()
+        try:
+            resource.delete(account_id, region_name)
+        except AwsRefusal as refusal:
+            left = ResourceFailed(resource.logical_resource_id, resource_type, str(refusal))
+            record_failure(stack, "DELETE_FAILED", left)
 
 
 def publish_exports(backend, stack, previous_names):
@@ -278,6 +312,7 @@ def delete_stack(self, name_or_stack_id):
 
 
 moto_parse_and_create_resource = parsing.parse_and_create_resource
+moto_parse_and_update_resource = parsing.parse_and_update_resource
 moto_delete_resource = parsing.ResourceMap._delete_resource
 
 
@@ -291,6 +326,16 @@ def parse_and_create_resource(logical_id, resource_json, resources_map, account_
         )
     except AwsRefusal as refusal:
         raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
+
+
+def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+    """moto's resource update, for resources that exist: those whose Condition holds."""
+    condition = resource_json.get("Condition")
+    if condition and not resources_map.lazy_condition_map[condition]:
+        return None
+    return moto_parse_and_update_resource(
+        logical_id, resource_json, resources_map, account_id, region_name
+    )
 
 
 def delete_resource(self, parsed_resource, resource_json):
@@ -416,6 +461,8 @@ class Taught:
     @staticmethod
     def cloudformation_name_type():
         return ""
+
+    update_from_cloudformation_json = classmethod(replace_resource)
 
 
 class VpcCidrBlock(Taught, CloudFormationModel):
@@ -599,6 +646,7 @@ PATCHES = [
     (CloudFormationBackend, "delete_stack", delete_stack),
     (Stack, "parameter_list", property(parameter_list)),
     (parsing, "parse_and_create_resource", parse_and_create_resource),
+    (parsing, "parse_and_update_resource", parse_and_update_resource),
     (parsing.ResourceMap, "_delete_resource", delete_resource),
     (parsing, "clean_json", clean_json),
     (parsing, "parse_condition", parse_condition),
@@ -606,6 +654,8 @@ PATCHES = [
     (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
     (RecordSetGroup, "create_from_cloudformation_json", classmethod(create_record_set_group)),
     (RecordSetGroup, "delete", delete_record_set_group),
+    (RecordSetGroup, "update_from_cloudformation_json", classmethod(replace_resource)),
+    (FakeZone, "update_from_cloudformation_json", classmethod(replace_resource)),
     (FakeZone, "delete", delete_zone),
     (IAMBackend, "create_service_linked_role", create_service_linked_role),
 ]

@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 
-from deploy import account, cli, image, site
+from deploy import account, cli, commands, image, site
 from deploy.aws import Aws
 
 TAG = "rehearsal"
@@ -62,12 +62,21 @@ def record_image(ecr, repository, tag):
     ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
+def stand_in_certificate(aws, domain=site.DOMAIN):
+    """A certificate for the domain, as a user's own would be: ACM takes at most 64 characters
+    in a certificate's name, so a longer domain is one of its alternative names."""
+    name = domain if len(domain) <= commands.MAX_CERTIFICATE_NAME else "stand-in.invalid"
+    acm = aws.client("acm")
+    return acm.request_certificate(DomainName=name, SubjectAlternativeNames=[domain])[
+        "CertificateArn"
+    ]
+
+
 def stand_in_overrides(aws, defaults):
     """--set options naming stand-ins for the certificate and hosted zone a site says exist."""
     overrides = []
     if defaults["CertificateArn"]:
-        arn = aws.client("acm").request_certificate(DomainName=site.DOMAIN)["CertificateArn"]
-        overrides += ["--set", f"CertificateArn={arn}"]
+        overrides += ["--set", f"CertificateArn={stand_in_certificate(aws)}"]
     if defaults["HostedZoneId"]:
         zone = aws.client("route53").create_hosted_zone(Name=site.DOMAIN, CallerReference=TAG)
         overrides += ["--set", f"HostedZoneId={zone['HostedZone']['Id'].split('/')[-1]}"]

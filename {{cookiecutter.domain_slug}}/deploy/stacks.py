@@ -29,20 +29,24 @@ USABLE = DONE | {"UPDATE_ROLLBACK_COMPLETE"}
 class StackSpec:
     name: str
     template: Path
+    # Parameters only the deploy tool sets: never taken from --set.
+    set_by_the_tool: frozenset = frozenset()
 
     def body(self):
         return self.template.read_text()
 
 
-RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
-SERVICE = StackSpec(site.SERVICE_STACK, TEMPLATES / "service.yaml")
-
 # Parameters of the service stack that the deploy tool sets from the resources stack's outputs
 # of the same name: values a parameter of the resources stack may change, which an export could
 # not carry (CloudFormation refuses to change an export that another stack imports).
 FROM_RESOURCES = ("DomainName", "SiteUrl", "ServiceSubnetIds", "ServiceAssignPublicIp")
-# Parameters only the deploy tool sets: never taken from --set.
-SET_BY_THE_TOOL = {"ImageTag", "ResourcesStackName", *FROM_RESOURCES}
+
+RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
+SERVICE = StackSpec(
+    site.SERVICE_STACK,
+    TEMPLATES / "service.yaml",
+    frozenset({"ImageTag", "ResourcesStackName", *FROM_RESOURCES}),
+)
 
 
 def error_message(error):

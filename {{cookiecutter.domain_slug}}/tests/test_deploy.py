@@ -1,5 +1,6 @@
 """`python -m deploy` against a real moto server standing in for AWS (see deploy/moto_rules.py)."""
 
+import dataclasses
 import json
 import re
 import types
@@ -21,6 +22,7 @@ from deploy.moto_rules import moto_server
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 
 ACCOUNT = "123456789012"  # moto's account
+MAX_CERTIFICATE_NAME = 64  # ACM's limit on a certificate's own name (its DomainName)
 
 
 def template_defaults(name):
@@ -74,18 +76,14 @@ def deploy(endpoint, capsys, monkeypatch):
 
 
 def site_overrides(aws):
-    """--set options this bake needs on moto, the way a user passes them.
+    """--set options this bake needs on moto, the way a user passes them: a bake naming an
+    existing certificate or hosted zone gets a stand-in of each, as `make rehearse` does."""
+    return rehearse.stand_in_overrides(session(aws), RESOURCES_DEFAULTS)
 
-    A bake naming an existing certificate or hosted zone names one of the real account's; the
-    moto account gets its own, as the user's account has them.
-    """
-    overrides = []
-    if RESOURCES_DEFAULTS["CertificateArn"]:
-        arn = aws("acm").request_certificate(DomainName=site.DOMAIN, ValidationMethod="DNS")
-        overrides += ["--set", f"CertificateArn={arn['CertificateArn']}"]
-    if RESOURCES_DEFAULTS["HostedZoneId"]:
-        overrides += ["--set", f"HostedZoneId={new_zone(aws)}"]
-    return overrides
+
+def session(aws):
+    """The tests' clients, as the deploy tool's Aws session offers them."""
+    return types.SimpleNamespace(client=aws, cloudformation=aws("cloudformation"))
 
 
 def new_zone(aws, name=site.DOMAIN):
@@ -395,14 +393,11 @@ def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsy
     stack_id = aws("cloudformation").create_stack(
         StackName="zone-only", TemplateBody=json.dumps(template)
     )["StackId"]
-    session = types.SimpleNamespace(
-        cloudformation=aws("cloudformation"), client=lambda service: aws(service)
-    )
     waiting = types.SimpleNamespace(
         stack_id=stack_id,
         in_progress={"Certificate": ("AWS::CertificateManager::Certificate", datetime.now(UTC))},
     )
-    notice = commands.certificate_notice(session, site.DOMAIN)
+    notice = commands.certificate_notice(session(aws), site.DOMAIN)
     notice(waiting)
     notice(waiting)  # said once, not at every poll
     out = capsys.readouterr().out
@@ -442,7 +437,7 @@ def test_a_default_edited_since_the_last_deploy_applies(
     )
     (tmp_path / "service.yaml").write_text(template)
     monkeypatch.setattr(
-        stacks, "SERVICE", stacks.StackSpec(site.SERVICE_STACK, tmp_path / "service.yaml")
+        stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
 
     status, out, _ = deploy("up", "--tag", "v1", *overrides)
@@ -465,6 +460,7 @@ def other_value(defaults, key, choices):
         ("EnableHttps", ("true", "false")),
         ("NatGateways", ("0", "1", "2")),
         ("EnableIpv6", ("false", "true")),
+        ("DomainName", ("changed-site.example",)),
     ],
 )
 def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
@@ -473,7 +469,12 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
     """What an export would carry, a later --set may change: AWS refuses to change an export in
     use, so those values reach the service stack as parameters (see moto_rules.py's rule)."""
     overrides, _ = deployed
+    if key == "DomainName" and RESOURCES_DEFAULTS["HostedZoneId"]:
+        pytest.skip("another domain needs another hosted zone than the one this site names")
     changed = other_value(RESOURCES_DEFAULTS, key, choices)
+    if (key, changed) == ("EnableHttps", "true") and len(site.DOMAIN) > MAX_CERTIFICATE_NAME:
+        # Too long a name for a certificate of the stack's own (a test below has the refusal).
+        overrides += ["--set", f"CertificateArn={rehearse.stand_in_certificate(session(aws))}"]
 
     status, out, err = deploy("up", "--tag", "v1", "--set", f"{key}={changed}", *overrides)
 
@@ -485,7 +486,12 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
     for name in stacks.FROM_RESOURCES:
         assert parameter(aws, site.SERVICE_STACK, name) == resources[name], name
     scheme = "https" if parameter(aws, site.RESOURCES_STACK, "EnableHttps") == "true" else "http"
-    assert resources["SiteUrl"] == f"{scheme}://{site.DOMAIN}"
+    domain = parameter(aws, site.RESOURCES_STACK, "DomainName")
+    assert resources["SiteUrl"] == f"{scheme}://{domain}"
+    own_certificate = scheme == "https" and not RESOURCES_DEFAULTS["CertificateArn"]
+    if key == "DomainName" and own_certificate:
+        # The old zone keeps the old certificate's validation record: left behind, and said.
+        assert "warning: HostedZone (AWS::Route53::HostedZone) could not be deleted" in out
     assert resources["ServiceAssignPublicIp"] == (
         "ENABLED" if parameter(aws, site.RESOURCES_STACK, "NatGateways") == "0" else "DISABLED"
     )
@@ -600,9 +606,7 @@ def test_the_stand_in_refuses_to_delete_a_zone_holding_other_records(aws):
     stack_id = cloudformation.create_stack(StackName="zone", TemplateBody=json.dumps(template))[
         "StackId"
     ]
-    (zone,) = stacks.physical_ids(
-        types.SimpleNamespace(cloudformation=cloudformation), stack_id, "AWS::Route53::HostedZone"
-    )
+    (zone,) = stacks.physical_ids(session(aws), stack_id, "AWS::Route53::HostedZone")
     add_record(aws, zone, f"_x.{site.DOMAIN}.", "CNAME", "_y.acm-validations.aws.")
 
     cloudformation.delete_stack(StackName=stack_id)
@@ -768,10 +772,12 @@ def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
         (tmp_path / name).write_text(text)
     current = stacks.RESOURCES, stacks.SERVICE
     monkeypatch.setattr(
-        stacks, "RESOURCES", stacks.StackSpec(site.RESOURCES_STACK, tmp_path / "resources.yaml")
+        stacks,
+        "RESOURCES",
+        dataclasses.replace(stacks.RESOURCES, template=tmp_path / "resources.yaml"),
     )
     monkeypatch.setattr(
-        stacks, "SERVICE", stacks.StackSpec(site.SERVICE_STACK, tmp_path / "service.yaml")
+        stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
     assert deploy("up", "--tag", "v1", *overrides)[0] == 0
     stacks.RESOURCES, stacks.SERVICE = current
@@ -899,7 +905,7 @@ def test_destroy_completes_when_the_stacks_zone_is_already_gone(aws, deploy, dep
 
 def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
     overrides, _ = deployed
-    arn = aws("acm").request_certificate(DomainName=site.DOMAIN)["CertificateArn"]
+    arn = rehearse.stand_in_certificate(session(aws))
     assert (
         deploy("up", "--tag", "v1", "--set", "EnableHttps=true", "--set", f"CertificateArn={arn}")[
             0
@@ -914,3 +920,26 @@ def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
     assert (
         row(out, "certificate") == "not in ACM any more: `--set CertificateArn=ARN` names another"
     )
+
+
+@pytest.mark.parametrize("command", ["plan", "up"])
+def test_https_for_a_name_acm_cannot_certify_is_refused_before_any_change(aws, deploy, command):
+    long_domain = "a" * 61 + ".com"  # 65 characters
+    status, _, err = deploy(
+        command,
+        "--tag",
+        "v1",
+        "--set",
+        f"DomainName={long_domain}",
+        "--set",
+        "EnableHttps=true",
+        "--set",
+        "CertificateArn=",
+    )
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: DomainName {long_domain}: 65 characters, and ACM puts at most 64 in the "
+        "certificate the stack would request: pass --set CertificateArn=<a certificate with it "
+        "as an alternative name>, or keep EnableHttps=false"
+    ]
+    assert stack_names(aws) == set()
