@@ -317,6 +317,13 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     assert status == 2  # recreated; the new repository has no image v1 yet
     assert f"{site.RESOURCES_STACK}: DELETE_COMPLETE" in out
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
+    own_zone = not RESOURCES_DEFAULTS["HostedZoneId"]
+    own_certificate = RESOURCES_DEFAULTS["EnableHttps"] == "true" and not (
+        RESOURCES_DEFAULTS["CertificateArn"]
+    )
+    if own_zone and own_certificate:
+        # The stack's zone keeps the certificate's validation record: cleared before deleting.
+        assert out.index(" CNAME from the hosted zone") < out.index("DELETE_COMPLETE")
 
 
 @pytest.mark.parametrize("command", ["logs", "ns", "destroy --yes", "image"])
