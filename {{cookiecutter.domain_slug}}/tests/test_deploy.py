@@ -318,9 +318,8 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     assert f"{site.RESOURCES_STACK}: DELETE_COMPLETE" in out
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
     own_zone = not RESOURCES_DEFAULTS["HostedZoneId"]
-    own_certificate = RESOURCES_DEFAULTS["EnableHttps"] == "true" and not (
-        RESOURCES_DEFAULTS["CertificateArn"]
-    )
+    own_certificate = not RESOURCES_DEFAULTS["CertificateArn"]
+    own_certificate &= RESOURCES_DEFAULTS["EnableHttps"] == "true"
     if own_zone and own_certificate:
         # The stack's zone keeps the certificate's validation record: cleared before deleting.
         assert out.index(" CNAME from the hosted zone") < out.index("DELETE_COMPLETE")
