@@ -52,7 +52,10 @@ def source_tag(project=None):
         return sha
     changes = hashlib.sha256(diff)
     for name in sorted(filter(None, untracked.split(b"\0"))):
-        changes.update(name + b"\0" + (project / name.decode()).read_bytes())
+        path = project / name.decode()
+        # A symbolic link is its target's name, as git stores it (the target may be a folder).
+        content = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
+        changes.update(name + b"\0" + content)
     return f"{sha}-dirty-{changes.hexdigest()[:6]}"
 
 

@@ -49,6 +49,15 @@ def test_a_changed_tree_gets_dirty_and_a_hash_of_the_changes(repo):
     assert image.source_tag(repo) not in (tag, head(repo))
 
 
+def test_an_untracked_link_to_a_folder_is_tagged_by_its_target(repo, tmp_path_factory):
+    (repo / ".venv").symlink_to(tmp_path_factory.mktemp("venv"))  # a shared .venv, say
+    first = image.source_tag(repo)
+    assert "-dirty-" in first
+    (repo / ".venv").unlink()
+    (repo / ".venv").symlink_to(tmp_path_factory.mktemp("other"))
+    assert image.source_tag(repo) != first
+
+
 def test_an_untracked_file_makes_the_tree_dirty(repo):
     (repo / "new.py").write_text("x = 1\n")
     first = image.source_tag(repo)
