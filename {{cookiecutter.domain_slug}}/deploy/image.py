@@ -87,7 +87,12 @@ def require_image(aws, resources, tag):
         )
 
 
-def docker_engine():
+WITHOUT_DOCKER = ", or deploy an image already in ECR with `python -m deploy up --tag TAG`"
+
+
+def docker_engine(otherwise=WITHOUT_DOCKER):
+    """A client of the local Docker engine, or one line saying to start it (`otherwise`: what
+    else the user can do)."""
     import docker
 
     try:
@@ -96,9 +101,7 @@ def docker_engine():
     except docker.errors.DockerException as error:
         reason = str(error).splitlines()[0]
         raise Abort(
-            f"No Docker engine answers ({reason}): start Docker, or deploy an image already "
-            "in ECR with `python -m deploy up --tag TAG`",
-            USAGE,
+            f"No Docker engine answers ({reason}): start Docker{otherwise}", USAGE
         ) from None
     return client
 

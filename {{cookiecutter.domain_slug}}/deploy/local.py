@@ -22,7 +22,7 @@ import docker
 from docker.types import Mount
 
 from deploy import cost, image, site
-from deploy.errors import USAGE, Abort
+from deploy.errors import Abort
 from deploy.ui import console, fail
 
 SERVICE_TEMPLATE = image.PROJECT / "cloudformation" / "service.yaml"
@@ -195,12 +195,7 @@ def main(argv=None):
     )
     options = parser.parse_args(argv)
     try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        fail(f"No Docker engine answers ({str(error).splitlines()[0]}): start Docker")
-        return USAGE
-    try:
+        client = image.docker_engine(otherwise="")
         image.check_platform(client)
         image.build(client, image.PROJECT, REFERENCE)
         return serve(client, read_task(), options.port)
