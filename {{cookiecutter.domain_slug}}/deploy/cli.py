@@ -1,6 +1,9 @@
 """`python -m deploy <command>`: options, the AWS session, the command, errors as one line."""
 
 import argparse
+import contextlib
+import json
+import sys
 
 from deploy import site
 
@@ -70,9 +73,22 @@ def parser():
         help="leave the resources stack as it is: the image and the service stack only "
         "(all that the GitHub deploy role may change)",
     )
+    sub["up"].add_argument(
+        "--yes",
+        action="store_true",
+        help="apply each change set without asking (scripts and CI); without it, up shows "
+        "each change set and asks",
+    )
     sub["destroy"].add_argument(
         "--yes", action="store_true", help="delete without asking (scripts and CI)"
     )
+    for name in ("plan", "status"):
+        sub[name].add_argument(
+            "--output",
+            choices=("text", "json"),
+            default="text",
+            help="json: the facts as JSON on stdout, for scripts and CI (messages go to stderr)",
+        )
     sub["logs"].add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h, 1d")
     sub["logs"].add_argument("--follow", action="store_true", help="keep printing new events")
     return main
@@ -94,7 +110,13 @@ def run(options):
     }
     aws = Aws(region=options.region, profile=options.profile, endpoint_url=options.endpoint_url)
     aws.check()
-    handlers[options.command](aws, options)
+    if getattr(options, "output", "text") == "text":
+        handlers[options.command](aws, options)
+        return
+    # The facts alone on stdout, for scripts and CI; what the tool says meanwhile, on stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        facts = handlers[options.command](aws, options)
+    print(json.dumps(facts, indent=2, default=str))
 
 
 def main(argv=None):

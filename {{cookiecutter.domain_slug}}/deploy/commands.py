@@ -5,18 +5,15 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from rich.text import Text
-
 from deploy import account, dns, image, site, stacks
+from deploy import status as status_report
 from deploy.errors import USAGE, Abort
-from deploy.ui import console, status_style, table
-from deploy.watch import all_events, first_failure, last_operation
+from deploy.ui import console
 
 SINCE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # ACM: a certificate's DomainName, its common name, is at most 64 octets (RequestCertificate).
 MAX_CERTIFICATE_NAME = 64
 LOG_POLL_SECONDS = 2
-CERTIFICATE = "AWS::CertificateManager::Certificate"
 
 
 def split_overrides(aws, pairs):
@@ -57,7 +54,7 @@ def certificate_notice(aws, domain):
 
     def on_poll(watcher):
         nonlocal shown
-        waiting = any(kind == CERTIFICATE for kind, _ in watcher.in_progress.values())
+        waiting = any(kind == status_report.CERTIFICATE for kind, _ in watcher.in_progress.values())
         if shown or not waiting:
             return
         shown = True
@@ -159,7 +156,26 @@ def service_first(aws, resources, resources_values):
     return None
 
 
+def confirmation(yes):
+    """How `up` asks before it executes a change set it has shown: not at all with --yes."""
+    if yes:
+        return lambda spec: True
+    if not sys.stdin.isatty():
+        raise Abort(
+            "up shows each change set and applies it once you say yes: pass --yes to apply "
+            "them without a terminal (CI, scripts)",
+            USAGE,
+        )
+
+    def ask(spec):
+        answer = console.input(f"Apply these changes to [bold]{spec.name}[/]? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
 def up(aws, options):
+    confirm = confirmation(options.yes)
     overrides = split_overrides(aws, options.set)
     if options.service_only and overrides[stacks.RESOURCES]:
         keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
@@ -185,13 +201,13 @@ def up(aws, options):
         early = service_first(aws, resources, resources_values)
         if early:
             tag = delivery.deliver(aws, resources)
-            stacks.deploy(
-                aws, stacks.SERVICE, {**overrides[stacks.SERVICE], "ImageTag": tag, **early}
-            )
+            service_overrides = {**overrides[stacks.SERVICE], "ImageTag": tag, **early}
+            stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm)
         resources_stack = stacks.deploy(
             aws,
             stacks.RESOURCES,
             overrides[stacks.RESOURCES],
+            confirm,
             recreate=options.recreate,
             on_poll=certificate_notice(aws, resources_values["DomainName"]),
         )
@@ -202,7 +218,7 @@ def up(aws, options):
         "ImageTag": tag,
         **stacks.service_inputs(resources),
     }
-    stacks.deploy(aws, stacks.SERVICE, service_overrides, recreate=options.recreate)
+    stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm, recreate=options.recreate)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
@@ -215,20 +231,25 @@ def plan(aws, options):
     resources_values = stacks.planned_values(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
     service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
     check_planned_values(aws, resources_values, service_values)
-    stacks.plan(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
+    summaries = [stacks.plan(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])]
     resources = stacks.outputs(stacks.describe(aws, stacks.RESOURCES.name) or {})
-    if not resources:
-        console.print(
-            f"{stacks.SERVICE.name}: planned once {stacks.RESOURCES.name} exists "
-            "(it takes that stack's outputs)"
-        )
-        return
-    current = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name))
-    tag = options.tag or current.get("ImageTag") or image.source_tag()
-    if not options.tag:
-        console.print(f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)")
-    inputs = {**stacks.service_inputs(resources), "ImageTag": tag}
-    stacks.plan(aws, stacks.SERVICE, {**overrides[stacks.SERVICE], **inputs})
+    if resources:
+        current = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name))
+        tag = options.tag or current.get("ImageTag") or image.source_tag()
+        if not options.tag:
+            console.print(
+                f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)"
+            )
+        inputs = {**stacks.service_inputs(resources), "ImageTag": tag}
+        summaries.append(stacks.plan(aws, stacks.SERVICE, {**overrides[stacks.SERVICE], **inputs}))
+    else:
+        note = f"planned once {stacks.RESOURCES.name} exists (it takes that stack's outputs)"
+        summaries.append({"stack": stacks.SERVICE.name, "action": None, "note": note})
+    if options.output == "json":
+        return summaries
+    for summary in summaries:
+        stacks.print_changes(summary)
+    return None
 
 
 def build_image(aws, options):
@@ -237,98 +258,12 @@ def build_image(aws, options):
     console.print(f"Image {tag} is in ECR; deploy it with `python -m deploy up --tag {tag}`")
 
 
-def stack_state(stack):
-    if stack is None:
-        return Text("not created")
-    state = stack["StackStatus"]
-    return Text(state, style=status_style(state))
-
-
 def status(aws, options):
-    resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
-    service_stack = stacks.describe(aws, stacks.SERVICE.name)
-    domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
-    rows = table("", "", title=f"{domain} in {aws.region}")
-    rows.show_header = False
-    for spec, stack in ((stacks.RESOURCES, resources_stack), (stacks.SERVICE, service_stack)):
-        rows.add_row(spec.name, stack_state(stack))
-        failure = stack and stack_failure(aws, stack)
-        if failure:
-            rows.add_row("", Text(failure, style="red"))
-    if service_stack and service_stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-        service_rows(aws, service_stack, rows)
-    if resources_stack:
-        resources_rows(aws, resources_stack, rows)
-    console.print(rows)
-    if resources_stack is None:
-        console.print("Nothing is deployed yet: `make deploy` creates both stacks.")
-
-
-def stack_failure(aws, stack):
-    """Why the stack's last operation failed, when it did."""
-    state = stack["StackStatus"]
-    if "FAILED" not in state and "ROLLBACK" not in state:
-        return None
-    failure = first_failure(last_operation(all_events(aws.cloudformation, stack["StackId"])))
-    return f"last failure: {failure or stack.get('StackStatusReason') or 'no reason given'}"
-
-
-def resources_rows(aws, stack, rows):
-    resources = stacks.outputs(stack)
-    # While the stack is being created its outputs are not there yet, and the certificate
-    # waiting for validation is exactly what a user looks for.
-    certificates = [resources["CertificateArn"]] if "CertificateArn" in resources else []
-    certificates = certificates or stacks.physical_ids(aws, stack["StackId"], CERTIFICATE)
-    own_zone = bool(stacks.physical_ids(aws, stack["StackId"], dns.ZONE))
-    for arn in certificates:
-        rows.add_row("certificate", certificate_state(aws, arn, own_zone))
-    if resources.get("SiteUrl"):
-        rows.add_row("url", resources["SiteUrl"])
-
-
-def service_rows(aws, service_stack, rows):
-    described = stacks.outputs(service_stack)
-    rows.add_row("image", stacks.parameters_of(service_stack).get("ImageTag", "?"))
-    if "ServiceName" not in described:
-        return
-    found = aws.client("ecs").describe_services(
-        cluster=described["ClusterName"], services=[described["ServiceName"]]
-    )["services"]
-    if not found:
-        rows.add_row("tasks", "service not found")
-        return
-    service = found[0]
-    rows.add_row(
-        "tasks",
-        f"{service['runningCount']} running / {service['desiredCount']} desired / "
-        f"{service['pendingCount']} pending",
-    )
-    for deployment in service.get("deployments", []):
-        revision = deployment["taskDefinition"].rsplit(":", 1)[-1]
-        rollout = deployment.get("rolloutState", "")
-        reason = deployment.get("rolloutStateReason", "")
-        rows.add_row(
-            f"rollout ({deployment['status'].lower()})",
-            Text(
-                f"revision {revision}: {rollout} {deployment.get('runningCount', 0)}/"
-                f"{deployment.get('desiredCount', 0)} tasks {reason}".rstrip()
-            ),
-        )
-
-
-def certificate_state(aws, arn, own_zone):
-    acm = aws.client("acm")
-    try:
-        state = acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"]
-    except acm.exceptions.ResourceNotFoundException:
-        return "not in ACM any more: `--set CertificateArn=ARN` names another"
-    if state == "PENDING_VALIDATION":
-        state += (
-            " (waits for the domain to be delegated to the hosted zone: `make ns`)"
-            if own_zone
-            else " (waits for its validation record in the hosted zone to answer)"
-        )
-    return state
+    facts = status_report.gather(aws)
+    if options.output == "json":
+        return facts
+    status_report.show(facts)
+    return None
 
 
 def parse_since(text):

@@ -89,7 +89,7 @@ def rehearse(endpoint):
     aws = Aws(endpoint_url=endpoint)
     defaults, _ = stacks.template_summary(aws, stacks.RESOURCES)
     common = ["--endpoint-url", endpoint]
-    status = cli.main(["up", *stand_in_overrides(aws, defaults), *common])
+    status = cli.main(["up", "--yes", *stand_in_overrides(aws, defaults), *common])
     if status == 0:
         status = cli.main(["status", *common])
     return status

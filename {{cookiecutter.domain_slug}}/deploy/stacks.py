@@ -300,8 +300,11 @@ def settle(aws, stack, on_poll=None):
     return None if settled["StackStatus"] == "DELETE_COMPLETE" else settled
 
 
-def deploy(aws, spec, overrides, recreate=False, on_poll=None):
-    """Create or update the stack to match its template; returns the stack when it is done."""
+def deploy(aws, spec, overrides, confirm, recreate=False, on_poll=None):
+    """Create or update the stack to match its template; returns the stack when it is done.
+
+    The change set is shown, then executed, exactly as shown, once `confirm(spec)` says yes.
+    """
     stack = settle(aws, describe(aws, spec.name), on_poll)
     if stack and stack["StackStatus"] in DELETE_ONLY:
         if not recreate:
@@ -315,13 +318,17 @@ def deploy(aws, spec, overrides, recreate=False, on_poll=None):
             "update rollback in the console), then `make deploy` again"
         )
     creating = is_new(stack)
-    parameters, capabilities, _ = parameters_for(aws, spec, stack, creating, overrides)
+    parameters, capabilities, current = parameters_for(aws, spec, stack, creating, overrides)
     change_set = create_change_set(
         aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
     )
     if change_set is None:
         console.print(f"{spec.name}: no changes, the stack already matches", style="green")
         return stack
+    print_changes(change_summary(spec, change_set, current, creating))
+    if not confirm(spec):
+        discard(aws, change_set, creating)
+        raise Abort(f"Nothing changed: {spec.name} stays as it was.")
     operation = "creation" if creating else "update"
     console.print(f"{spec.name}: {operation} started ({len(change_set['Changes'])} changes)")
     watcher = StackWatcher(aws.cloudformation, change_set["StackId"], on_poll)
@@ -371,15 +378,17 @@ def print_kept(spec, kept):
 
 
 def plan(aws, spec, overrides):
-    """Print what a deploy would change in the stack; applies nothing."""
-    cloudformation = aws.cloudformation
+    """What a deploy would change in the stack, as a summary (see change_summary); applies
+    nothing: the change set made to find out is deleted."""
     stack = describe(aws, spec.name)
     if stack and not is_settled(stack["StackStatus"]):
-        console.print(f"{spec.name} is {stack['StackStatus']}: plan again when that ends")
-        return
+        return {
+            "stack": spec.name,
+            "action": None,
+            "note": f"{stack['StackStatus']}: plan again when that ends",
+        }
     if stack and stack["StackStatus"] in DELETE_ONLY:
-        console.print(explain_delete_only(aws, stack))
-        return
+        return {"stack": spec.name, "action": None, "note": explain_delete_only(aws, stack)}
     creating = is_new(stack)
     parameters, capabilities, current = parameters_for(aws, spec, stack, creating, overrides)
     try:
@@ -387,13 +396,19 @@ def plan(aws, spec, overrides):
             aws, spec, parameters, capabilities, "CREATE" if creating else "UPDATE"
         )
         if change_set is None:
-            console.print(f"{spec.name}: no changes", style="green")
-            return
-        print_changes(spec, change_set, current, creating)
-        cloudformation.delete_change_set(ChangeSetName=change_set["ChangeSetId"])
+            return {"stack": spec.name, "action": None, "note": "no changes"}
+        aws.cloudformation.delete_change_set(ChangeSetName=change_set["ChangeSetId"])
+        return change_summary(spec, change_set, current, creating)
     finally:
         if creating:
             remove_review_stack(aws, spec.name)
+
+
+def discard(aws, change_set, creating):
+    """Delete a change set nobody wanted, and the empty stack a CREATE change set made."""
+    aws.cloudformation.delete_change_set(ChangeSetName=change_set["ChangeSetId"])
+    if creating:
+        remove_review_stack(aws, change_set["StackName"])
 
 
 def remove_review_stack(aws, name):
@@ -403,24 +418,55 @@ def remove_review_stack(aws, name):
         aws.cloudformation.delete_stack(StackName=stack["StackId"])
 
 
-def print_changes(spec, change_set, current, creating):
-    verb = "would be created" if creating else "would change"
-    changes = table("action", "logical id", "type", "replacement", title=f"{spec.name} {verb}:")
-    for change in change_set["Changes"]:
-        resource = change["ResourceChange"]
-        action = resource["Action"]
+def change_summary(spec, change_set, current, creating):
+    """A change set as facts: each resource's change, and each parameter it changes."""
+    resources = [change["ResourceChange"] for change in change_set["Changes"]]
+    changed = {
+        parameter["ParameterKey"]: parameter.get("ParameterValue")
+        for parameter in change_set.get("Parameters", [])
+    }
+    return {
+        "stack": spec.name,
+        "action": "create" if creating else "update",
+        "changes": [
+            {
+                "action": resource["Action"],
+                "logical_id": resource["LogicalResourceId"],
+                "type": resource["ResourceType"],
+                "replacement": resource.get("Replacement")
+                if resource["Action"] == "Modify"
+                else None,
+            }
+            for resource in resources
+        ],
+        "parameters": {
+            key: {"from": current[key], "to": value}
+            for key, value in changed.items()
+            if not creating and key in current and current[key] != value
+        },
+    }
+
+
+def print_changes(summary):
+    """A change summary as a table, or its note when nothing would change."""
+    if summary["action"] is None:
+        console.print(f"{summary['stack']}: {summary['note']}")
+        return
+    verb = "would be created" if summary["action"] == "create" else "would change"
+    changes = table(
+        "action", "logical id", "type", "replacement", title=f"{summary['stack']} {verb}:"
+    )
+    for change in summary["changes"]:
         changes.add_row(
-            action,
-            resource["LogicalResourceId"],
-            resource["ResourceType"],
-            resource.get("Replacement", "") if action == "Modify" else "",
-            style={"Add": "green", "Remove": "red"}.get(action, "yellow"),
+            change["action"],
+            change["logical_id"],
+            change["type"],
+            change["replacement"] or "",
+            style={"Add": "green", "Remove": "red"}.get(change["action"], "yellow"),
         )
     console.print(changes)
-    for parameter in change_set.get("Parameters", []):
-        key, value = parameter["ParameterKey"], parameter.get("ParameterValue")
-        if not creating and key in current and current[key] != value:
-            console.print(f"  parameter {key}: {current[key]} -> {value}")
+    for key, values in summary["parameters"].items():
+        console.print(f"  parameter {key}: {values['from']} -> {values['to']}")
 
 
 def delete(aws, stack):

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import re
+import sys
 import types
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,12 +126,12 @@ def parameter(aws, stack, key):
 def deployed(aws, deploy):
     """Both stacks created by `up --tag v1`; returns the --set options the bake needs."""
     overrides = site_overrides(aws)
-    status, out, err = deploy("up", "--tag", "v1", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
     # A new site has no repository before its first `up`, so --tag stops after the resources.
     assert status == 2, out + err
     assert "--tag v1: no such image in the ECR repository" in err
     push_image(aws, "v1")
-    status, out, err = deploy("up", "--tag", "v1", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
     assert status == 0, out + err
     return overrides, out
 
@@ -148,7 +149,7 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     if not RESOURCES_DEFAULTS["HostedZoneId"]:
         assert f"Name servers to set at the registrar of {site.DOMAIN}: ns-" in out
 
-    status, out, _ = deploy("up", "--tag", "v1", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", "v1", *overrides)
     assert status == 0
     assert f"{site.RESOURCES_STACK}: no changes, the stack already matches" in out
     assert f"{site.SERVICE_STACK}: no changes, the stack already matches" in out
@@ -159,12 +160,14 @@ def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy,
     push_image(aws, "v2")
     default = SERVICE_DEFAULTS["DesiredCount"]
     scaled = str(int(default) + 1)
-    status, out, _ = deploy("up", "--tag", "v2", "--set", f"DesiredCount={scaled}", *overrides)
+    status, out, _ = deploy(
+        "up", "--yes", "--tag", "v2", "--set", f"DesiredCount={scaled}", *overrides
+    )
     assert status == 0
     assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
 
-    status, out, _ = deploy("up", "--tag", "v2", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", "v2", *overrides)
     assert status == 0
     assert f"keeping DesiredCount={scaled} from the stack (template default: {default!r}" in out
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == scaled
@@ -179,7 +182,9 @@ def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
         return [c for c in listed["Summaries"] if c["StackName"] == site.RESOURCES_STACK]
 
     before = change_sets()
-    status, out, _ = deploy("up", "--service-only", "--tag", "v2")  # as the workflow runs it
+    status, out, _ = deploy(
+        "up", "--yes", "--service-only", "--tag", "v2"
+    )  # as the workflow runs it
     assert status == 0
     assert site.RESOURCES_STACK + ":" not in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
@@ -187,7 +192,7 @@ def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
 
 
 def test_service_only_refuses_a_resources_parameter(deploy):
-    status, _, err = deploy("up", "--service-only", "--set", "NatGateways=1")
+    status, _, err = deploy("up", "--yes", "--service-only", "--set", "NatGateways=1")
     assert status == 2
     assert err.splitlines() == [
         f"error: --set NatGateways: a parameter of {site.RESOURCES_STACK}, which --service-only "
@@ -196,7 +201,7 @@ def test_service_only_refuses_a_resources_parameter(deploy):
 
 
 def test_service_only_needs_the_resources_stack(deploy):
-    status, _, err = deploy("up", "--service-only", "--tag", "v1")
+    status, _, err = deploy("up", "--yes", "--service-only", "--tag", "v1")
     assert status == 2
     assert site.RESOURCES_STACK in err
 
@@ -224,7 +229,7 @@ def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
 
 def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed):
     overrides, _ = deployed
-    status, out, err = deploy("up", "--tag", "v1", "--set", "Cpu=300", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", "Cpu=300", *overrides)
     assert status == 1
     assert err.strip().splitlines() == [
         f"error: {site.SERVICE_STACK}: AWS rejected the change: "
@@ -271,7 +276,7 @@ def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
 
 
 def test_destroy_without_a_terminal_needs_yes(aws, deploy):
-    assert deploy("up", "--tag", "v1", *site_overrides(aws))[0] == 2  # the resources only
+    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # the resources only
     status, _, err = deploy("destroy")
     assert status == 2
     assert (
@@ -282,7 +287,7 @@ def test_destroy_without_a_terminal_needs_yes(aws, deploy):
 
 def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     overrides = site_overrides(aws)
-    assert deploy("up", "--tag", "v1", *overrides)[0] == 2  # resources created, no image
+    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # resources created, no image
     backend = cloudformation_backends[ACCOUNT][site.REGION]
     stack = next(s for s in backend.stacks.values() if s.name == site.RESOURCES_STACK)
     # What AWS leaves after a failed creation: the failed resource's event, then the rollback.
@@ -299,13 +304,13 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     stack.events.append(failed)
     stack.status = "ROLLBACK_COMPLETE"
 
-    status, _, err = deploy("up", "--tag", "v1", *overrides)
+    status, _, err = deploy("up", "--yes", "--tag", "v1", *overrides)
     assert status == 1
     assert f"{site.RESOURCES_STACK} is ROLLBACK_COMPLETE" in err
     assert "First failure: LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer): " in err
     assert "`python -m deploy up --recreate`" in err
 
-    for command in ("logs", "image", "up --service-only --tag v1"):
+    for command in ("logs", "image", "up --yes --service-only --tag v1"):
         status, _, err = deploy(*command.split())
         assert status == 2, command
         assert err.splitlines() == [
@@ -313,7 +318,7 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
             "`make deploy ARGS=--recreate` creates it again"
         ]
 
-    status, out, _ = deploy("up", "--tag", "v1", "--recreate", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", "v1", "--recreate", *overrides)
     assert status == 2  # recreated; the new repository has no image v1 yet
     assert f"{site.RESOURCES_STACK}: DELETE_COMPLETE" in out
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
@@ -363,10 +368,13 @@ def test_an_unknown_profile_is_one_line_and_exit_2(deploy):
     ("args", "message"),
     [
         (
-            ["up", "--set", "Replicas=3"],
+            ["up", "--yes", "--set", "Replicas=3"],
             "error: --set Replicas: no such parameter; the stacks take",
         ),
-        (["up", "--set", "DesiredCount"], "error: --set DesiredCount: write it as KEY=VALUE"),
+        (
+            ["up", "--yes", "--set", "DesiredCount"],
+            "error: --set DesiredCount: write it as KEY=VALUE",
+        ),
         (["logs", "--since", "5x"], "error: --since 5x: use a number and s, m, h or d"),
     ],
 )
@@ -382,9 +390,9 @@ def test_options_go_before_or_after_the_command():
     assert (before.region, before.profile) == (after.region, after.profile) == ("us-east-1", "ops")
 
 
-@pytest.mark.parametrize("command", ["up", "plan", "image", "status", "logs", "ns"])
-def test_only_destroy_offers_yes(command, capsys):
-    """A --yes on a command that never asks would suggest it asks."""
+@pytest.mark.parametrize("command", ["plan", "image", "status", "logs", "ns"])
+def test_only_the_commands_that_ask_offer_yes(command, capsys):
+    """A --yes on a command that never asks would suggest it asks (up and destroy ask)."""
     with pytest.raises(SystemExit):
         cli.parser().parse_args([command, "--yes"])
     assert "unrecognized arguments: --yes" in capsys.readouterr().err
@@ -446,7 +454,7 @@ def test_a_default_edited_since_the_last_deploy_applies(
         stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
 
-    status, out, _ = deploy("up", "--tag", "v1", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", "v1", *overrides)
     assert status == 0
     assert "keeping DesiredCount" not in out
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == edited
@@ -482,7 +490,7 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
         # Too long a name for a certificate of the stack's own (a test below has the refusal).
         overrides += ["--set", f"CertificateArn={rehearse.stand_in_certificate(session(aws))}"]
 
-    status, out, err = deploy("up", "--tag", "v1", "--set", f"{key}={changed}", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", f"{key}={changed}", *overrides)
 
     assert status == 0, out + err
     assert parameter(aws, site.RESOURCES_STACK, key) == changed
@@ -506,9 +514,9 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
 def test_nat_gateways_to_zero_moves_the_tasks_before_the_gateways_go(aws, deploy, deployed):
     overrides, _ = deployed
     if RESOURCES_DEFAULTS["NatGateways"] == "0":
-        assert deploy("up", "--tag", "v1", "--set", "NatGateways=1", *overrides)[0] == 0
+        assert deploy("up", "--yes", "--tag", "v1", "--set", "NatGateways=1", *overrides)[0] == 0
 
-    status, out, err = deploy("up", "--tag", "v1", "--set", "NatGateways=0", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", "NatGateways=0", *overrides)
 
     assert status == 0, out + err
     moved = out.index("the tasks move to the public subnets first")
@@ -642,8 +650,8 @@ def test_records_already_in_an_existing_zone_stop_plan_and_up_before_any_change(
     args = ["--tag", "v1", "--set", f"HostedZoneId={zone}"]
     args += [a for a in site_overrides(aws) if not a.startswith("HostedZoneId=")]
 
-    for command in ("plan", "up"):
-        status, _, err = deploy(command, *args)
+    for command in (["plan"], ["up", "--yes"]):
+        status, _, err = deploy(*command, *args)
         assert status == 2, command
         assert err.splitlines() == [
             f"error: Hosted zone {zone} already has {name}{site.DOMAIN} {record_type}, where the "
@@ -695,7 +703,9 @@ def change_set_create(cloudformation, stack, template):
 
 
 def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
-    status, _, err = deploy("up", "--tag", "v1", "--set", "HostedZoneId=Z0000000000000NOSUCH")
+    status, _, err = deploy(
+        "up", "--yes", "--tag", "v1", "--set", "HostedZoneId=Z0000000000000NOSUCH"
+    )
     assert status == 2
     assert err.splitlines() == [
         "error: HostedZoneId Z0000000000000NOSUCH: no such hosted zone in this account (`aws "
@@ -732,14 +742,14 @@ def test_a_second_service_linked_role_is_refused_as_iam_does(aws):
 
 def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy):
     github = ["--set", "GithubRepo=acme/site", *site_overrides(aws)]
-    assert deploy("up", "--tag", "v1", *github)[0] == 2  # resources only: no image yet
+    assert deploy("up", "--yes", "--tag", "v1", *github)[0] == 2  # resources only: no image yet
     (provider,) = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
 
     status, out, err = deploy("destroy", "--yes")
     assert status == 0, out + err
     assert f"Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider) {provider['Arn']}" in out
 
-    status, out, err = deploy("up", "--tag", "v1", *github)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *github)
     assert status == 2, out + err  # the new site's resources, again without an image
     assert f"Using the account's GitHub OIDC provider {provider['Arn']}" in out
     assert parameter(aws, site.RESOURCES_STACK, "GithubOidcProviderArn") == provider["Arn"]
@@ -747,10 +757,10 @@ def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, dep
     assert listed == [provider]
 
 
-@pytest.mark.parametrize("command", ["plan", "up"])
+@pytest.mark.parametrize("command", ["plan", "up --yes"])
 def test_desired_count_above_max_count_is_refused_before_any_change(aws, deploy, command):
     status, _, err = deploy(
-        command, "--tag", "v1", "--set", "DesiredCount=5", "--set", "MaxCount=3"
+        *command.split(), "--tag", "v1", "--set", "DesiredCount=5", "--set", "MaxCount=3"
     )
     assert status == 2
     assert err.splitlines() == [
@@ -785,10 +795,10 @@ def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
     monkeypatch.setattr(
         stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
-    assert deploy("up", "--tag", "v1", *overrides)[0] == 0
+    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 0
     stacks.RESOURCES, stacks.SERVICE = current
 
-    status, out, err = deploy("up", "--tag", "v1", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
 
     assert status == 0, out + err
     assert out.index(f"{site.SERVICE_STACK} first") < out.index(
@@ -808,7 +818,9 @@ def test_status_before_anything_is_deployed(deploy):
 
 
 def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy):
-    assert deploy("up", "--tag", "v1", *site_overrides(aws))[0] == 2  # no image v1: stops there
+    assert (
+        deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2
+    )  # no image v1: stops there
     status, out, err = deploy("status")
     assert status == 0, err
     assert row(out, site.RESOURCES_STACK) == "CREATE_COMPLETE"
@@ -821,7 +833,7 @@ def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
     """CloudFormation holds the creation until the certificate validates; outputs come later."""
     if RESOURCES_DEFAULTS["EnableHttps"] != "true" or RESOURCES_DEFAULTS["CertificateArn"]:
         pytest.skip("this site requests no certificate of its own")
-    assert deploy("up", "--tag", "v1", *site_overrides(aws))[0] == 2
+    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2
     backend = cloudformation_backends[ACCOUNT][site.REGION]
     stack = next(s for s in backend.stacks.values() if s.name == site.RESOURCES_STACK)
     stack.status = "CREATE_IN_PROGRESS"
@@ -869,7 +881,7 @@ def test_status_of_a_failed_stack_says_why(aws, deploy, deployed):
 
 def test_up_without_a_git_commit_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
     monkeypatch.setattr(image, "PROJECT", tmp_path)  # a folder without a commit
-    status, _, err = deploy("up", *site_overrides(aws))
+    status, _, err = deploy("up", "--yes", *site_overrides(aws))
     assert status == 2
     assert "git init" in err and len(err.splitlines()) == 1
     assert stack_names(aws) == set()
@@ -878,7 +890,7 @@ def test_up_without_a_git_commit_stops_before_any_change(aws, deploy, monkeypatc
 def test_up_without_a_docker_engine_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
     monkeypatch.setattr(image, "source_tag", lambda project=None: "abc1234")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    status, _, err = deploy("up", *site_overrides(aws))
+    status, _, err = deploy("up", "--yes", *site_overrides(aws))
     assert status == 2
     assert err.startswith("error: No Docker engine answers (") and len(err.splitlines()) == 1
     assert stack_names(aws) == set()
@@ -887,7 +899,7 @@ def test_up_without_a_docker_engine_stops_before_any_change(aws, deploy, monkeyp
 def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    status, _, err = deploy("up", "--tag", "v1")
+    status, _, err = deploy("up", "--yes", "--tag", "v1")
     assert status == 2 and "No AWS credentials found" in err
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -913,9 +925,16 @@ def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
     overrides, _ = deployed
     arn = rehearse.stand_in_certificate(session(aws))
     assert (
-        deploy("up", "--tag", "v1", "--set", "EnableHttps=true", "--set", f"CertificateArn={arn}")[
-            0
-        ]
+        deploy(
+            "up",
+            "--yes",
+            "--tag",
+            "v1",
+            "--set",
+            "EnableHttps=true",
+            "--set",
+            f"CertificateArn={arn}",
+        )[0]
         == 0
     )
     aws("acm").delete_certificate(CertificateArn=arn)
@@ -928,11 +947,11 @@ def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
     )
 
 
-@pytest.mark.parametrize("command", ["plan", "up"])
+@pytest.mark.parametrize("command", ["plan", "up --yes"])
 def test_https_for_a_name_acm_cannot_certify_is_refused_before_any_change(aws, deploy, command):
     long_domain = "a" * 61 + ".com"  # 65 characters
     status, _, err = deploy(
-        command,
+        *command.split(),
         "--tag",
         "v1",
         "--set",
@@ -949,3 +968,102 @@ def test_https_for_a_name_acm_cannot_certify_is_refused_before_any_change(aws, d
         "as an alternative name>, or keep EnableHttps=false"
     ]
     assert stack_names(aws) == set()
+
+
+# ---------------------------------------------------------------- what was reviewed is applied
+
+
+def test_up_without_a_terminal_needs_yes_before_anything(aws, deploy):
+    status, _, err = deploy("up", "--tag", "v1")
+    assert status == 2
+    assert err.splitlines() == [
+        "error: up shows each change set and applies it once you say yes: pass --yes to apply "
+        "them without a terminal (CI, scripts)"
+    ]
+    assert stack_names(aws) == set()
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """A terminal on stdin that answers each question from a list, and keeps the questions."""
+    answers, questions = [], []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+
+    def ask(prompt):
+        questions.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setattr(ui.console, "input", ask)
+    return types.SimpleNamespace(answers=answers, questions=questions)
+
+
+def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal):
+    terminal.answers += ["y"]
+    status, out, err = deploy("up", "--tag", "v1", *site_overrides(aws))
+
+    assert status == 2, out + err  # created; no image v1 yet for the service
+    assert terminal.questions == [f"Apply these changes to [bold]{site.RESOURCES_STACK}[/]? [y/N] "]
+    shown = out.index(f"{site.RESOURCES_STACK} would be created:")
+    assert shown < out.index(f"{site.RESOURCES_STACK}: creation started")
+    executed = aws("cloudformation").list_change_sets(StackName=site.RESOURCES_STACK)
+    assert [c["ExecutionStatus"] for c in executed["Summaries"]] == ["EXECUTE_COMPLETE"]
+    assert stack_names(aws) == {site.RESOURCES_STACK}
+
+
+def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, terminal):
+    terminal.answers += ["n"]
+    status, out, err = deploy("up", "--tag", "v1", *site_overrides(aws))
+
+    assert status == 1
+    assert f"{site.RESOURCES_STACK} would be created:" in out
+    assert err.splitlines() == [f"error: Nothing changed: {site.RESOURCES_STACK} stays as it was."]
+    assert stack_names(aws) == set()
+    assert aws("cloudformation").list_change_sets(StackName=site.RESOURCES_STACK)["Summaries"] == []
+
+
+def test_plan_as_json_states_each_stacks_changes(aws, deploy, deployed):
+    overrides, _ = deployed
+    scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
+
+    status, out, err = deploy(
+        "plan", "--output", "json", "--tag", "v1", "--set", f"DesiredCount={scaled}", *overrides
+    )
+
+    assert status == 0, err
+    resources, service = json.loads(out)
+    assert resources == {"stack": site.RESOURCES_STACK, "action": None, "note": "no changes"}
+    assert service["stack"] == site.SERVICE_STACK and service["action"] == "update"
+    assert service["parameters"]["DesiredCount"] == {
+        "from": SERVICE_DEFAULTS["DesiredCount"],
+        "to": scaled,
+    }
+    assert all(
+        set(change) == {"action", "logical_id", "type", "replacement"}
+        for change in service["changes"]
+    )
+
+
+def test_status_as_json_states_the_facts_the_table_shows(aws, deploy, deployed):
+    status, out, err = deploy("status", "--output", "json")
+
+    assert status == 0, err
+    facts = json.loads(out)
+    assert facts["domain"] == site.DOMAIN and facts["region"] == site.REGION
+    assert [(s["name"], s["status"]) for s in facts["stacks"]] == [
+        (site.RESOURCES_STACK, "CREATE_COMPLETE"),
+        (site.SERVICE_STACK, "CREATE_COMPLETE"),
+    ]
+    assert facts["image"] == "v1"
+    assert facts["service"]["found"] is True
+    assert {"running", "desired", "pending", "deployments"} <= set(facts["service"])
+    scheme = "https" if RESOURCES_DEFAULTS["EnableHttps"] == "true" else "http"
+    assert facts["url"] == f"{scheme}://{site.DOMAIN}"
+
+
+def test_status_as_json_before_anything_is_deployed(deploy):
+    status, out, err = deploy("status", "--output", "json")
+
+    assert status == 0, err
+    facts = json.loads(out)
+    assert [s["status"] for s in facts["stacks"]] == [None, None]
+    assert facts["service"] is None and facts["url"] is None
