@@ -3,7 +3,7 @@
 Every answer arrives as JSON data (`tojson`), never as Python source, so no answer can change
 what this script does. All problems are reported at once, one line each, then the command that
 bakes again with every other answer kept, and exit 1; cookiecutter removes the half-made project
-folder.
+folder. Importing the rendered script runs nothing: the template's tests call its functions.
 """
 
 import json
@@ -16,7 +16,8 @@ from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 
-# Fargate's supported task sizes: cpu units -> allowed memory in MiB (see FACTS.md section 2).
+# Fargate's task sizes: cpu units -> the memory in MiB each takes (Linux), from the table in
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
 FARGATE_MEMORY = {
     256: [512, 1024, 2048],
     512: list(range(1024, 4096 + 1, 1024)),
@@ -26,12 +27,14 @@ FARGATE_MEMORY = {
     8192: list(range(16384, 61440 + 1, 4096)),
     16384: list(range(32768, 122880 + 1, 8192)),
 }
-# ECS runs at most 5000 tasks per service.
+# ECS runs at most 5000 tasks per service ("Tasks per service" in
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
 MAX_TASKS = 5000
 # www.<domain> must itself be a valid DNS name (253 characters), so the apex is 4 shorter.
 MAX_DOMAIN_LENGTH = 253 - len("www.")
-# ACM takes at most 64 octets in a certificate's DomainName (its common name); the stack asks
-# for one named after the apex (FACTS.md section 8).
+# ACM takes at most 64 octets in a certificate's first name, its DomainName (DomainName in
+# https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html); the stack asks
+# for one named after the apex.
 MAX_CERTIFICATE_DOMAIN_LENGTH = 64
 
 DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -180,13 +183,19 @@ CHECKS = [
 ]
 
 
-def made_by_cruft_to_compare():
+def problems(answers):
+    """Every problem with the answers, in the order of the questions: (question, one line)."""
+    return [found for check in CHECKS for found in check(answers)]
+
+
+def made_by_cruft_to_compare(answers, folder):
     """True under `cruft update` and `cruft diff`: they render the template into a folder of
     their own `tempfile.TemporaryDirectory()` (cruft/_commands/utils/generate.py) to compare it
-    with the site. `_commit` is in the answers of cruft only. Same test as post_gen_project.py."""
-    parent = Path.cwd().parent
+    with the site. `_commit` is in the answers of cruft only. Same test as post_gen_project.py
+    (a hook cannot import the other: cookiecutter runs each from a temporary file)."""
+    parent = folder.parent
     return (
-        "_commit" in ANSWERS
+        "_commit" in answers
         and parent.parent == Path(tempfile.gettempdir()).resolve()
         and re.fullmatch(r"tmp[a-z0-9_]{8}", parent.name) is not None
     )
@@ -199,7 +208,7 @@ def as_text(value):
     return str(value)
 
 
-def bake_again(answers, wrong):
+def bake_again(answers, wrong, folder):
     """The one command that bakes again with every answer kept, the wrong ones last to fix."""
     given = {key: value for key, value in answers.items() if not key.startswith("_")}
     if "domain" in wrong:
@@ -209,10 +218,11 @@ def bake_again(answers, wrong):
         command = ["cookiecutter", answers["_template"], "--no-input"]
         if answers.get("_checkout"):
             command += ["--checkout", answers["_checkout"]]
+        # The hook runs in the new folder; the user's shell is where PWD says.
         if Path(os.environ.get("PWD", "/")).resolve() != Path(answers["_output_dir"]):
             command += ["--output-dir", answers["_output_dir"]]
         command += [f"{key}={as_text(given[key])}" for key in ordered]
-    elif made_by_cruft_to_compare():  # the site's other answers are in its .cruft.json
+    elif made_by_cruft_to_compare(answers, folder):  # the other answers are in its .cruft.json
         corrected = json.dumps({key: given[key] for key in wrong})
         command = ["cruft", "update", "--variables-to-update", corrected]
     else:
@@ -221,19 +231,19 @@ def bake_again(answers, wrong):
     return shlex.join(command)
 
 
-def main():
-    problems = [(question, line) for check in CHECKS for question, line in check(ANSWERS)]
-    for _, line in problems:
+def main(answers, folder):
+    found = problems(answers)
+    for _, line in found:
         print(f"error: {line}", file=sys.stderr)
-    if problems:
-        wrong = list(dict.fromkeys(question for question, _ in problems))
+    if found:
+        wrong = list(dict.fromkeys(question for question, _ in found))
         print(
             f"To bake again with your other answers, correct {', '.join(wrong)} "
-            f"(at the end) in:\n  {bake_again(ANSWERS, wrong)}",
+            f"(at the end) in:\n  {bake_again(answers, wrong, folder)}",
             file=sys.stderr,
         )
-    return 1 if problems else 0
+    return 1 if found else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(ANSWERS, Path.cwd()))
