@@ -11,6 +11,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.static_urls import hash_static_urls
 from app.views import site
 
 DEFAULT_DOMAIN = {{ cookiecutter.domain | tojson }}{{ "  # noqa: E501 - the domain as answered, however long" if (cookiecutter.domain | length) > 80 else "" }}
@@ -25,4 +26,5 @@ def create_app(config=None):
     # so exactly one hop is trusted: a client cannot choose its own address, scheme or host.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.register_blueprint(site)
+    hash_static_urls(app)
     return app

@@ -16,7 +16,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, 2 * TASK_CPU_UNITS // 
 # Measured against gthread (4 threads, kept-alive connections from nginx) on this page:
 # no more requests/s, and a worse p99.
 worker_class = "sync"
-timeout = 30  # a worker silent this long is restarted
+timeout = 20  # a worker busy this long is restarted: the longest request (see nginx.conf)
 # Requests in flight get this long after SIGTERM: the entrypoint stops nginx first, and both
 # together stay inside the task's stop timeout (30 s) before ECS sends SIGKILL.
 graceful_timeout = 8

@@ -21,6 +21,12 @@ def seen():
     return {"client": request.remote_addr, "url": url_for("probe.seen", _external=True)}
 
 
+@probe.get("/static-url/<path:filename>")
+def static_url(filename):
+    """The URL the app writes for a static file."""
+    return url_for("static", filename=filename)
+
+
 @probe.get("/slow")
 def slow():
     """Answers after ?seconds=, for the tests that stop the server while a request is in flight."""

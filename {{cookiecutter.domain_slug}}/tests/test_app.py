@@ -1,13 +1,19 @@
-"""The Flask app through its test client: pages, health check, and what it trusts from nginx.
+"""The Flask app through its test client: pages, static URLs, health check, trust in nginx.
 
 What the pages say is yours to change, so no test reads it: what the app makes of a request
-comes from a route of the tests' own (tests/probe_app.py). `app` and `client` are in conftest.py.
+comes from a route of the tests' own (tests/probe_app.py), and static URLs from a static folder
+of the tests' own. `app` and `client` are in conftest.py.
 """
 
+import hashlib
+from html.parser import HTMLParser
+
 import pytest
+from flask import Flask, url_for
 from probe_app import probe
 
 from app import DEFAULT_DOMAIN, create_app
+from app.static_urls import hash_static_urls, hashed_names
 
 
 @pytest.fixture
@@ -22,6 +28,87 @@ def test_home_page_renders(client):
 
     assert response.status_code == 200
     assert response.mimetype == "text/html"
+
+
+class Links(HTMLParser):
+    """The <link> elements of a page, as {rel: href}."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.found = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "link":
+            attributes = dict(attrs)
+            self.found[attributes.get("rel")] = attributes.get("href")
+
+
+def digest(content):
+    return hashlib.sha256(content).hexdigest()[:12]
+
+
+def test_home_page_links_its_stylesheet_and_icon_by_urls_holding_their_hash(client):
+    links = Links(client.get("/").text).found
+
+    for rel in ("stylesheet", "icon"):
+        response = client.get(links[rel])
+        assert response.status_code == 200, links[rel]
+        assert f".{digest(response.data)}." in links[rel]
+
+
+@pytest.fixture
+def static_app(tmp_path):
+    """An app whose static folder is the test's tmp_path, for hash_static_urls to take on."""
+    return Flask(__name__, static_folder=tmp_path, static_url_path="/static")
+
+
+def test_a_static_files_hashed_name_follows_its_content(tmp_path):
+    style = tmp_path / "css" / "site.css"
+    style.parent.mkdir()
+    style.write_bytes(b"p { color: red }")
+    before = hashed_names(tmp_path)
+    style.write_bytes(b"p { color: blue }")
+    after = hashed_names(tmp_path)
+
+    assert before == {"css/site.css": f"css/site.{digest(b'p { color: red }')}.css"}
+    assert after == {"css/site.css": f"css/site.{digest(b'p { color: blue }')}.css"}
+
+
+@pytest.mark.parametrize(
+    ("name", "hashed"),
+    [
+        ("app.min.js", "app.min.{}.js"),
+        ("LICENSE", "LICENSE.{}"),
+        (".well-known/a.b", ".well-known/a.{}.b"),
+    ],
+)
+def test_the_hash_goes_before_the_last_suffix(tmp_path, name, hashed):
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_bytes(b"x")
+
+    assert hashed_names(tmp_path) == {name: hashed.format(digest(b"x"))}
+
+
+def test_url_for_static_gives_the_hashed_url_which_the_app_answers(static_app, tmp_path):
+    (tmp_path / "site.css").write_bytes(b"p {}")
+    hash_static_urls(static_app)
+    with static_app.test_request_context():
+        url = url_for("static", filename="site.css")
+
+    response = static_app.test_client().get(url)
+
+    assert url == f"/static/site.{digest(b'p {}')}.css"
+    assert (response.status_code, response.data) == (200, b"p {}")
+
+
+def test_the_app_answers_a_static_files_plain_name_but_no_other_hash(static_app, tmp_path):
+    (tmp_path / "site.css").write_bytes(b"p {}")
+    hash_static_urls(static_app)
+    client = static_app.test_client()
+
+    assert client.get("/static/site.css").data == b"p {}"
+    assert client.get(f"/static/site.{digest(b'p { }')}.css").status_code == 404
 
 
 def test_domain_comes_from_the_environment(monkeypatch):

@@ -2,12 +2,16 @@
 
 Requests come with the headers the load balancer sends (X-Forwarded-Proto, X-Forwarded-For),
 or without them, as its health checks do. Most tests request tests/probe_app.py: the site plus
-routes of the tests' own. The last ones start `make serve` and stop it the ways a user does.
+routes of the tests' own, in a copy of the site whose app/static holds files of the tests' own.
+The last ones start `make serve` and stop it the ways a user does.
 """
 
+import gzip
+import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,7 +28,6 @@ from conftest import processes
 from app import DEFAULT_DOMAIN
 
 PROJECT = Path(__file__).resolve().parent.parent
-ENTRYPOINT = PROJECT / "container" / "entrypoint"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 # Answered when this site was generated: the load balancer serves HTTPS, nginx redirects to it.
 HTTPS = {{ cookiecutter.ssl }}
@@ -72,15 +75,20 @@ class Stack:
                 pytest.fail(f"not listening on {self.port} after {seconds} s:\n{self.errors()}")
             time.sleep(0.05)
 
-    def get(self, path, headers=None, timeout=10):
-        """GET path as the load balancer would forward it; return (response, body)."""
+    def fetch(self, path, headers=None, timeout=10):
+        """GET path as the load balancer would forward it; return (response, body bytes)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             connection.request("GET", path, headers={"Host": DEFAULT_DOMAIN, **(headers or {})})
             response = connection.getresponse()
-            return response, response.read().decode()
+            return response, response.read()
         finally:
             connection.close()
+
+    def get(self, path, headers=None, timeout=10):
+        """GET path as the load balancer would forward it; return (response, body text)."""
+        response, body = self.fetch(path, headers, timeout)
+        return response, body.decode()
 
     def children(self):
         """The entrypoint's child processes, as {"nginx": pid, "gunicorn": pid}."""
@@ -92,7 +100,8 @@ class Stack:
 
     def access_log(self):
         self.stdout.flush()
-        return [json.loads(line) for line in Path(self.stdout.name).read_text().splitlines()]
+        lines = Path(self.stdout.name).read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]  # make echoes too
 
     def errors(self):
         self.stderr.flush()
@@ -110,7 +119,7 @@ class Stack:
         self.stderr.close()
 
 
-def start_entrypoint(scratch, app_module=None, site_url=None):
+def start_entrypoint(scratch, app_module=None, site_url=None, project=PROJECT):
     env = {**os.environ, "HOST": "127.0.0.1", "SCRATCH_DIR": str(scratch)}
     env.pop("SITE_URL", None)  # without it, the address answered at generation
     if site_url:
@@ -119,7 +128,7 @@ def start_entrypoint(scratch, app_module=None, site_url=None):
         env["APP_MODULE"] = app_module
         paths = [str(PROJECT / "tests"), env.get("PYTHONPATH")]
         env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
-    return Stack(scratch, [sys.executable, str(ENTRYPOINT)], env)
+    return Stack(scratch, [sys.executable, str(project / "container" / "entrypoint")], env)
 
 
 def start_make_serve(scratch):
@@ -133,10 +142,40 @@ def start_make_serve(scratch):
     return Stack(scratch, command, os.environ, cwd=PROJECT, process_group=0)
 
 
+# Static files of the tests' own, by name: what the site's own are is yours to change.
+STATIC_FILES = {
+    "probe/large.css": b".probe { margin: 0 }\n" * 100,  # above nginx's gzip_min_length
+    "probe/app.min.js": b"console.log(1);",
+    "probe/LICENSE": b"Public domain.",
+    "probe/data.json": b"{}",
+    "probe/image.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+    "probe/image.png": b"\x89PNG\r\n\x1a\n",
+    "probe/font.woff2": b"wOF2",
+    "favicon.ico": b"\x00\x00\x01\x00",
+    "robots.txt": b"User-agent: *\nDisallow: /probe/\n",
+}
+STALE = "probe/large.0123456789ab.css"  # a link an earlier run left in the scratch folder
+
+
+def content_hash(name):
+    return hashlib.sha256(STATIC_FILES[name]).hexdigest()[:12]
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """The site plus the tests' own routes (tests/probe_app.py), shared by the module's tests."""
-    running = start_entrypoint(tmp_path_factory.mktemp("scratch"), app_module="probe_app:app")
+    """A copy of the site with the tests' static files and routes (tests/probe_app.py), shared
+    by the module's tests, started in a scratch folder an earlier run left a link in."""
+    site = tmp_path_factory.mktemp("site")
+    for part in ("app", "container"):
+        shutil.copytree(PROJECT / part, site / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, content in STATIC_FILES.items():
+        (site / "app" / "static" / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / "app" / "static" / name).write_bytes(content)
+    scratch = tmp_path_factory.mktemp("scratch")
+    stale = scratch / "hashed-static" / "static" / STALE
+    stale.parent.mkdir(parents=True)
+    stale.symlink_to(site / "app" / "static" / "probe" / "large.css")
+    running = start_entrypoint(scratch, app_module="probe_app:app", project=site)
     yield running
     running.stop()
 
@@ -300,6 +339,144 @@ def logged_uris(stack):
     return [line["uri"] for line in stack.access_log()]
 
 
+def log_entry(stack, uri):
+    """The access log's line for the one request of uri, once nginx has written it."""
+    wait_for(lambda: uri in logged_uris(stack))
+    (entry,) = [line for line in stack.access_log() if line["uri"] == uri]
+    return entry
+
+
+def answered_by_nginx(entry):
+    return entry["app_seconds"] == ""  # the time gunicorn took, empty when it was not asked
+
+
+def hashed_url(stack, name):
+    """The URL the app writes for a static file (url_for)."""
+    response, url = stack.get(f"/probe/static-url/{name}")
+    assert response.status == 200
+    return url
+
+
+def test_static_files_are_answered_by_nginx_never_the_app(stack):
+    files = {
+        hashed_url(stack, "probe/large.css"): "probe/large.css",
+        "/static/probe/large.css": "probe/large.css",
+        "/favicon.ico": "favicon.ico",
+        "/robots.txt": "robots.txt",
+    }
+    for url, name in files.items():
+        response, body = stack.fetch(f"{url}?from=nginx-test")
+        assert (response.status, body) == (200, STATIC_FILES[name]), url
+    stack.get("/?from=nginx-test")
+
+    for url in files:
+        assert answered_by_nginx(log_entry(stack, f"{url}?from=nginx-test")), url
+    assert not answered_by_nginx(log_entry(stack, "/?from=nginx-test"))
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("probe/large.css", "/static/probe/large.{}.css"),
+        ("probe/app.min.js", "/static/probe/app.min.{}.js"),
+        ("probe/LICENSE", "/static/probe/LICENSE.{}"),
+    ],
+)
+def test_the_apps_static_urls_hold_the_files_hash_and_are_kept_a_year(stack, name, url):
+    assert hashed_url(stack, name) == url.format(content_hash(name))
+
+    response, body = stack.fetch(url.format(content_hash(name)))
+
+    assert (response.status, body) == (200, STATIC_FILES[name])
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize(
+    ("url", "cache_control"),
+    [
+        ("/static/probe/large.css", "no-cache"),
+        ("/favicon.ico", "no-cache"),
+        ("/robots.txt", "no-cache"),
+        ("/", None),
+    ],
+)
+def test_other_urls_are_not_kept_without_asking(stack, url, cache_control):
+    response, _ = stack.fetch(url)
+
+    assert response.status == 200
+    assert response.getheader("Cache-Control") == cache_control
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/static/probe/missing.css", f"/static/probe/large.{'0' * 12}.css", f"/static/{STALE}"],
+    ids=["missing", "another-hash", "left-by-an-earlier-run"],
+)
+def test_a_static_file_this_task_does_not_hold_is_nginxs_404(stack, url):
+    response, _ = stack.fetch(f"{url}?from=404-test")
+
+    assert response.status == 404
+    assert answered_by_nginx(log_entry(stack, f"{url}?from=404-test"))
+
+
+def test_css_is_gzipped_for_clients_that_accept_it(stack):
+    url = hashed_url(stack, "probe/large.css")
+
+    response, body = stack.fetch(url, {"Accept-Encoding": "gzip"})
+
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert response.getheader("Vary") == "Accept-Encoding"
+    assert gzip.decompress(body) == STATIC_FILES["probe/large.css"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("probe/large.css", "text/css"),
+        ("probe/app.min.js", "text/javascript"),
+        ("probe/data.json", "application/json"),
+        ("probe/image.svg", "image/svg+xml"),
+        ("probe/image.png", "image/png"),
+        ("probe/font.woff2", "font/woff2"),
+        ("favicon.ico", "image/x-icon"),
+        ("robots.txt", "text/plain"),
+    ],
+)
+def test_static_files_carry_their_content_type(stack, name, content_type):
+    response, _ = stack.fetch(f"/static/{name}")
+
+    assert response.getheader("Content-Type") == content_type
+
+
+@pytest.mark.parametrize("validator", ["ETag", "Last-Modified"])
+def test_a_cached_static_file_is_revalidated_without_sending_it_again(stack, validator):
+    condition = {"ETag": "If-None-Match", "Last-Modified": "If-Modified-Since"}[validator]
+    first, _ = stack.fetch("/static/probe/large.css")
+
+    again, body = stack.fetch("/static/probe/large.css", {condition: first.getheader(validator)})
+
+    assert (again.status, body) == (304, b"")
+
+
+@with_https
+def test_static_files_over_plain_http_are_redirected_like_pages(stack):
+    for url in (hashed_url(stack, "probe/large.css"), "/static/probe/large.css", "/robots.txt"):
+        plain, _ = stack.fetch(url, {"X-Forwarded-Proto": "http"})
+        secure, _ = stack.fetch(url, {"X-Forwarded-Proto": "https"})
+
+        assert plain.status == 301, url
+        assert plain.getheader("Location") == f"https://{DEFAULT_DOMAIN}{url}"
+        assert secure.status == 200, url
+        assert secure.getheader("Strict-Transport-Security") is not None, url
+
+
+@without_https
+def test_static_files_over_plain_http_are_served(stack):
+    response, body = stack.fetch("/static/probe/large.css", {"X-Forwarded-Proto": "http"})
+
+    assert (response.status, body) == (200, STATIC_FILES["probe/large.css"])
+
+
 def test_slow_header_senders_do_not_block_other_clients(stack):
     # 100 clients trickle a header byte by byte (slowloris); normal requests still get through.
     trickling = []
@@ -378,6 +555,18 @@ def test_make_serve_ends_once_everything_it_started_has_stopped(make_serve, stop
 
     assert still_running(started) == []
     assert not listening(make_serve.port)
+
+
+def test_make_serve_answers_the_home_pages_static_urls_itself(make_serve):
+    _, page = make_serve.get("/")
+    urls = re.findall(r'"(/static/[^"]+)"', page)
+
+    assert urls, "the home page links no static file"
+    for url in urls:
+        response, _ = make_serve.fetch(url)
+        assert response.status == 200, url
+        assert "immutable" in response.getheader("Cache-Control"), url
+        assert answered_by_nginx(log_entry(make_serve, url)), url
 
 
 @linux_only
