@@ -102,7 +102,22 @@ def test_the_image_declares_a_volume_at_each_mount_point_of_the_task(default_bak
 
 
 def nginx_number(conf, directive):
-    return int(re.search(rf"^\s*{directive} (\d+);", conf, re.MULTILINE)[1])
+    """A count, or a duration in seconds (`20s`)."""
+    return int(re.search(rf"^\s*{directive} (\d+)s?;", conf, re.MULTILINE)[1])
+
+
+def test_gunicorn_frees_a_worker_when_nginx_stops_waiting_for_it(
+    default_bake, tmp_path, monkeypatch
+):
+    """nginx answers 504 after proxy_read_timeout: from then on the worker works for nobody,
+    and gunicorn's timeout restarts it. Neither gives up before the other, so the figure the
+    deregistration delay is measured against (test_stacks) is the longest request there is."""
+    conf = (default_bake / "container" / "nginx.conf").read_text()
+    monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
+
+    gunicorn = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
+
+    assert gunicorn["timeout"] == nginx_number(conf, "proxy_read_timeout")
 
 
 def test_nginx_holds_10000_clients_within_fargates_open_file_limit(

@@ -118,6 +118,17 @@ def test_report_puts_the_answer_beside_the_other_nat_choices():
     assert "2 health checks 10 s apart" in text and "50 s per step" in text
 
 
+def test_report_says_what_bounds_each_rollout_figure():
+    text = cost.report(DEFAULT_SITE, cost.Rollout(5, 2, 20), PRICES, "us-east-1")
+
+    (rollout,) = [line for line in text.splitlines() if line.startswith("- Rollout:")]
+    assert (
+        "2 health checks 5 s apart (the load balancer's minimums: 2 checks, 5 s apart)" in rollout
+    )
+    assert "at most 20 s (no shorter than the longest request the container lets run" in rollout
+    assert "30 s per step" in rollout
+
+
 def test_report_chosen_column_comes_first_then_the_others_cheapest_first():
     text = cost.report(DEFAULT_SITE, cost.Rollout(10, 2, 30), PRICES, "us-east-1")
 
@@ -238,4 +249,4 @@ def test_the_bake_prints_the_report_and_writes_it_into_the_readme(tmp_path):
     assert "Fargate tasks: 3 × 0.25 vCPU, 0.5 GB" in report
     assert "Route 53 hosted zone" not in report  # the answers name an existing zone
     rollout = re.search(r"(\d+) s per step", report)
-    assert rollout and int(rollout[1]) <= 60
+    assert rollout and int(rollout[1]) <= 30

@@ -268,14 +268,24 @@ def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
     assert ("Certificate" in created) == (ssl and not answers.get("certificate_arn"))
 
 
+def nginx_seconds(project, directive):
+    conf = (project / "container" / "nginx.conf").read_text()
+    return int(re.search(rf"^\s*{directive} (\d+)s;", conf, re.MULTILINE)[1])
+
+
 @parametrized
-def test_rollout_waits_at_most_a_minute(site, answers, run_checkov):
+def test_rollout_step_takes_half_a_minute_and_cuts_no_request(site, answers, run_checkov):
     target_group = site.resources("resources")["TargetGroup"]["Properties"]
     attributes = {a["Key"]: a["Value"] for a in target_group["TargetGroupAttributes"]}
-    figure = target_group["HealthCheckIntervalSeconds"] * target_group[
-        "HealthyThresholdCount"
-    ] + int(attributes["deregistration_delay.timeout_seconds"])
-    assert figure <= 60
+    interval = target_group["HealthCheckIntervalSeconds"]
+    draining = int(attributes["deregistration_delay.timeout_seconds"])
+    longest_request = nginx_seconds(site.project, "proxy_read_timeout")
+
+    assert interval * target_group["HealthyThresholdCount"] + draining <= 30
+    assert draining >= longest_request  # a stopping task's requests all finish
+    assert target_group["HealthCheckTimeoutSeconds"] < interval
+    # A task busy with the slowest requests allowed fails checks for a while, not for good.
+    assert target_group["UnhealthyThresholdCount"] * interval > longest_request
     assert target_group["HealthCheckPath"] == "/health"
 
 
@@ -471,7 +481,9 @@ def test_the_service_stack_takes_no_parameter_cloudformation_checks_against_the_
 def test_tasks_may_reach_out_over_ipv4_and_ipv6(site, answers, run_checkov):
     """In the public subnets (no NAT) tasks get an IPv6 address: without an IPv6 way out, an app
     preferring IPv6 waits out a connect timeout on every dual-stack host."""
-    egress = site.resources("resources")["ServiceSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    egress = site.resources("resources")["ServiceSecurityGroup"]["Properties"][
+        "SecurityGroupEgress"
+    ]
     assert {(rule.get("CidrIp"), rule.get("CidrIpv6")) for rule in egress} == {
         ("0.0.0.0/0", None),
         (None, "::/0"),
@@ -571,10 +583,13 @@ def test_checkov_finds_nothing(site, answers, run_checkov):
         )
 
 
-def test_load_balancer_idle_timeout_stays_below_nginx_keepalive(default_bake):
-    """A backend closing idle connections before the ALB does makes the ALB answer 502."""
+def test_load_balancer_idle_timeout_lies_between_the_longest_request_and_nginx_keepalive(
+    default_bake,
+):
+    """A backend closing idle connections before the ALB does makes the ALB answer 502; an ALB
+    that gives up on a silent request before nginx does answers 504 to a request still running."""
     resources = decode(default_bake / "cloudformation" / "resources.yaml")
     idle = resources["Parameters"]["AlbIdleTimeout"]
-    nginx = (default_bake / "container" / "nginx.conf").read_text()
-    keepalive = int(re.search(r"^\s*keepalive_timeout (\d+)s;", nginx, re.MULTILINE)[1])
-    assert idle["Default"] <= idle["MaxValue"] < keepalive
+    keepalive = nginx_seconds(default_bake, "keepalive_timeout")
+    longest_request = nginx_seconds(default_bake, "proxy_read_timeout")
+    assert longest_request < idle["Default"] <= idle["MaxValue"] < keepalive

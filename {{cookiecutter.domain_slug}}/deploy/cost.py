@@ -17,6 +17,11 @@ NAT_GATEWAYS = {"none": 0, "shared": 1, "per_zone": 2}
 LOAD_BALANCER_ADDRESSES = 2
 # Application Auto Scaling creates a scale-out and a scale-in alarm for each target tracking policy.
 ALARMS_PER_TARGET_TRACKING_POLICY = 2
+# What bounds a rollout step from below: the load balancer checks a target at most every 5 s and
+# wants 2 passed checks at least (Application Load Balancers user guide, "Health checks for
+# Application Load Balancer target groups").
+SHORTEST_HEALTH_CHECK_INTERVAL = 5
+FEWEST_HEALTHY_CHECKS = 2
 
 
 @dataclass(frozen=True)
@@ -202,9 +207,11 @@ def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
             " logs, Container Insights metrics, image storage. An account's first 10 alarms"
             " are free.",
             f"- Rollout: a new task takes traffic after {timing.healthy_threshold} health checks"
-            f" {timing.interval} s apart, and an old one drains for"
-            f" {timing.deregistration_delay} s: {timing.seconds} s per step, plus the time a task"
-            " takes to start.",
+            f" {timing.interval} s apart (the load balancer's minimums: {FEWEST_HEALTHY_CHECKS}"
+            f" checks, {SHORTEST_HEALTH_CHECK_INTERVAL} s apart), and an old one drains for at"
+            f" most {timing.deregistration_delay} s (no shorter than the longest request the"
+            f" container lets run, so that none is cut): {timing.seconds} s per step, plus the"
+            " time a task takes to start.",
         ]
     )
 
