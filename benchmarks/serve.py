@@ -1,12 +1,17 @@
-"""What nginx in front of gunicorn costs: requests/s and latency on `/`, and the stack's memory.
+"""What nginx in front of gunicorn costs on `/`, and gains on a static file; the stack's memory.
 
 Bakes the default site into a temp folder and measures, on loopback, side by side in one run:
   nginx alone     nginx answering by itself (return 200): the machine's ceiling
   gunicorn alone  the site's gunicorn settings, bound to TCP instead of the unix socket
   full stack      container/entrypoint: nginx + gunicorn exactly as in the image
-The rounds alternate between the three so that noise from other work hits all alike; medians
-are printed, with each server's own CPU time per request, which that noise barely moves. Targets: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's
-memory at rest and under load <= 40% of the default task memory (512 MiB).
+The rounds alternate between them so that noise from other work hits all alike; medians are
+printed, with each server's own CPU time per request, which that noise barely moves. Targets on
+`/`: full / gunicorn-alone >= 0.9 at an equal or better p99, and the stack's memory at rest and
+under load <= 40% of the default task memory (512 MiB).
+
+Static files: the stylesheet the home page links (its hashed URL), through the full stack, where
+nginx answers it, against the same URL from gunicorn alone, where Flask's static view does.
+Target: full / gunicorn-alone >= 5 at an equal or better p99.
 
 Then slow clients, against gunicorn alone and the full stack: N clients each hold a connection
 by sending a request's headers a line at a time and never finishing (a client the server drops
@@ -21,6 +26,7 @@ which are slower than any of the three servers: their figures only compare with 
     .venv/bin/python benchmarks/serve.py [--seconds 10] [--rounds 3] [--connections 16]
                                          [--slow-clients 2000 10000]
                                          [--project path/to/a/generated/site]
+                                         [--static /static/a.<hash>.css]
 """
 
 import argparse
@@ -40,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +122,8 @@ class Server:
         )
         wait_for_port(port, self.process)
 
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/"
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
@@ -179,15 +186,15 @@ def to_ms(text):
 
 def python_load(url, seconds, connections):
     """The same figures from threads that each keep a connection open, when wrk is missing."""
-    port = int(url.rsplit(":", 1)[1].strip("/"))
+    address = urllib.parse.urlsplit(url)
     latencies, errors, stop_at = [], [], time.monotonic() + seconds
 
     def client():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             try:
-                connection.request("GET", "/")
+                connection.request("GET", address.path)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
@@ -256,7 +263,7 @@ class Run:
     memory: tuple  # peak (RSS, PSS) in MiB during the run
 
 
-def measure(load, server, seconds, connections):
+def measure(load, server, path, seconds, connections):
     peak = [(0.0, 0.0)]
     done = threading.Event()
 
@@ -268,7 +275,7 @@ def measure(load, server, seconds, connections):
     sampler.start()
     cpu_before, started = cpu_seconds(server.process.pid), time.monotonic()
     try:
-        requests, p50, p99, errors = load(server.url(), seconds, connections)
+        requests, p50, p99, errors = load(server.url(path), seconds, connections)
     finally:
         elapsed = time.monotonic() - started
         done.set()
@@ -404,6 +411,9 @@ def main():
         metavar="N",
         help="slow client counts to measure (none: skip this part)",
     )
+    parser.add_argument(
+        "--static", metavar="PATH", help="static file to measure (default: the page's stylesheet)"
+    )
     args = parser.parse_args()
     if not NGINX:
         sys.exit("nginx is not installed (Debian: apt-get install nginx)")
@@ -418,33 +428,52 @@ def main():
         scratch = Path(folder)
         project = args.project.resolve() if args.project else bake(scratch / "bake")
         servers = start_servers(project, scratch)
+        apps = [server for server in servers if server.name != "nginx alone"]
         try:
-            for server in servers:  # warm up: imports, template compilation, connections
-                load(server.url(), 1, args.connections)
+            static = args.static or stylesheet(apps[0])
+            measured = {"/": servers, static: apps}  # path -> the servers asked for it
+            for path, group in measured.items():  # warm up: imports, templates, connections
+                for server in group:
+                    load(server.url(path), 1, args.connections)
             time.sleep(1)
             at_rest = stack_memory_mib(servers[-1].process.pid)
-            runs = {server.name: [] for server in servers}
+            runs = {path: {server.name: [] for server in group} for path, group in measured.items()}
             for _ in range(args.rounds):
-                for server in servers:
-                    runs[server.name].append(measure(load, server, args.seconds, args.connections))
+                for path, group in measured.items():
+                    for server in group:
+                        run = measure(load, server, path, args.seconds, args.connections)
+                        runs[path][server.name].append(run)
             slow = {
                 (count, server.name): with_slow_clients(server, count)
                 for count in slow_counts
-                for server in servers
-                if server.name != "nginx alone"
+                for server in apps
             }
         finally:
             for server in servers:
                 server.stop()
-    report(runs, at_rest, load, args)
+    tool = "wrk" if load is wrk else "Python threads (install wrk for real figures)"
+    print(f"{args.seconds} s x {args.rounds} rounds, {args.connections} connections, {tool}")
+    report_page(runs["/"], at_rest)
+    report_static(static, runs[static])
     report_slow(slow)
 
 
-def report(runs, at_rest, load, args):
-    tool = "wrk" if load is wrk else "Python threads (install wrk for real figures)"
-    print(
-        f"GET / for {args.seconds} s x {args.rounds} rounds, {args.connections} connections, {tool}"
-    )
+def stylesheet(server):
+    """The URL of the stylesheet the server's home page links (hashed, as the app writes it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        page = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    found = re.search(r'<link rel="stylesheet" href="(/static/[^"]+)"', page)
+    if not found:
+        sys.exit("the home page links no stylesheet under /static/: name a file with --static")
+    return found[1]
+
+
+def report_medians(runs):
+    """Print a table of each server's medians; return them by server name."""
     print(
         f"{'medians':16}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'errors':>8}"
     )
@@ -461,18 +490,36 @@ def report(runs, at_rest, load, args):
             f"{name:16}{median.rate:12.0f}{median.p50:9.2f}{median.p99:9.2f}"
             f"{median.cpu_ms:12.3f}{median.errors:8d}"
         )
+    return medians
+
+
+def compare(medians, target):
+    """Print the full stack against gunicorn alone; return the full stack's medians."""
     full, alone = medians["full stack"], medians["gunicorn alone"]
     verdict = "equal or better" if full.p99 <= alone.p99 else "worse"
     print(
-        f"full stack / gunicorn alone: {full.rate / alone.rate:.2f} requests/s (target >= 0.9), "
-        f"p99 {verdict}; CPU per request {full.cpu_ms / alone.cpu_ms:.2f}x"
+        f"full stack / gunicorn alone: {full.rate / alone.rate:.2f} requests/s "
+        f"(target >= {target}), p99 {verdict}; CPU per request {full.cpu_ms / alone.cpu_ms:.2f}x"
     )
+    return full
+
+
+def report_page(runs, at_rest):
+    print("\nGET /")
+    full = compare(report_medians(runs), 0.9)
     budget = TASK_MEMORY_MIB * 0.4
     for label, (rss, pss) in (("at rest", at_rest), ("under load", full.memory)):
         print(
             f"full stack memory {label:10}: RSS {rss:6.1f} MiB, PSS {pss:6.1f} MiB "
             f"(target <= {budget:.0f} MiB, 40% of {TASK_MEMORY_MIB} MiB)"
         )
+
+
+def report_static(path, runs):
+    print(
+        f"\nGET {path}: nginx answers it in the full stack, Flask's static view in gunicorn alone"
+    )
+    compare(report_medians(runs), 5)
 
 
 def report_slow(slow):
