@@ -1,13 +1,18 @@
-"""Shared helpers for the template's tests: bake through the real cookiecutter CLI."""
+"""Shared helpers for the template's tests: bake through the real cookiecutter CLI, or load a
+hook in-process with the answers cookiecutter would hand it."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cookiecutter.generate import create_env_with_context, generate_context
+from cookiecutter.prompt import prompt_for_config
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 COOKIECUTTER = [sys.executable, "-m", "cookiecutter"]
@@ -48,6 +53,30 @@ def bake_cli(output_dir: Path, template: Path = TEMPLATE, env=None, flags=(), **
         check=False,
     )
     return Bake(completed.returncode, completed.stdout, completed.stderr, output_dir)
+
+
+def answers_for(**given) -> dict:
+    """The answers `cookiecutter <template> --no-input key=value ...`, run here, hands its hooks,
+    made by cookiecutter's own code. A choice or yes/no it refuses itself raises ValueError."""
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"), extra_context=given)
+    return {
+        **prompt_for_config(context, no_input=True),
+        "_template": str(TEMPLATE),
+        "_output_dir": os.path.abspath("."),
+        "_repo_dir": str(TEMPLATE),
+        "_checkout": None,
+    }
+
+
+def load_hook(name: str, answers: dict) -> types.ModuleType:
+    """hooks/<name>.py rendered for the answers as cookiecutter renders it, then imported: its
+    functions, to call in-process."""
+    path = TEMPLATE / "hooks" / f"{name}.py"
+    context = {"cookiecutter": answers}
+    source = create_env_with_context(context).from_string(path.read_text()).render(**context)
+    hook = types.ModuleType(name)
+    exec(compile(source, path, "exec"), hook.__dict__)  # noqa: S102 - the template's own hook
+    return hook
 
 
 def typed_answers(answers) -> str:

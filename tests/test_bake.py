@@ -1,30 +1,39 @@
-"""Which answers bake, which are refused, and what a bake leaves on disk."""
+"""Which answers bake, which are refused, and what a bake leaves on disk.
+
+The hooks' checks run in-process, rendered with the answers cookiecutter would hand them
+(conftest.answers_for, conftest.load_hook), over many cases; a few bakes through the real CLI
+check the wiring: what a refused bake prints and leaves, and what a supported one writes.
+"""
 
 import json
 import os
 import re
 import shlex
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import cfnlint
 import pytest
 from cfnlint.api import ManualArgs, lint_by_config
+from cfnlint.decode import cfn_yaml
 from cfnlint.helpers import REGIONS as CFN_LINT_REGIONS
 from conftest import (
     COOKIECUTTER,
     QUESTIONS,
     TEMPLATE,
+    answers_for,
     bake_cli,
     bake_interactively,
     copy_template,
+    load_hook,
     rendered_text_files,
 )
 
 REGIONS = QUESTIONS["aws_region"]
-PYTHONS = QUESTIONS["python_version"]
-NATS = QUESTIONS["nat_gateways"]
-# Fargate's memory sizes in MiB for each cpu choice (FACTS.md section 2).
+# Fargate's memory sizes in MiB for each cpu choice (Linux), from the table in
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
 TASK_SIZES = {
     "256": [512, 1024, 2048],
     "512": list(range(1024, 4096 + 1, 1024)),
@@ -35,20 +44,19 @@ TASK_SIZES = {
     "16384": list(range(32768, 122880 + 1, 8192)),
 }
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
-# The regions added after the list of 18 (issue 10); every offered region is linted in
-# test_stacks_lint_clean_in_every_offered_region, these are also baked.
-NEWER_REGIONS = [
-    "eu-central-2",
-    "eu-south-2",
-    "ap-southeast-3",
-    "me-central-1",
-    "af-south-1",
-    "ca-west-1",
-    "ap-southeast-6",
-]
 # 64 octets: ACM's limit on a certificate's DomainName.
 DOMAIN_64 = "a" * 30 + "." + "b" * 29 + ".com"
 DOMAIN_65 = "a" * 31 + "." + "b" * 29 + ".com"
+DEFAULTS = answers_for()
+PRE_GEN = load_hook("pre_gen_project", DEFAULTS)  # its checks take the answers as an argument
+
+
+def refusals(**given):
+    """The pre-gen hook's error lines for a bake with these answers, found in-process."""
+    answers = answers_for(**given)
+    hook = load_hook("pre_gen_project", answers)
+    assert hook.ANSWERS == answers, "the rendered hook reads every answer back as data"
+    return [line for _, line in hook.problems(answers)]
 
 
 def assert_baked_cleanly(bake):
@@ -65,6 +73,14 @@ def assert_baked_cleanly(bake):
 
 def recorded_answers(project):
     return json.loads((project / ".cookiecutter.json").read_text())["cookiecutter"]
+
+
+def files(project):
+    return {
+        path.relative_to(project): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file()
+    }
 
 
 SUPPORTED = [
@@ -104,29 +120,59 @@ SUPPORTED = [
 
 
 @pytest.mark.parametrize("answers", SUPPORTED)
+def test_supported_answers_pass_every_check(answers):
+    assert refusals(**answers) == []
+
+
+# Through the CLI, each switching files or Jinja branches the others leave alone. The stacks of
+# further answers are baked and linted by test_stacks.py, test_regenerate.py and
+# test_generated_suite.py, and in every region below.
+BAKED = [
+    pytest.param({}, id="defaults"),
+    pytest.param(
+        {"ssl": "no", "desired_count": "1", "max_count": "1", "nat_gateways": "shared"},
+        id="ssl-off-one-task-nat-shared",
+    ),
+    pytest.param(
+        {"github_repo": "acme/example.com-site", "dynamodb_access": "yes", "alarm_email": "a@b.co"},
+        id="github-dynamodb-alarm-email",
+    ),
+    pytest.param(
+        {
+            "domain": DOMAIN_65,
+            "domain_slug": "long-site",
+            "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+            "certificate_arn": CERTIFICATE.format(region="eu-west-1"),
+        },
+        id="domain-65-own-slug-existing-zone-and-certificate",
+    ),
+]
+
+
+@pytest.mark.parametrize("answers", BAKED)
 def test_supported_answers_bake_cleanly(tmp_path, answers):
-    assert_baked_cleanly(bake_cli(tmp_path, **answers))
-
-
-def cpu_rotation():
-    """Every cpu with its default memory, walking through python, NAT and newer regions."""
-    for index, cpu in enumerate(TASK_SIZES):
-        answers = {
-            "cpu": cpu,
-            "python_version": PYTHONS[index % len(PYTHONS)],
-            "nat_gateways": NATS[index % len(NATS)],
-            "aws_region": NEWER_REGIONS[index % len(NEWER_REGIONS)],
-        }
-        yield pytest.param(answers, id="-".join(answers.values()))
-
-
-@pytest.mark.parametrize("answers", list(cpu_rotation()))
-def test_memory_defaults_to_the_smallest_size_the_cpu_takes(tmp_path, answers):
-    """`--no-input cpu=1024` bakes: the memory default follows the cpu chosen."""
     bake = bake_cli(tmp_path, **answers)
 
-    assert_baked_cleanly(bake)  # the post-gen hook's cfn-lint checks the pair too (E3047)
-    assert recorded_answers(bake.project)["memory"] == str(TASK_SIZES[answers["cpu"]][0])
+    assert_baked_cleanly(bake)  # the post-gen hook failed it on any cfn-lint finding
+    assert bake.project.name == answers_for(**answers)["domain_slug"]
+    assert (bake.project / ".github").exists() == bool(answers.get("github_repo"))
+
+
+@pytest.mark.parametrize("cpu", TASK_SIZES)
+def test_memory_defaults_to_the_smallest_size_the_cpu_takes(cpu):
+    """`--no-input cpu=1024` bakes: the memory default follows the cpu chosen."""
+    answers = answers_for(cpu=cpu)
+
+    assert answers["memory"] == str(TASK_SIZES[cpu][0])
+    assert PRE_GEN.problems(answers) == []
+
+
+def test_every_task_size_fargate_runs_is_taken_and_no_other():
+    for cpu in [*TASK_SIZES, "128", "32768"]:
+        for memory in range(0, 131072 + 1, 512):
+            answers = {**DEFAULTS, "cpu": cpu, "memory": str(memory)}
+            taken = PRE_GEN.problems(answers) == []
+            assert taken == (memory in TASK_SIZES.get(cpu, [])), (cpu, memory)
 
 
 def test_cpu_choices_name_the_memory_sizes_each_takes():
@@ -139,6 +185,16 @@ def test_cpu_choices_name_the_memory_sizes_each_takes():
         else:
             step = sizes[1] - sizes[0]
             assert label.endswith(f"memory {sizes[0]} to {sizes[-1]} MiB in steps of {step}"), label
+
+
+def test_the_service_stack_takes_the_cpus_and_counts_the_hook_takes(default_bake):
+    parameters = cfn_yaml.load(str(default_bake / "cloudformation" / "service.yaml"))["Parameters"]
+    cpus = [str(cpu) for cpu in PRE_GEN.FARGATE_MEMORY]
+
+    assert parameters["Cpu"]["AllowedValues"] == cpus == QUESTIONS["cpu"]
+    for count in ("DesiredCount", "MaxCount"):
+        limits = parameters[count]["MinValue"], parameters[count]["MaxValue"]
+        assert limits == (1, PRE_GEN.MAX_TASKS), count
 
 
 def test_a_user_who_picks_cpu_1024_and_presses_enter_gets_its_smallest_memory(tmp_path):
@@ -197,20 +253,6 @@ def test_default_is_no_nat_gateway(default_bake):
     assert re.search(r"^  NatGateways:\n(?:    .*\n)*?    Default: \"0\"$", resources, re.MULTILINE)
 
 
-def test_default_slug_and_folder_and_first_commit_outside_git(tmp_path):
-    bake = bake_cli(tmp_path, domain="shop.example.org")
-    assert bake.returncode == 0, bake.stderr
-    assert bake.project.name == "shop-example-org"
-    assert 'git init && git add -A && git commit -m "First version"' in bake.stdout
-
-
-def test_no_git_init_in_next_steps_inside_a_repository(tmp_path):
-    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
-    bake = bake_cli(tmp_path / "sites")
-    assert bake.returncode == 0, bake.stderr
-    assert "git init" not in bake.stdout
-
-
 TOO_LONG_LABEL = "a" * 64
 UNSUPPORTED = [
     # (id, answers, the question the error must name)
@@ -227,10 +269,11 @@ UNSUPPORTED = [
     ("domain-65-characters-with-certificate-requested", {"domain": DOMAIN_65}, "domain"),
     ("domain-with-space", {"domain": "my site.com"}, "domain"),
     ("domain-quote", {"domain": 'a".com'}, "domain"),
+    ("domain-closing-the-hooks-quotes", {"domain": "x''');import os#.com"}, "domain"),
     ("slug-double-hyphen", {"domain_slug": "my--site"}, "domain_slug"),
     ("slug-starts-with-digit", {"domain_slug": "1site"}, "domain_slug"),
     ("slug-uppercase", {"domain_slug": "Site"}, "domain_slug"),
-    ("cpu-not-a-choice", {"cpu": "300"}, "cpu"),
+    ("slug-64-characters", {"domain_slug": "a" * 64}, "domain_slug"),
     ("memory-too-small-for-cpu", {"cpu": "1024", "memory": "1024"}, "memory"),
     ("memory-off-step", {"cpu": "8192", "memory": "20000"}, "memory"),
     ("memory-not-a-number", {"memory": "lots"}, "memory"),
@@ -240,10 +283,6 @@ UNSUPPORTED = [
     ("desired-words", {"desired_count": "two"}, "desired_count"),
     ("max-below-desired", {"desired_count": "3", "max_count": "2"}, "max_count"),
     ("max-too-large", {"max_count": "5001"}, "max_count"),
-    ("region-not-a-choice", {"aws_region": "mars-north-1"}, "aws_region"),
-    ("nat-not-a-choice", {"nat_gateways": "3"}, "nat_gateways"),
-    ("nat-former-number", {"nat_gateways": "1"}, "nat_gateways"),
-    ("ssl-not-a-boolean", {"ssl": "maybe"}, "ssl"),
     ("zone-id-lowercase", {"hosted_zone_id": "z123abc"}, "hosted_zone_id"),
     ("zone-id-with-prefix", {"hosted_zone_id": "/hostedzone/Z123ABC"}, "hosted_zone_id"),
     (
@@ -273,15 +312,71 @@ UNSUPPORTED = [
 @pytest.mark.parametrize(
     ("answers", "question"), [pytest.param(a, q, id=i) for i, a, q in UNSUPPORTED]
 )
-def test_unsupported_answers_are_refused(tmp_path, answers, question):
-    bake = bake_cli(tmp_path, **answers)
+def test_unsupported_answers_are_refused(answers, question):
+    (error,) = refusals(**answers)
 
-    assert bake.returncode != 0
-    assert re.search(rf"\b{question}\b", bake.stderr), bake.stderr
-    assert list(tmp_path.iterdir()) == [], "a refused bake leaves nothing behind"
+    assert error.startswith(f"{question}: {json.dumps(answers[question])} is not allowed; ")
 
 
-def test_every_problem_is_reported_at_once(tmp_path):
+# A choice or yes/no answer given on the command line is checked by cookiecutter itself.
+REFUSED_BY_COOKIECUTTER = [
+    ("cpu-not-a-choice", {"cpu": "300"}, "cpu"),
+    ("region-not-a-choice", {"aws_region": "mars-north-1"}, "aws_region"),
+    ("nat-not-a-choice", {"nat_gateways": "3"}, "nat_gateways"),
+    ("nat-former-number", {"nat_gateways": "1"}, "nat_gateways"),
+    ("python-not-a-choice", {"python_version": "3.11"}, "python_version"),
+    ("ssl-not-a-boolean", {"ssl": "maybe"}, "ssl"),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "question"), [pytest.param(a, q, id=i) for i, a, q in REFUSED_BY_COOKIECUTTER]
+)
+def test_cookiecutter_refuses_other_choices_itself(answers, question):
+    with pytest.raises(ValueError, match=rf"\b{question}\b"):
+        answers_for(**answers)
+
+
+@pytest.mark.parametrize(("number", "word"), [("0", "none"), ("1", "shared"), ("2", "per_zone")])
+def test_a_replayed_nat_number_is_refused_naming_the_words(number, word):
+    """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""
+    ((question, error),) = PRE_GEN.problems({**DEFAULTS, "nat_gateways": number})
+
+    assert question == "nat_gateways"
+    assert error.endswith("(the earlier 0, 1 and 2 are none, shared and per_zone)")
+    assert PRE_GEN.problems({**DEFAULTS, "nat_gateways": word}) == []
+
+
+def test_problems_come_in_the_order_of_the_questions():
+    answers = {
+        **DEFAULTS,
+        "github_repo": "x",
+        "alarm_email": "nobody",
+        "desired_count": "0",
+        "memory": "3",
+        "domain": "Not A Domain",
+    }
+
+    assert [question for question, _ in PRE_GEN.problems(answers)] == [
+        "domain",
+        "memory",
+        "desired_count",
+        "alarm_email",
+        "github_repo",
+    ]
+
+
+def test_domain_too_long_for_a_certificate_names_the_limit_and_the_ways_out():
+    (error,) = refusals(domain=DOMAIN_65)
+
+    assert error == (
+        f'domain: "{DOMAIN_65}" is not allowed; ACM certificates take a domain name of at most '
+        "64 characters and this one has 65: give the certificate_arn of an existing certificate "
+        "for it, or a shorter apex"
+    )
+
+
+def test_every_problem_is_reported_at_once_and_nothing_is_left(tmp_path):
     bake = bake_cli(
         tmp_path,
         domain="Not A Domain",
@@ -302,17 +397,6 @@ def test_every_problem_is_reported_at_once(tmp_path):
     ]
     assert '"Not A Domain"' in errors[0], "the error quotes the value given"
     assert list(tmp_path.iterdir()) == []
-
-
-def test_domain_too_long_for_a_certificate_names_the_limit_and_the_ways_out(tmp_path):
-    bake = bake_cli(tmp_path, domain=DOMAIN_65)
-
-    (error,) = [line for line in bake.stderr.splitlines() if line.startswith("error: ")]
-    assert error == (
-        f'error: domain: "{DOMAIN_65}" is not allowed; ACM certificates take a domain name of at most '
-        "64 characters and this one has 65: give the certificate_arn of an existing certificate "
-        "for it, or a shorter apex"
-    )
 
 
 def command_to_bake_again(stderr):
@@ -354,10 +438,53 @@ def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tm
     assert {key: answers[key] for key in given} == {**given, "memory": "4096", "ssl": False}
 
 
-def test_a_wrong_domain_is_retyped_without_the_slug_made_from_it(tmp_path):
-    _, command = command_to_bake_again(bake_cli(tmp_path, domain="Shop.example.org").stderr)
+def bake_again(answers, wrong):
+    """The command the pre-gen hook prints for these answers, split as a shell splits it."""
+    folder = Path(answers["_output_dir"], answers["domain_slug"])
+    return shlex.split(PRE_GEN.bake_again(answers, wrong, folder))
+
+
+def test_the_command_names_the_output_folder_only_when_the_shell_is_elsewhere(
+    tmp_path, monkeypatch
+):
+    answers = answers_for(memory="3")  # its output folder: the current one
+    monkeypatch.setenv("PWD", os.getcwd())
+    here = bake_again(answers, ["memory"])
+    monkeypatch.setenv("PWD", str(tmp_path))
+    elsewhere = bake_again(answers, ["memory"])
+
+    assert "--output-dir" not in here
+    assert elsewhere[3:5] == ["--output-dir", answers["_output_dir"]]
+
+
+def test_a_wrong_domain_is_retyped_without_the_slug_made_from_it():
+    command = bake_again(answers_for(domain="Shop.example.org"), ["domain"])
+
     assert command[-1] == "domain=Shop.example.org"
     assert not [part for part in command if part.startswith("domain_slug=")]
+
+
+def test_under_cruft_create_the_command_is_cruft_create_with_every_answer():
+    answers = {**answers_for(memory="3"), "_commit": "0" * 40}
+
+    command = bake_again(answers, ["memory"])
+
+    assert command[:5] == ["cruft", "create", str(TEMPLATE), "--no-input", "--extra-context"]
+    given = json.loads(command[5])
+    assert list(given)[-1] == "memory"
+    assert given == {key: value for key, value in answers.items() if not key.startswith("_")}
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_the_hooks_know_a_folder_cruft_renders_only_to_compare(hook, tmp_path):
+    """cruft update and diff render into a tempfile.TemporaryDirectory(): tmp + 8 characters."""
+    made_by_cruft_to_compare = load_hook(hook, DEFAULTS).made_by_cruft_to_compare
+    cruft = {**DEFAULTS, "_commit": "0" * 40}
+    compared = Path(tempfile.gettempdir()).resolve() / "tmpa1b2_c3d" / "example-com"
+
+    assert made_by_cruft_to_compare(cruft, compared)
+    assert not made_by_cruft_to_compare(DEFAULTS, compared), "cookiecutter, not cruft"
+    assert not made_by_cruft_to_compare(cruft, tmp_path / "example-com"), "cruft create"
 
 
 def test_a_refused_interactive_bake_keeps_what_was_typed(tmp_path):
@@ -387,6 +514,29 @@ def test_refused_bake_keeps_an_existing_folder(tmp_path):
     assert own_file.read_text() == "mine"
 
 
+@pytest.mark.parametrize(("github_repo", "kept"), [("", False), ("acme/site", True)])
+def test_workflows_are_kept_only_with_a_github_repository(tmp_path, github_repo, kept):
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    answers = {**DEFAULTS, "github_repo": github_repo}
+
+    load_hook("post_gen_project", answers).remove_disabled_options(answers, tmp_path)
+
+    assert (tmp_path / ".github").exists() == kept
+
+
+def test_next_steps_name_the_folder_and_ask_for_git_init_only_outside_a_repository(tmp_path):
+    hook = load_hook("post_gen_project", DEFAULTS)
+    outside, inside = tmp_path / "outside" / "example-com", tmp_path / "repository" / "example-com"
+    for folder in (outside, inside):
+        folder.mkdir(parents=True)
+    subprocess.run(["git", "init", "--quiet", str(inside.parent)], check=True)
+    git_init = 'git init && git add -A && git commit -m "First version"'
+
+    assert "\n  cd example-com\n" in hook.next_steps(DEFAULTS, outside)
+    assert git_init in hook.next_steps(DEFAULTS, outside)
+    assert git_init not in hook.next_steps(DEFAULTS, inside)
+
+
 BROKEN_STACK = """\
 AWSTemplateFormatVersion: "2010-09-09"
 Resources:
@@ -395,6 +545,23 @@ Resources:
     Properties:
       NoSuchProperty: true
 """
+
+
+def test_lint_findings_are_lines_naming_file_line_and_rule(tmp_path):
+    (tmp_path / "cloudformation").mkdir()
+    (tmp_path / "cloudformation" / "broken.yaml").write_text(BROKEN_STACK)
+
+    findings = load_hook("post_gen_project", DEFAULTS).lint_cloudformation(tmp_path, "eu-west-1")
+
+    assert [line.split(" ")[:2] for line in findings] == [["cloudformation/broken.yaml:6", "E3002"]]
+
+
+def test_lint_is_skipped_where_cfn_lint_is_not_installed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cfnlint.api", None)  # any import of it fails
+
+    assert (
+        load_hook("post_gen_project", DEFAULTS).lint_cloudformation(tmp_path, "eu-west-1") is None
+    )
 
 
 def test_lint_findings_fail_the_bake_and_remove_the_folder(tmp_path):
@@ -410,7 +577,7 @@ def test_lint_findings_fail_the_bake_and_remove_the_folder(tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_bake_without_cfn_lint_warns_and_succeeds(tmp_path, monkeypatch):
+def test_bake_without_cfn_lint_warns_and_succeeds(tmp_path):
     """Users running `pipx run cookiecutter` have no cfn-lint: say how to validate later."""
     shadow = tmp_path / "shadow" / "cfnlint"
     shadow.mkdir(parents=True)
@@ -425,20 +592,12 @@ def test_bake_without_cfn_lint_warns_and_succeeds(tmp_path, monkeypatch):
     )
 
 
-def test_baking_twice_is_idempotent(tmp_path):
-    first = bake_cli(tmp_path / "a")
-    second = bake_cli(tmp_path / "b")
-    again = bake_cli(tmp_path / "b", flags=["--overwrite-if-exists"])  # hooks run again over it
+def test_baking_again_over_a_site_changes_nothing(tmp_path):
+    first = bake_cli(tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = files(first.project)
 
-    assert first.returncode == second.returncode == again.returncode == 0, again.stderr
-    first_files = {
-        p.relative_to(first.project): p.read_bytes()
-        for p in first.project.rglob("*")
-        if p.is_file()
-    }
-    again_files = {
-        p.relative_to(again.project): p.read_bytes()
-        for p in again.project.rglob("*")
-        if p.is_file()
-    }
-    assert first_files == again_files
+    again = bake_cli(tmp_path, flags=["--overwrite-if-exists"])  # the hooks run again over it
+
+    assert again.returncode == 0, again.stderr
+    assert files(again.project) == before
