@@ -13,7 +13,10 @@ cost = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = cost  # dataclasses look their module up
 spec.loader.exec_module(cost)
 
-PRICES = {  # FACTS.md's us-east-1 figures, fixed here so the hand computations below stay true
+# AWS's us-east-1 list prices as of 2026-06, from the pricing pages deploy/prices.json names
+# (aws.amazon.com/fargate/pricing, /vpc/pricing, ...), fixed here so the hand computations
+# below stay true when prices.json is updated.
+PRICES = {
     "region": "us-east-1",
     "as_of": "2026-06",
     "nat_gateway_hour": 0.045,
