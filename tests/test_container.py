@@ -67,15 +67,39 @@ def test_build_context_holds_what_the_image_needs_and_nothing_else(default_bake,
     assert not [path for path in context if "__pycache__" in path or path.startswith("tests")]
 
 
-@pytest.mark.parametrize(("cpu", "workers"), [("256", 2), ("512", 2), ("1024", 3), ("4096", 9)])
-def test_gunicorn_workers_follow_the_task_cpu(tmp_path, monkeypatch, cpu, workers):
-    project = bake_without_hooks(tmp_path, cpu=cpu, memory=str(max(int(cpu) * 2, 512)))
+# Two per vCPU plus one, and at least two, for every task size the service stack takes.
+WORKERS_BY_CPU = {"256": 2, "512": 2, "1024": 3, "2048": 5, "4096": 9, "8192": 17, "16384": 33}
+
+
+def test_the_task_passes_its_cpu_and_gunicorn_makes_the_worker_count(
+    default_bake, tmp_path, monkeypatch
+):
+    """One source for the count: gunicorn.conf.py, from the Cpu the task definition passes."""
+    template = cfn_yaml.load(str(default_bake / "cloudformation" / "service.yaml"))
+    (container,) = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    environment = {variable["Name"]: variable["Value"] for variable in container["Environment"]}
     monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
 
+    assert environment["TASK_CPU_UNITS"] == {"Ref": "Cpu"}
+    assert "WEB_CONCURRENCY" not in environment
+    assert template["Parameters"]["Cpu"]["AllowedValues"] == list(WORKERS_BY_CPU)
+    for cpu, workers in WORKERS_BY_CPU.items():
+        monkeypatch.setenv("TASK_CPU_UNITS", cpu)
+        settings = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
+        assert settings["workers"] == workers, cpu
+
+
+def test_without_the_stack_gunicorn_sizes_for_the_cpu_answered(tmp_path, monkeypatch):
+    """`make serve` passes no TASK_CPU_UNITS: the cpu the site was generated with counts."""
+    project = bake_without_hooks(tmp_path, cpu="1024")
+    monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
+    for name in ("TASK_CPU_UNITS", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+
     settings = runpy.run_path(str(project / "container" / "gunicorn.conf.py"))
 
-    assert settings["workers"] == workers
+    assert settings["workers"] == WORKERS_BY_CPU["1024"]
     assert settings["bind"] == f"unix:{tmp_path}/gunicorn.sock"
 
 

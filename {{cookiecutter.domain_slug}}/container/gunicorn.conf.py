@@ -7,11 +7,14 @@ container can reach it, and nginx buffers slow clients so no worker waits on a s
 import os
 
 SCRATCH_DIR = os.environ["SCRATCH_DIR"]  # set by the entrypoint
-TASK_CPU_UNITS = int({{ cookiecutter.cpu | tojson }})  # 1024 units = 1 vCPU
+# 1024 units = 1 vCPU. The service stack passes its Cpu parameter, so a new task size needs no
+# new image; `make serve` runs with the size answered at generation.
+TASK_CPU_UNITS = int(os.environ.get("TASK_CPU_UNITS") or {{ cookiecutter.cpu | tojson }})
 
 bind = f"unix:{SCRATCH_DIR}/gunicorn.sock"
-# Two per vCPU plus one (the usual rule for an app that also waits on I/O), and never fewer
-# than two, so one slow request cannot block a small task. WEB_CONCURRENCY overrides it.
+# The one place the worker count is made: two per vCPU plus one (the usual rule for an app that
+# also waits on I/O), and never fewer than two, so one slow request cannot block a small task.
+# WEB_CONCURRENCY overrides it.
 workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, 2 * TASK_CPU_UNITS // 1024 + 1))
 # Measured against gthread (4 threads, kept-alive connections from nginx) on this page:
 # no more requests/s, and a worse p99.
