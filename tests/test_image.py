@@ -151,6 +151,18 @@ def test_https_at_the_load_balancer_gets_hsts(served):
     assert response.getheader("Strict-Transport-Security") == f"max-age={ONE_YEAR}"
 
 
+def test_nginx_serves_the_pages_stylesheet_from_the_read_only_image(served):
+    _, port = served
+    _, page = get(port, "/", {"Host": "example.com", "X-Forwarded-Proto": "https"})
+    stylesheet = re.search(r'<link rel="stylesheet" href="(/static/[^"]+)"', page)[1]
+
+    response, body = get(port, stylesheet, {"X-Forwarded-Proto": "https"})
+
+    assert response.status == 200, body
+    assert response.getheader("Content-Type") == "text/css"
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+
+
 def test_the_container_runs_with_the_task_definitions_settings(served):
     container, _ = served
 
