@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import COOKIECUTTER, TEMPLATE, bake_cli, copy_template
+from conftest import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template
 
 CRUFT = Path(sys.executable).with_name("cruft")
 GIT_IDENTITY = {
@@ -218,12 +218,9 @@ def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_pat
 
 
 def test_replaying_a_site_made_before_the_nat_words_says_which_word_to_use(tmp_path):
-    bake = bake_cli(tmp_path / "site", **ANSWERS)
-    assert bake.returncode == 0, bake.stderr
-    replay = tmp_path / "before.json"
-    recorded = json.loads((bake.project / ".cookiecutter.json").read_text())
-    recorded["cookiecutter"]["nat_gateways"] = "1"  # what such a site recorded
-    replay.write_text(json.dumps(recorded))
+    answers = {key: value for key, value in answers_for(**ANSWERS).items() if key[0] != "_"}
+    replay = tmp_path / "before.json"  # a site's .cookiecutter.json, as such a site recorded it
+    replay.write_text(json.dumps({"cookiecutter": {**answers, "nat_gateways": "1"}}))
 
     done = run(
         *COOKIECUTTER,
