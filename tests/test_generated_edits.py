@@ -20,12 +20,21 @@ OWN_HOME_PAGE = """\
 </html>
 """
 # A background process outliving the shell that started it: pytest inherits it as an orphan.
+# The test returns once the orphan runs sleep: until the shell's fork has exec'd, its command
+# line is still the shell's.
 FORGETFUL_TEST = """\
 import subprocess
+import time
+
+from conftest import processes
 
 
 def test_starts_something_and_forgets_it():
     subprocess.run(["sh", "-c", "sleep 3141 &"], check=True)
+    deadline = time.monotonic() + 10
+    while not any(p.command == "sleep 3141" for p in processes().values()):
+        assert time.monotonic() < deadline, "sleep 3141 never started"
+        time.sleep(0.01)
 """
 
 

@@ -11,7 +11,6 @@ import hashlib
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -24,8 +23,10 @@ from pathlib import Path
 
 import pytest
 from conftest import processes
+from flask import url_for
 
-from app import DEFAULT_DOMAIN
+from app import DEFAULT_DOMAIN, create_app
+from app.static_urls import hashed_names
 
 PROJECT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
@@ -557,15 +558,15 @@ def test_make_serve_ends_once_everything_it_started_has_stopped(make_serve, stop
     assert not listening(make_serve.port)
 
 
-def test_make_serve_answers_the_home_pages_static_urls_itself(make_serve):
-    _, page = make_serve.get("/")
-    urls = re.findall(r'"(/static/[^"]+)"', page)
+def test_make_serve_answers_the_apps_static_urls_itself(make_serve):
+    app = create_app()
+    with app.test_request_context():
+        urls = [url_for("static", filename=name) for name in hashed_names(app.static_folder)]
 
-    assert urls, "the home page links no static file"
     for url in urls:
         response, _ = make_serve.fetch(url)
         assert response.status == 200, url
-        assert "immutable" in response.getheader("Cache-Control"), url
+        assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
         assert answered_by_nginx(log_entry(make_serve, url)), url
 
 
