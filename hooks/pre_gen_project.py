@@ -45,6 +45,11 @@ SLUG = re.compile(r"[a-z](?:-?[a-z0-9])*")
 MAX_SLUG_LENGTH = 63
 # The nat_gateways choices of cookiecutter.json, in its order.
 NAT_CHOICES = ["none", "shared", "per_zone"]
+# The cpu_architecture and capacity choices of cookiecutter.json, in its order. Every pair is a
+# site AWS runs: Fargate Spot takes ARM64 tasks too, on platform version 1.4.0 (since 2024-09;
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html).
+ARCHITECTURE_CHOICES = ["x86_64", "arm64"]
+CAPACITY_CHOICES = ["on_demand", "spot", "mixed"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
@@ -106,6 +111,17 @@ def check_task_size(answers):
             f"Fargate runs cpu {cpu} with memory {allowed[0]} to {allowed[-1]} MiB "
             f"({', '.join(map(str, allowed))})",
         )
+
+
+def check_task_platform(answers):
+    """Choices replayed from a .cookiecutter.json are not checked by cookiecutter (see
+    check_nat_gateways)."""
+    for question, choices in (
+        ("cpu_architecture", ARCHITECTURE_CHOICES),
+        ("capacity", CAPACITY_CHOICES),
+    ):
+        if answers[question] not in choices:
+            yield problem(question, answers[question], f"expected {', '.join(choices)}")
 
 
 def check_counts(answers):
@@ -174,6 +190,7 @@ CHECKS = [
     check_domain,
     check_domain_slug,
     check_task_size,
+    check_task_platform,
     check_counts,
     check_hosted_zone_id,
     check_certificate_arn,

@@ -116,6 +116,18 @@ SUPPORTED = [
         {"domain": DOMAIN_65, "certificate_arn": CERTIFICATE.format(region="eu-west-1")},
         id="domain-65-characters-with-existing-certificate",
     ),
+    # Fargate Spot runs ARM64 tasks too (since 2024-09), so every pair is supported.
+    *[
+        pytest.param(
+            {"cpu_architecture": architecture, "capacity": capacity},
+            id=f"{architecture}-{capacity}",
+        )
+        for architecture in QUESTIONS["cpu_architecture"]
+        for capacity in QUESTIONS["capacity"]
+    ],
+    pytest.param(
+        {"capacity": "mixed", "desired_count": "1", "max_count": "1"}, id="mixed-with-one-task"
+    ),
 ]
 
 
@@ -187,7 +199,7 @@ def test_cpu_choices_name_the_memory_sizes_each_takes():
             assert label.endswith(f"memory {sizes[0]} to {sizes[-1]} MiB in steps of {step}"), label
 
 
-def test_the_service_stack_takes_the_cpus_and_counts_the_hook_takes(default_bake):
+def test_the_service_stack_takes_the_cpus_counts_and_platforms_the_hook_takes(default_bake):
     parameters = cfn_yaml.load(str(default_bake / "cloudformation" / "service.yaml"))["Parameters"]
     cpus = [str(cpu) for cpu in PRE_GEN.FARGATE_MEMORY]
 
@@ -195,6 +207,13 @@ def test_the_service_stack_takes_the_cpus_and_counts_the_hook_takes(default_bake
     for count in ("DesiredCount", "MaxCount"):
         limits = parameters[count]["MinValue"], parameters[count]["MaxValue"]
         assert limits == (1, PRE_GEN.MAX_TASKS), count
+    # The answers become these parameters' defaults: each choice is a value the stack takes.
+    assert parameters["CpuArchitecture"]["AllowedValues"] == [
+        architecture.upper() for architecture in PRE_GEN.ARCHITECTURE_CHOICES
+    ]
+    assert parameters["Capacity"]["AllowedValues"] == PRE_GEN.CAPACITY_CHOICES
+    assert PRE_GEN.ARCHITECTURE_CHOICES == QUESTIONS["cpu_architecture"]
+    assert PRE_GEN.CAPACITY_CHOICES == QUESTIONS["capacity"]
 
 
 def test_a_user_who_picks_cpu_1024_and_presses_enter_gets_its_smallest_memory(tmp_path):
@@ -325,6 +344,8 @@ REFUSED_BY_COOKIECUTTER = [
     ("nat-not-a-choice", {"nat_gateways": "3"}, "nat_gateways"),
     ("nat-former-number", {"nat_gateways": "1"}, "nat_gateways"),
     ("python-not-a-choice", {"python_version": "3.11"}, "python_version"),
+    ("architecture-not-a-choice", {"cpu_architecture": "aarch64"}, "cpu_architecture"),
+    ("capacity-not-a-choice", {"capacity": "spot_only"}, "capacity"),
     ("ssl-not-a-boolean", {"ssl": "maybe"}, "ssl"),
 ]
 
@@ -345,6 +366,20 @@ def test_a_replayed_nat_number_is_refused_naming_the_words(number, word):
     assert question == "nat_gateways"
     assert error.endswith("(the earlier 0, 1 and 2 are none, shared and per_zone)")
     assert PRE_GEN.problems({**DEFAULTS, "nat_gateways": word}) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "value"), [("cpu_architecture", "ARM64"), ("capacity", "on-demand")]
+)
+def test_a_replayed_platform_answer_outside_the_choices_is_refused_naming_them(question, value):
+    """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""
+    ((named, error),) = PRE_GEN.problems({**DEFAULTS, question: value})
+
+    assert named == question
+    assert error == (
+        f"{question}: {json.dumps(value)} is not allowed; "
+        f"expected {', '.join(QUESTIONS[question])}"
+    )
 
 
 def test_problems_come_in_the_order_of_the_questions():
