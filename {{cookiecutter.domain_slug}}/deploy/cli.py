@@ -10,7 +10,7 @@ from deploy import site
 COMMANDS = {
     "up": "create or update both stacks, building and pushing the image in between",
     "plan": "show what `up` would change in each stack; applies nothing",
-    "image": "build the image for linux/amd64 and push it to the site's ECR repository",
+    "image": "build the image for the tasks' CPU and push it to the site's ECR repository",
     "status": "both stacks, the service's tasks and rollout, the certificate, the URL",
     "logs": "the site's log events from CloudWatch",
     "ns": "the hosted zone's name servers, to set at the domain's registrar",

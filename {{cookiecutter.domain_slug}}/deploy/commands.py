@@ -189,7 +189,7 @@ def up(aws, options):
     resources_stack = check_planned_values(aws, resources_values, service_values)
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
-    delivery = image.Delivery.check(aws, resources, options.tag)
+    delivery = image.Delivery.check(aws, resources, service_values["CpuArchitecture"], options.tag)
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
     else:
@@ -235,7 +235,11 @@ def plan(aws, options):
     resources = stacks.outputs(stacks.describe(aws, stacks.RESOURCES.name) or {})
     if resources:
         current = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name))
-        tag = options.tag or current.get("ImageTag") or image.source_tag()
+        tag = (
+            options.tag
+            or current.get("ImageTag")
+            or image.image_tag(service_values["CpuArchitecture"])
+        )
         if not options.tag:
             console.print(
                 f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)"
@@ -254,7 +258,9 @@ def plan(aws, options):
 
 def build_image(aws, options):
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
-    tag = image.Delivery.check(aws, resources).deliver(aws, resources)
+    # For the CPU the service runs on now, or will once deployed.
+    architecture = stacks.planned_values(aws, stacks.SERVICE, {})["CpuArchitecture"]
+    tag = image.Delivery.check(aws, resources, architecture).deliver(aws, resources)
     console.print(f"Image {tag} is in ECR; deploy it with `python -m deploy up --tag {tag}`")
 
 

@@ -1,4 +1,4 @@
-"""The site's image: built for Fargate (linux/amd64), tagged from git, pushed to the stack's ECR."""
+"""The site's image: built for the tasks' CPU, tagged from git, pushed to the stack's ECR."""
 
 import base64
 import hashlib
@@ -11,7 +11,8 @@ from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
 PROJECT = Path(__file__).resolve().parent.parent
-PLATFORM = "linux/amd64"
+# The service stack's CpuArchitecture -> the platform its image is built for.
+PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 # What Docker engines report as their machine, as a platform's architecture.
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 # The QEMU handler Linux needs to run (and so build) another architecture's binaries.
@@ -57,6 +58,17 @@ def source_tag(project=None):
         content = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
         changes.update(name + b"\0" + content)
     return f"{sha}-dirty-{changes.hexdigest()[:6]}"
+
+
+def image_tag(architecture, project=None):
+    """The working tree's tag for an image of that architecture.
+
+    The same commit built for the other CPU is another image (a task given it exits at once with
+    `exec format error`), so an ARM64 image's tag says so. X86_64 keeps the bare tag, which the
+    images of sites made before ARM64 was offered carry.
+    """
+    tag = source_tag(project)
+    return tag if architecture == "X86_64" else f"{tag}-{architecture.lower()}"
 
 
 def registry_login(authorization):
@@ -106,21 +118,24 @@ def docker_engine(otherwise=WITHOUT_DOCKER):
     return client
 
 
-def check_platform(client, platform=PLATFORM):
-    """Stop, with what to do, when the engine cannot build for Fargate's platform."""
+def check_platform(client, platform):
+    """Stop, with what to install or enable, when the engine cannot build for the tasks' CPU."""
     info = client.info()
     machine = info.get("Architecture", "")
     wanted = platform.split("/")[1]
     if ARCHITECTURES.get(machine) == wanted:
         return
     # Docker Desktop emulates the other architecture itself; a Linux engine needs QEMU's
-    # handler registered with the kernel (binfmt_misc).
+    # handler registered with the kernel (binfmt_misc), which either command below does.
     if "Docker Desktop" in info.get("OperatingSystem", "") or (BINFMT / EMULATORS[wanted]).exists():
         return
+    other = next(name for name, each in PLATFORMS.items() if each != platform)
     raise Abort(
         f"The Docker engine runs on {machine} and cannot build {platform} images without "
-        f"emulation: register QEMU for it (docker run --privileged --rm tonistiigi/binfmt "
-        f"--install {wanted}), or build where the engine runs on {wanted}",
+        f"emulation: register QEMU for {wanted} (`sudo apt-get install qemu-user-static` on "
+        f"Debian or Ubuntu, or `docker run --privileged --rm tonistiigi/binfmt --install "
+        f"{wanted}`), turn on Docker Desktop's emulation, build where the engine runs on "
+        f"{wanted}, or run the tasks on {other} with --set CpuArchitecture={other}",
         USAGE,
     )
 
@@ -136,23 +151,25 @@ class Delivery:
 
     tag: str
     given: bool
+    platform: str = PLATFORMS["X86_64"]
     checked: bool = False
     client: object = None
 
     @classmethod
-    def check(cls, aws, resources, tag=None):
-        """Everything an image needs that can fail, before the first change."""
+    def check(cls, aws, resources, architecture, tag=None):
+        """Everything an image needs that can fail, before the first change. `architecture`
+        is the CpuArchitecture the service stack will run the image on."""
         repository = resources.get("RepositoryName")
         if tag:
             if repository:
                 require_image(aws, resources, tag)
             return cls(tag, given=True, checked=bool(repository))
-        delivery = cls(source_tag(), given=False)
+        delivery = cls(image_tag(architecture), given=False, platform=PLATFORMS[architecture])
         if repository and image_exists(aws.client("ecr"), repository, delivery.tag):
             delivery.checked = True
             return delivery
         delivery.client = docker_engine()
-        check_platform(delivery.client)
+        check_platform(delivery.client, delivery.platform)
         return delivery
 
     def deliver(self, aws, resources):
@@ -164,20 +181,20 @@ class Delivery:
             repository = resources["RepositoryName"]
             console.print(f"Image {self.tag} is already in {repository}: not rebuilt")
         else:
-            publish(aws, resources, self.client, self.tag)
+            publish(aws, resources, self.client, self.tag, self.platform)
         self.checked = True
         return self.tag
 
 
-def build(client, context, reference):
-    console.print(f"Building {reference} for {PLATFORM}")
+def build(client, context, reference, platform):
+    console.print(f"Building {reference} for {platform}")
     # An engine started without its default bridge network (dockerd --bridge=none, as in the
     # template's CI) leaves a build's RUN steps no network at all: there they use the host's.
     bridged = any(network["Name"] == "bridge" for network in client.api.networks(names=["bridge"]))
     chunks = client.api.build(
         path=str(context),
         tag=reference,
-        platform=PLATFORM,
+        platform=platform,
         rm=True,
         decode=True,
         network_mode=None if bridged else "host",
@@ -208,9 +225,9 @@ def push(client, repository_uri, tag, login):
             console.print(f"  digest {chunk['aux'].get('Digest')}", style="dim")
 
 
-def publish(aws, resources, client, tag, project=PROJECT):
-    """Build the working tree's image and push it to the site's repository."""
+def publish(aws, resources, client, tag, platform, project=PROJECT):
+    """Build the working tree's image for `platform` and push it to the site's repository."""
     uri = resources["RepositoryUri"]
-    build(client, project, f"{uri}:{tag}")
+    build(client, project, f"{uri}:{tag}", platform)
     login = registry_login(aws.client("ecr").get_authorization_token()["authorizationData"][0])
     push(client, uri, tag, login)

@@ -34,6 +34,7 @@ HEALTH_PATH = "/health"
 class Task:
     """The service's container as a local engine can run it."""
 
+    platform: str  # the image's, for the task definition's CpuArchitecture
     port: int
     read_only: bool
     init: bool
@@ -73,7 +74,9 @@ def read_task(path=SERVICE_TEMPLATE):
     }
     linux = container.get("LinuxParameters", {})
     service = resources["Service"]["Properties"]
+    runtime = resources["TaskDefinition"]["Properties"]["RuntimePlatform"]
     return Task(
+        platform=image.PLATFORMS[setting(template, runtime["CpuArchitecture"])],
         port=int(setting(template, mapping["ContainerPort"])),
         read_only=bool(setting(template, container.get("ReadonlyRootFilesystem", False))),
         init=bool(setting(template, linux.get("InitProcessEnabled", False))),
@@ -196,9 +199,10 @@ def main(argv=None):
     options = parser.parse_args(argv)
     try:
         client = image.docker_engine(otherwise="")
-        image.check_platform(client)
-        image.build(client, image.PROJECT, REFERENCE)
-        return serve(client, read_task(), options.port)
+        task = read_task()
+        image.check_platform(client, task.platform)
+        image.build(client, image.PROJECT, REFERENCE, task.platform)
+        return serve(client, task, options.port)
     except Abort as stop:
         fail(stop.message)
         return stop.status

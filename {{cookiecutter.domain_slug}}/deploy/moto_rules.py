@@ -18,6 +18,11 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
 - Its YAML reader turns the short form `!Condition Name` into `Fn::Condition`, which its
   condition functions do not know: `!And [!Condition A, ...]` is then always false.
 - It exports the outputs whose Condition is false too (and fails evaluating them).
+- A changed parameter updates only the resources that name it with Ref, not those that read it
+  through a condition (Fn::If).
+- Its ECS takes from a stack a cluster without its capacity providers, a task definition
+  without its runtime platform (the CPU architecture) and CPU, and a service with launch type
+  EC2 and no capacity provider strategy.
 - It accepts any parameter value; AWS refuses a value outside AllowedValues or AllowedPattern.
 - It describes a list parameter's value as a Python list; AWS gives the comma-separated text.
 - Its Route 53 deletes only records it remembers creating through its own API, where AWS
@@ -43,6 +48,9 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
   (cloudformation-coverage-roadmap#818, containers-roadmap#2614); IAM names that role
   AWSServiceRoleForECS and refuses to create it twice ("has been taken in this account").
 - An account holds one OIDC provider per URL (IAM: EntityAlreadyExists).
+- A service takes a launch type or a capacity provider strategy, not both, and its strategy
+  names only capacity providers associated with its cluster (CreateService,
+  CapacityProviderStrategyItem in the ECS API Reference).
 - Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
   deletion fails with DependencyViolation).
 - An update that replaces a hosted zone, a record group or a certificate (a new DomainName)
@@ -63,8 +71,10 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.vpcs import VPC
+from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
@@ -333,9 +343,12 @@ def parse_and_update_resource(logical_id, resource_json, resources_map, account_
     condition = resource_json.get("Condition")
     if condition and not resources_map.lazy_condition_map[condition]:
         return None
-    return moto_parse_and_update_resource(
-        logical_id, resource_json, resources_map, account_id, region_name
-    )
+    try:
+        return moto_parse_and_update_resource(
+            logical_id, resource_json, resources_map, account_id, region_name
+        )
+    except AwsRefusal as refusal:
+        raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
 
 
 def delete_resource(self, parsed_resource, resource_json):
@@ -640,6 +653,169 @@ def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
     moto_delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
+# ---------------------------------------------------------------- ECS: CPU and capacity
+
+
+moto_build_resource_diff = parsing.ResourceMap.build_resource_diff
+
+
+def build_resource_diff(self, other_template, parameters=None):
+    """moto's, which updates a resource for a changed parameter only when the resource names it
+    with Ref: an ECS service or task definition whose properties read it through a condition
+    (Fn::If) is updated too, as AWS does. (moto's updates of other types, EC2's among them,
+    fail on properties they never expect to change.)"""
+    actions = moto_build_resource_diff(self, other_template, parameters)
+    changed = {
+        key for key, value in (parameters or {}).items() if self.input_parameters.get(key) != value
+    }
+    conditions = other_template.get("Conditions", {})
+    for name, resource in other_template["Resources"].items():
+        taught = resource["Type"] in ("AWS::ECS::Service", "AWS::ECS::TaskDefinition")
+        if taught and name in self._resource_json_map and name not in actions["Modify"]:
+            if changed & parameters_behind(conditions_of(resource.get("Properties")), conditions):
+                actions["Modify"].append(name)
+    return actions
+
+
+def conditions_of(node):
+    """The names of the conditions a template node reads (Fn::If, Condition)."""
+    if isinstance(node, list):
+        return {name for item in node for name in conditions_of(item)}
+    if not isinstance(node, dict):
+        return set()
+    found = {
+        name for name in (node.get("Condition"), node.get("Fn::Condition")) if isinstance(name, str)
+    }
+    if "Fn::If" in node:
+        found.add(node["Fn::If"][0])
+    return found | {name for value in node.values() for name in conditions_of(value)}
+
+
+def parameters_behind(names, conditions):
+    """The parameters those conditions, and the conditions they read, refer to."""
+    found, seen, todo = set(), set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in conditions:
+            continue
+        seen.add(name)
+        found |= set(parsing.get_references_from_template(conditions[name]))
+        todo += conditions_of(conditions[name])
+    return found
+
+
+moto_create_cluster = Cluster.create_from_cloudformation_json
+moto_update_cluster = Cluster.update_from_cloudformation_json
+moto_create_task_definition = TaskDefinition.create_from_cloudformation_json
+moto_update_task_definition = TaskDefinition.update_from_cloudformation_json
+moto_create_service = Service.create_from_cloudformation_json
+moto_update_service = Service.update_from_cloudformation_json
+
+
+def camel(items):
+    """CloudFormation's PascalCase keys as the ECS API names them."""
+    return remap_nested_keys(items, pascal_to_camelcase)
+
+
+def with_capacity_providers(cluster, cloudformation_json):
+    properties = cloudformation_json.get("Properties", {})
+    cluster.capacity_providers = properties.get("CapacityProviders", [])
+    strategy = properties.get("DefaultCapacityProviderStrategy", [])
+    cluster.default_capacity_provider_strategy = camel(strategy)
+    return cluster
+
+
+def create_cluster(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    cluster = moto_create_cluster(resource_name, cloudformation_json, account_id, region_name)
+    return with_capacity_providers(cluster, cloudformation_json)
+
+
+def update_cluster(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    cluster = moto_update_cluster(
+        original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+    return with_capacity_providers(cluster, cloudformation_json)
+
+
+def with_runtime_platform(task_definition, cloudformation_json):
+    """moto registers a task definition from a stack with its containers, volumes and memory
+    only; each update registers a new revision, as CloudFormation does."""
+    properties = cloudformation_json["Properties"]
+    task_definition.runtime_platform = camel(properties.get("RuntimePlatform"))
+    task_definition.cpu = properties.get("Cpu")
+    task_definition.requires_compatibilities = properties.get("RequiresCompatibilities")
+    return task_definition
+
+
+def create_task_definition(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+    created = moto_create_task_definition(
+        resource_name, cloudformation_json, account_id, region_name
+    )
+    return with_runtime_platform(created, cloudformation_json)
+
+
+def update_task_definition(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    updated = moto_update_task_definition(
+        original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+    return with_runtime_platform(updated, cloudformation_json)
+
+
+def refuse_capacity_aws_refuses(cloudformation_json, account_id, region_name):
+    """CreateService and UpdateService take a launch type or a capacity provider strategy, not
+    both, and a strategy names only providers associated with the service's cluster
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html).
+    moto creates any service with launch type EC2 and keeps no strategy at all."""
+    properties = cloudformation_json["Properties"]
+    strategy = properties.get("CapacityProviderStrategy", [])
+    if strategy and properties.get("LaunchType"):
+        raise AwsRefusal(
+            'Resource handler returned message: "Invalid request provided: Specify either a '
+            'launch type or a capacity provider strategy, but not both."'
+        )
+    cluster = ecs_backends[account_id][region_name].clusters[properties["Cluster"]]
+    missing = [
+        item["CapacityProvider"]
+        for item in strategy
+        if item["CapacityProvider"] not in (cluster.capacity_providers or [])
+    ]
+    if missing:
+        raise AwsRefusal(
+            'Resource handler returned message: "Invalid request provided: The specified '
+            "capacity provider strategy cannot contain a capacity provider that is not "
+            "associated with the cluster. Associate the capacity provider with the cluster or "
+            'specify a valid capacity provider and try again."'
+        )
+
+
+def with_capacity(service, cloudformation_json):
+    properties = cloudformation_json["Properties"]
+    service.capacity_provider_strategy = camel(properties.get("CapacityProviderStrategy", []))
+    service.launch_type = properties.get("LaunchType")
+    return service
+
+
+def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    refuse_capacity_aws_refuses(cloudformation_json, account_id, region_name)
+    created = moto_create_service(resource_name, cloudformation_json, account_id, region_name)
+    return with_capacity(created, cloudformation_json)
+
+
+def update_service(
+    cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+):
+    refuse_capacity_aws_refuses(cloudformation_json, account_id, region_name)
+    updated = moto_update_service(
+        original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+    return with_capacity(updated, cloudformation_json)
+
+
 PATCHES = [
     (CloudFormationBackend, "create_change_set", create_change_set),
     (CloudFormationBackend, "execute_change_set", execute_change_set),
@@ -658,6 +834,13 @@ PATCHES = [
     (FakeZone, "update_from_cloudformation_json", classmethod(replace_resource)),
     (FakeZone, "delete", delete_zone),
     (IAMBackend, "create_service_linked_role", create_service_linked_role),
+    (parsing.ResourceMap, "build_resource_diff", build_resource_diff),
+    (Cluster, "create_from_cloudformation_json", classmethod(create_cluster)),
+    (Cluster, "update_from_cloudformation_json", classmethod(update_cluster)),
+    (TaskDefinition, "create_from_cloudformation_json", classmethod(create_task_definition)),
+    (TaskDefinition, "update_from_cloudformation_json", classmethod(update_task_definition)),
+    (Service, "create_from_cloudformation_json", classmethod(create_service)),
+    (Service, "update_from_cloudformation_json", classmethod(update_service)),
 ]
 MISSING = object()
 # moto finds resource types among CloudFormationModel's subclasses, and caches what it found.

@@ -173,6 +173,92 @@ def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy,
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == scaled
 
 
+# The service's capacity provider strategy for each Capacity (base 0 where none is given).
+STRATEGIES = {
+    "on_demand": [("FARGATE", 0, 1)],
+    "spot": [("FARGATE_SPOT", 0, 1)],
+    "mixed": [("FARGATE", 1, 0), ("FARGATE_SPOT", 0, 1)],
+}
+
+
+def running_on(aws):
+    """(the task definition's CPU architecture, the service's strategy as in STRATEGIES)."""
+    ecs = aws("ecs")
+    (service,) = ecs.describe_services(cluster=site.SLUG, services=[service_name(aws)])["services"]
+    described = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    strategy = [
+        (item["capacityProvider"], item.get("base", 0), item["weight"])
+        for item in service["capacityProviderStrategy"]
+    ]
+    assert "launchType" not in service  # a service takes a strategy or a launch type
+    return described["taskDefinition"]["runtimePlatform"]["cpuArchitecture"], strategy
+
+
+def service_name(aws):
+    described = aws("cloudformation").describe_stacks(StackName=site.SERVICE_STACK)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}["ServiceName"]
+
+
+def test_the_tasks_run_on_the_cpu_and_capacity_answered(aws, deployed):
+    (cluster,) = aws("ecs").describe_clusters(clusters=[site.SLUG])["clusters"]
+
+    assert sorted(cluster["capacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
+    assert running_on(aws) == (
+        SERVICE_DEFAULTS["CpuArchitecture"],
+        STRATEGIES[SERVICE_DEFAULTS["Capacity"]],
+    )
+
+
+@pytest.mark.parametrize(
+    ("architecture", "capacity"), [("ARM64", "spot"), ("ARM64", "mixed"), ("X86_64", "on_demand")]
+)
+def test_a_set_cpu_and_capacity_reach_the_task_definition_and_the_service(
+    aws, deploy, deployed, architecture, capacity
+):
+    overrides, _ = deployed
+    settings = ["--set", f"CpuArchitecture={architecture}", "--set", f"Capacity={capacity}"]
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides, *settings)
+
+    assert status == 0, out + err
+    assert running_on(aws) == (architecture, STRATEGIES[capacity])
+
+
+def test_the_stand_in_refuses_a_provider_the_cluster_lacks(aws, deploy, deployed):
+    """As a cluster made before FARGATE_SPOT was associated: the service's update fails."""
+    overrides, _ = deployed
+    aws("ecs").put_cluster_capacity_providers(
+        cluster=site.SLUG, capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[]
+    )
+    before = running_on(aws)
+    status, out, err = deploy(
+        "up", "--yes", "--tag", "v1", "--service-only", "--set", "Capacity=spot"
+    )
+
+    assert status == 1, out + err
+    assert "capacity provider that is not associated with the cluster" in out + err
+    assert running_on(aws) == before
+
+
+class X86Engine:
+    """A Linux Docker engine on x86_64 without QEMU, as `docker info` describes it."""
+
+    def info(self):
+        return {"Architecture": "x86_64", "OperatingSystem": "Ubuntu 24.04 LTS"}
+
+
+def test_up_for_arm64_on_an_engine_that_cannot_build_it_stops_before_any_change(
+    aws, deploy, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(image, "source_tag", lambda project=None: "abc1234")
+    monkeypatch.setattr(image, "docker_engine", lambda otherwise=None: X86Engine())
+    monkeypatch.setattr(image, "BINFMT", tmp_path)  # no QEMU handler registered
+    status, _, err = deploy("up", "--yes", *site_overrides(aws), "--set", "CpuArchitecture=ARM64")
+
+    assert status == 2 and len(err.splitlines()) == 1
+    assert "cannot build linux/arm64 images" in err and "qemu-user-static" in err
+    assert stack_names(aws) == set()
+
+
 def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
     """What CI's deploy role runs: no change set on the resources stack, the new image rolls out."""
     push_image(aws, "v2")

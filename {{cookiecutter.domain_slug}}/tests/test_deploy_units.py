@@ -187,12 +187,70 @@ def docker_client():
         pytest.skip(stopped.message)
 
 
-def test_the_image_builds_for_linux_amd64(docker_client, tmp_path):
+# An image of scratch and a file runs no program while it builds: any engine builds either.
+@pytest.mark.parametrize(("architecture", "platform"), image.PLATFORMS.items())
+def test_the_image_builds_for_the_tasks_cpu(docker_client, tmp_path, architecture, platform):
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /\n")
     (tmp_path / "hello.txt").write_text("hello\n")
     reference = f"deploy-tests:{'-'.join(tmp_path.parts[-3:]).lower()}"  # unique per session
-    image.build(docker_client, tmp_path, reference)
+    image.build(docker_client, tmp_path, reference, platform)
     try:
-        assert docker_client.images.get(reference).attrs["Architecture"] == "amd64"
+        built = docker_client.images.get(reference).attrs["Architecture"]
+        assert f"linux/{built}" == platform, architecture
     finally:
         docker_client.images.remove(reference, force=True)
+
+
+class Engine:
+    """What `check_platform` reads of a Docker engine: `docker info`."""
+
+    def __init__(self, machine, system="Debian GNU/Linux 13 (trixie)"):
+        self.facts = {"Architecture": machine, "OperatingSystem": system}
+
+    def info(self):
+        return self.facts
+
+
+@pytest.fixture
+def no_emulators(monkeypatch, tmp_path):
+    """A kernel with no QEMU handler registered; returns where one would be."""
+    monkeypatch.setattr(image, "BINFMT", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("machine", "platform"), [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64")]
+)
+def test_an_engine_builds_its_own_cpu_without_emulation(no_emulators, machine, platform):
+    image.check_platform(Engine(machine), platform)
+
+
+def test_an_x86_engine_without_qemu_says_in_one_line_what_to_install_for_arm64(no_emulators):
+    with pytest.raises(Abort) as stopped:
+        image.check_platform(Engine("x86_64"), "linux/arm64")
+
+    message = stopped.value.message
+    assert stopped.value.status == USAGE and "\n" not in message
+    assert message.startswith("The Docker engine runs on x86_64 and cannot build linux/arm64")
+    assert "sudo apt-get install qemu-user-static" in message
+    assert "tonistiigi/binfmt --install arm64" in message
+    assert message.endswith("or run the tasks on X86_64 with --set CpuArchitecture=X86_64")
+
+
+def test_an_arm_engine_without_qemu_names_amd64_and_the_way_back(no_emulators):
+    with pytest.raises(Abort) as stopped:
+        image.check_platform(Engine("aarch64"), "linux/amd64")
+
+    assert "tonistiigi/binfmt --install amd64" in stopped.value.message
+    assert stopped.value.message.endswith("--set CpuArchitecture=ARM64")
+
+
+def test_a_registered_qemu_handler_or_docker_desktop_builds_the_other_cpu(no_emulators):
+    image.check_platform(Engine("aarch64", system="Docker Desktop"), "linux/amd64")
+    (no_emulators / "qemu-aarch64").write_text("enabled\n")
+    image.check_platform(Engine("x86_64"), "linux/arm64")
+
+
+def test_an_arm64_image_carries_its_architecture_in_the_tag(repo):
+    assert image.image_tag("X86_64", repo) == head(repo)  # as before ARM64 was offered
+    assert image.image_tag("ARM64", repo) == f"{head(repo)}-arm64"
