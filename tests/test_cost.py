@@ -1,5 +1,6 @@
 """The cost and rollout figures of deploy/cost.py against hand-computed cases, and in a bake."""
 
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -24,6 +25,10 @@ PRICES = {
     "public_ipv4_hour": 0.005,
     "fargate_vcpu_hour": 0.04048,
     "fargate_gb_hour": 0.004445,
+    # Linux/ARM, and Fargate Spot's published "up to 70%" off, from aws.amazon.com/fargate/pricing.
+    "fargate_arm_vcpu_hour": 0.03238,
+    "fargate_arm_gb_hour": 0.00356,
+    "fargate_spot_discount_up_to": 0.7,
     "hosted_zone_month": 0.5,
     "alarm_month": 0.1,
 }
@@ -52,7 +57,7 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "Load balancer": 16.43,  # 0.0225 x 730 = 16.425
                 "Public IPv4 addresses": 14.60,  # (2 ALB + 2 tasks in public subnets) x 0.005 x 730
                 # 2 x (0.25 x 0.04048 + 0.5 x 0.004445) x 730 = 18.02005
-                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB": 18.02,
+                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB (x86_64, on demand)": 18.02,
                 "CloudWatch alarms (9)": 0.90,
                 "Route 53 hosted zone": 0.50,
             },
@@ -65,7 +70,7 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "Load balancer": 16.43,  # 0.0225 x 730 = 16.425
                 "Public IPv4 addresses": 14.60,  # (2 ALB + 2 NAT) x 0.005 x 730
                 # 2 x (0.25 x 0.04048 + 0.5 x 0.004445) x 730 = 18.02005
-                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB": 18.02,
+                "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB (x86_64, on demand)": 18.02,
                 "CloudWatch alarms (9)": 0.90,
                 "Route 53 hosted zone": 0.50,
             },
@@ -79,7 +84,7 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "NAT gateways": 0.0,
                 "Load balancer": 16.43,
                 "Public IPv4 addresses": 10.95,  # (2 ALB + 1 task in a public subnet) x 3.65
-                "Fargate tasks: 1 × 1 vCPU, 2 GB": 36.04,  # (0.04048 + 2 x 0.004445) x 730 = 36.0401
+                "Fargate tasks: 1 × 1 vCPU, 2 GB (x86_64, on demand)": 36.04,  # (0.04048 + 2 x 0.004445) x 730 = 36.0401
                 "CloudWatch alarms (5)": 0.50,
             },
             id="no-nat-existing-zone",
@@ -92,7 +97,7 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "NAT gateways": 32.85,
                 "Load balancer": 16.43,
                 "Public IPv4 addresses": 10.95,  # 2 ALB + 1 NAT; tasks stay private
-                "Fargate tasks: 3 × 0.5 vCPU, 1 GB": 54.06,  # 3 x (0.02024 + 0.004445) x 730 = 54.06015
+                "Fargate tasks: 3 × 0.5 vCPU, 1 GB (x86_64, on demand)": 54.06,  # 3 x (0.02024 + 0.004445) x 730 = 54.06015
                 "CloudWatch alarms (0)": 0.0,
                 "Route 53 hosted zone": 0.50,
             },
@@ -102,6 +107,80 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
 )
 def test_monthly_cost_matches_hand_computation(site, expected):
     assert cost.monthly_cost(site, PRICES) == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "capacity", "tasks", "label", "usd"),
+    [
+        # 2 x (0.25 x 0.03238 + 0.5 x 0.00356) x 730 = 14.4175
+        ("arm64", "on_demand", 2, "2 × 0.25 vCPU, 0.5 GB (arm64, on demand)", 14.42),
+        # 18.02005 x (1 - 0.7) = 5.406015
+        ("x86_64", "spot", 2, "2 × 0.25 vCPU, 0.5 GB (x86_64, on Spot)", 5.41),
+        # 14.4175 x 0.3 = 4.32525
+        ("arm64", "spot", 2, "2 × 0.25 vCPU, 0.5 GB (arm64, on Spot)", 4.33),
+        # one on demand, one on Spot: 9.010025 + 9.010025 x 0.3 = 11.7130325
+        ("x86_64", "mixed", 2, "2 × 0.25 vCPU, 0.5 GB (x86_64, 1 on demand, 1 on Spot)", 11.71),
+        # 7.20875 + 2 x 7.20875 x 0.3 = 11.533
+        ("arm64", "mixed", 3, "3 × 0.25 vCPU, 0.5 GB (arm64, 1 on demand, 2 on Spot)", 11.53),
+        # mixed with one task: that task is the one on demand
+        ("x86_64", "mixed", 1, "1 × 0.25 vCPU, 0.5 GB (x86_64, on demand)", 9.01),
+    ],
+)
+def test_the_tasks_line_follows_architecture_and_capacity(
+    architecture, capacity, tasks, label, usd
+):
+    site = dataclasses.replace(
+        DEFAULT_SITE, architecture=architecture, capacity=capacity, tasks=tasks
+    )
+    costs = cost.monthly_cost(site, PRICES)
+
+    assert costs[f"Fargate tasks: {label}"] == pytest.approx(usd, abs=1e-9)
+
+
+def fargate_rows(text):
+    """The second table of a report: {capacity: [x86_64, arm64]}, the (chosen) marks dropped."""
+    table = text.split("\n\n")[1].splitlines()
+    return {
+        cells(row)[0].removesuffix(" (chosen)"): [float(cell) for cell in cells(row)[1:]]
+        for row in table[2:]
+    }
+
+
+def test_the_report_shows_every_architecture_and_capacity_computed_from_the_prices():
+    text = cost.report(DEFAULT_SITE, cost.Rollout(5, 2, 20), PRICES, "us-east-1")
+
+    assert fargate_rows(text) == {
+        "on_demand": [18.02, 14.42],
+        "spot": [5.41, 4.33],
+        "mixed": [11.71, 9.37],  # 7.20875 + 7.20875 x 0.3 = 9.371375
+    }
+    assert '"up to 70%" off the on-demand price' in text
+    assert "every task on demand" not in text  # no Spot chosen: the total is on demand
+
+
+def test_a_changed_price_changes_the_table():
+    dearer_arm = {**PRICES, "fargate_arm_vcpu_hour": 0.04048, "fargate_spot_discount_up_to": 0.5}
+    text = cost.report(DEFAULT_SITE, cost.Rollout(5, 2, 20), dearer_arm, "us-east-1")
+
+    # arm64 at the x86 vCPU price: 2 x (0.25 x 0.04048 + 0.5 x 0.00356) x 730 = 17.3740
+    assert fargate_rows(text) == {
+        "on_demand": [18.02, 17.37],
+        "spot": [9.01, 8.69],
+        "mixed": [13.52, 13.03],
+    }
+    assert '"up to 50%"' in text
+
+
+def test_a_spot_answer_puts_the_on_demand_total_beside_its_own():
+    site = dataclasses.replace(DEFAULT_SITE, architecture="arm64", capacity="mixed")
+    text = cost.report(site, cost.Rollout(5, 2, 20), PRICES, "us-east-1")
+
+    first = text.split("\n\n")[0].splitlines()
+    spot_total, on_demand_total = cells(first[-2]), cells(first[-1])
+    # 0 NAT: 16.43 + 14.60 + 9.37 + 0.90 + 0.50, and with 14.42 for both tasks on demand
+    assert spot_total[:2] == ["Total (Spot at its largest discount)", "41.80"]
+    assert on_demand_total[:2] == ["Total, every task on demand", "46.85"]
+    assert "mixed (chosen)" in text and "arm64 (chosen)" in text
 
 
 def cells(line):
@@ -219,7 +298,14 @@ def test_alarms_are_counted_for_the_conditions_the_answers_make(desired, maximum
 
 @pytest.mark.parametrize(("answer", "gateways"), [("none", 0), ("shared", 1), ("per_zone", 2)])
 def test_the_nat_answer_is_read_as_its_number_of_gateways(answer, gateways):
-    answers = {"nat_gateways": answer, "desired_count": "2", "cpu": "256", "memory": "512"}
+    answers = {
+        "nat_gateways": answer,
+        "desired_count": "2",
+        "cpu": "256",
+        "memory": "512",
+        "cpu_architecture": "x86_64",
+        "capacity": "on_demand",
+    }
     assert (
         cost.site_from_answers({**answers, "hosted_zone_id": ""}, alarms=0).nat_gateways == gateways
     )

@@ -13,6 +13,12 @@ PRICES = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730  # the month AWS's own price pages and calculator use
 # The nat_gateways answer -> NAT gateways it creates (the resources stack's NatGateways).
 NAT_GATEWAYS = {"none": 0, "shared": 1, "per_zone": 2}
+# The cpu_architecture answer -> its Fargate prices in prices.json (per vCPU-hour, per GB-hour).
+FARGATE_PRICES = {
+    "x86_64": ("fargate_vcpu_hour", "fargate_gb_hour"),
+    "arm64": ("fargate_arm_vcpu_hour", "fargate_arm_gb_hour"),
+}
+CAPACITIES = ("on_demand", "spot", "mixed")
 # An internet-facing load balancer holds a public IPv4 address in each of its two zones.
 LOAD_BALANCER_ADDRESSES = 2
 # Application Auto Scaling creates a scale-out and a scale-in alarm for each target tracking policy.
@@ -32,6 +38,13 @@ class Site:
     memory: int  # MiB
     creates_hosted_zone: bool
     alarms: int
+    architecture: str = "x86_64"  # a cpu_architecture answer
+    capacity: str = "on_demand"  # a capacity answer
+
+    @property
+    def on_spot(self) -> int:
+        """Tasks on Fargate Spot: mixed keeps the first on demand (the service's strategy)."""
+        return {"on_demand": 0, "spot": self.tasks, "mixed": max(self.tasks - 1, 0)}[self.capacity]
 
     @property
     def public_addresses(self) -> int:
@@ -62,18 +75,37 @@ def site_from_answers(answers: dict, alarms: int) -> Site:
         memory=int(answers["memory"]),
         creates_hosted_zone=not answers["hosted_zone_id"],
         alarms=alarms,
+        architecture=answers["cpu_architecture"],
+        capacity=answers["capacity"],
     )
+
+
+def fargate_hour(site: Site, prices: dict) -> float:
+    """USD an hour for the site's tasks, at their architecture's prices; a task on Spot at
+    Spot's largest published discount, so the least it may cost."""
+    vcpu_price, gb_price = (prices[key] for key in FARGATE_PRICES[site.architecture])
+    task = site.cpu / 1024 * vcpu_price + site.memory / 1024 * gb_price
+    spot_task = task * (1 - prices["fargate_spot_discount_up_to"])
+    return (site.tasks - site.on_spot) * task + site.on_spot * spot_task
+
+
+def _capacity_words(site: Site) -> str:
+    if site.on_spot == 0:
+        return "on demand"
+    if site.on_spot == site.tasks:
+        return "on Spot"
+    return f"{site.tasks - site.on_spot} on demand, {site.on_spot} on Spot"
 
 
 def monthly_cost(site: Site, prices: dict) -> dict[str, float]:
     """USD a month per line item, each rounded to cents: hourly charges only, no traffic."""
     vcpus, gigabytes = site.cpu / 1024, site.memory / 1024
-    task_hour = vcpus * prices["fargate_vcpu_hour"] + gigabytes * prices["fargate_gb_hour"]
+    tasks = f"Fargate tasks: {site.tasks} × {vcpus:g} vCPU, {gigabytes:g} GB"
     hourly = {
         "NAT gateways": site.nat_gateways * prices["nat_gateway_hour"],
         "Load balancer": prices["load_balancer_hour"],
         "Public IPv4 addresses": site.public_addresses * prices["public_ipv4_hour"],
-        f"Fargate tasks: {site.tasks} × {vcpus:g} vCPU, {gigabytes:g} GB": site.tasks * task_hour,
+        f"{tasks} ({site.architecture}, {_capacity_words(site)})": fargate_hour(site, prices),
     }
     items = {item: usd * HOURS_PER_MONTH for item, usd in hourly.items()}
     items[f"CloudWatch alarms ({site.alarms})"] = site.alarms * prices["alarm_month"]
@@ -184,23 +216,64 @@ def _markdown_table(rows: list[list[str]]) -> str:
     return "\n".join([line(rows[0]), line(rule), *map(line, rows[1:])])
 
 
+def _chosen(label: str, chosen: bool) -> str:
+    return label + (" (chosen)" if chosen else "")
+
+
+def fargate_table(site: Site, prices: dict) -> str:
+    """The tasks' cost for every architecture and capacity, the answers marked."""
+
+    def month(architecture, capacity):
+        other = replace(site, architecture=architecture, capacity=capacity)
+        return f"{fargate_hour(other, prices) * HOURS_PER_MONTH:.2f}"
+
+    header = ["Fargate tasks, USD a month"] + [
+        _chosen(architecture, architecture == site.architecture) for architecture in FARGATE_PRICES
+    ]
+    rows = [
+        [_chosen(capacity, capacity == site.capacity)]
+        + [month(architecture, capacity) for architecture in FARGATE_PRICES]
+        for capacity in CAPACITIES
+    ]
+    return _markdown_table([header, *rows])
+
+
 def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
-    """The cost table of the site beside its NAT alternatives, the prices' source, the rollout."""
+    """The cost table of the site beside its NAT alternatives, its tasks beside their other
+    architecture and capacities, the prices' source, the rollout."""
     choices = [site.nat_gateways] + [n for n in NAT_GATEWAYS.values() if n != site.nat_gateways]
     costs = [monthly_cost(replace(site, nat_gateways=n), prices) for n in choices]
     header = ["USD a month, idle"] + [
-        _nat_label(n) + (" (chosen)" if n == site.nat_gateways else "") for n in choices
+        _chosen(_nat_label(n), n == site.nat_gateways) for n in choices
     ]
     rows = [[item] + [f"{cost[item]:.2f}" for cost in costs] for item in costs[0]]
     total = ["Total"] + [f"{sum(cost.values()):.2f}" for cost in costs]
+    totals = [total]
+    if site.on_spot:  # the on-demand figure beside the Spot one
+        total[0] = "Total (Spot at its largest discount)"
+        on_demand = [
+            monthly_cost(replace(site, nat_gateways=n, capacity="on_demand"), prices)
+            for n in choices
+        ]
+        totals.append(
+            ["Total, every task on demand"] + [f"{sum(cost.values()):.2f}" for cost in on_demand]
+        )
+    discount = prices["fargate_spot_discount_up_to"]
     source = f"{prices['region']} list prices of {prices['as_of']}, {HOURS_PER_MONTH} hours a month"
     if region != prices["region"]:
         source += f"; {region}, where the site runs, is a little higher"
     return "\n".join(
         [
-            _markdown_table([header, *rows, total]),
+            _markdown_table([header, *rows, *totals]),
+            "",
+            fargate_table(site, prices),
             "",
             f"- Prices: {source}.",
+            f'- Fargate Spot: AWS publishes "up to {discount:.0%}" off the on-demand price and no'
+            " typical discount, so the Spot figures take that whole discount: the least Spot may"
+            " cost (its prices follow spare capacity and differ by region). A Spot task may be"
+            " stopped with a two-minute warning; mixed keeps the first task on demand. arm64"
+            " (Graviton) is AWS's Linux/ARM price.",
             "- Public IPv4: two addresses for the load balancer, one per NAT gateway, one per task"
             " when there is no NAT gateway.",
             "- Not included: traffic (load balancer capacity units, NAT and data transfer per GB),"
