@@ -50,6 +50,8 @@ NAT_CHOICES = ["none", "shared", "per_zone"]
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html).
 ARCHITECTURE_CHOICES = ["x86_64", "arm64"]
 CAPACITY_CHOICES = ["on_demand", "spot", "mixed"]
+# The dns choices of cookiecutter.json, in its order.
+DNS_CHOICES = ["route53", "external"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
@@ -140,6 +142,21 @@ def check_hosted_zone_id(answers):
         yield problem("hosted_zone_id", zone, "expected empty or a Route 53 zone id such as Z0123456789ABCDEFGHIJ")
 
 
+def check_dns(answers):
+    """A choice replayed from a .cookiecutter.json is not checked by cookiecutter (see
+    check_nat_gateways); a hosted zone is Route 53's, which dns external does not use."""
+    dns = answers["dns"]
+    if dns not in DNS_CHOICES:
+        yield problem("dns", dns, f"expected {' or '.join(DNS_CHOICES)}")
+    elif dns == "external" and answers["hosted_zone_id"]:
+        yield problem(
+            "hosted_zone_id",
+            answers["hosted_zone_id"],
+            "expected empty with dns external (the records live at your DNS provider), "
+            "or dns route53 to use that Route 53 zone",
+        )
+
+
 def check_certificate_arn(answers):
     arn = answers["certificate_arn"]
     if not arn:
@@ -192,6 +209,7 @@ CHECKS = [
     check_task_size,
     check_task_platform,
     check_counts,
+    check_dns,
     check_hosted_zone_id,
     check_certificate_arn,
     check_nat_gateways,

@@ -13,7 +13,8 @@ COMMANDS = {
     "image": "build the image for the tasks' CPU and push it to the site's ECR repository",
     "status": "both stacks, the service's tasks and rollout, the certificate, the URL",
     "logs": "the site's log events from CloudWatch",
-    "ns": "the hosted zone's name servers, to set at the domain's registrar",
+    "ns": "the hosted zone's name servers to set at the registrar, or (DNS at another provider) "
+    "the records to create there",
     "destroy": "delete the service stack, then the resources stack (asks first)",
 }
 

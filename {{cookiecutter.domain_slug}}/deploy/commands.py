@@ -5,7 +5,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from deploy import account, dns, image, site, stacks
+from deploy import account, dns, external_dns, image, site, stacks
 from deploy import status as status_report
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
@@ -48,8 +48,50 @@ def print_name_servers(servers, domain):
         console.print(f"  {server}", style="bold")
 
 
-def certificate_notice(aws, domain):
+def print_provider_validation(aws, stack_id, domain):
+    """The stack's own certificate's validation record(s) for the DNS provider; False while ACM
+    has not named them yet."""
+    arns = stacks.physical_ids(aws, stack_id, status_report.CERTIFICATE)
+    records = external_dns.validation_records(aws, arns)
+    if records:
+        external_dns.show_validation(records, domain)
+    return bool(records)
+
+
+def print_provider_site_records(aws, stack_id, domain):
+    """The apex's and www's records for the DNS provider; False while there is no load balancer."""
+    target = external_dns.load_balancer_name(aws, stack_id)
+    if target:
+        external_dns.show_site(external_dns.site_records(domain, target), domain)
+    return bool(target)
+
+
+def provider_notice(aws, domain):
+    """An on_poll hook for DnsProvider external: while the certificate waits, the records to
+    create at the provider, each said once, as soon as AWS knows it."""
+    shown = set()
+
+    def on_poll(watcher):
+        waiting = any(kind == status_report.CERTIFICATE for kind, _ in watcher.in_progress.values())
+        if not waiting:
+            return
+        if "validation" not in shown and print_provider_validation(aws, watcher.stack_id, domain):
+            shown.add("validation")
+            console.print(
+                "The stack waits until ACM sees that record (minutes after it answers; ACM "
+                "gives up after 72 hours) and carries on by itself; Ctrl-C only stops watching.",
+                style="yellow",
+            )
+        if "site" not in shown and print_provider_site_records(aws, watcher.stack_id, domain):
+            shown.add("site")
+
+    return on_poll
+
+
+def certificate_notice(aws, domain, dns_provider):
     """An on_poll hook: once the certificate waits for DNS validation, say what the user must do."""
+    if dns_provider == external_dns.EXTERNAL:
+        return provider_notice(aws, domain)
     shown = False
 
     def on_poll(watcher):
@@ -108,6 +150,12 @@ def check_planned_values(aws, resources_values, service_values):
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
+    if zone and resources_values["DnsProvider"] == external_dns.EXTERNAL:
+        raise Abort(
+            f"HostedZoneId {zone} is a Route 53 zone, which DnsProvider external does not use: "
+            "pass --set HostedZoneId= too, or keep DnsProvider route53",
+            USAGE,
+        )
     # Records the stack already made for this domain are its own; anything else there is not.
     domain_is_new = stacks.is_new(resources_stack) or (
         stacks.parameters_of(resources_stack).get("DomainName") != domain
@@ -209,7 +257,9 @@ def up(aws, options):
             overrides[stacks.RESOURCES],
             confirm,
             recreate=options.recreate,
-            on_poll=certificate_notice(aws, resources_values["DomainName"]),
+            on_poll=certificate_notice(
+                aws, resources_values["DomainName"], resources_values["DnsProvider"]
+            ),
         )
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
@@ -224,6 +274,10 @@ def up(aws, options):
     if resources.get("NameServers"):
         servers = ", ".join(resources["NameServers"].split(","))
         console.print(f"Name servers to set at the registrar of {domain}: {servers}")
+    if external_dns.is_external(resources_stack):
+        print_provider_validation(aws, resources_stack["StackId"], domain)
+        print_provider_site_records(aws, resources_stack["StackId"], domain)
+        console.print("`make status` checks what public DNS answers for them.")
 
 
 def plan(aws, options):
@@ -312,6 +366,9 @@ def ns(aws, options):
     # Read from the stack's resources, not its outputs: the name servers matter most while the
     # stack is still being created, waiting for the certificate's DNS validation.
     stack = stacks.require(aws, stacks.RESOURCES.name)
+    if external_dns.is_external(stack):
+        provider_records(aws, stack)
+        return
     own_zones = stacks.physical_ids(aws, stack["StackId"], dns.ZONE)
     zone = own_zones[0] if own_zones else stacks.parameters_of(stack).get("HostedZoneId")
     if not zone:
@@ -327,6 +384,20 @@ def ns(aws, options):
     else:
         console.print(
             "The stack uses a hosted zone you already had; it is not the stack's to change."
+        )
+
+
+def provider_records(aws, stack):
+    """`ns` for DnsProvider external: the records to create at the provider, as far as AWS
+    knows them now (the stack may still be waiting for the certificate)."""
+    domain = stacks.domain_of(stack)
+    validation = print_provider_validation(aws, stack["StackId"], domain)
+    site_records = print_provider_site_records(aws, stack["StackId"], domain)
+    if not (validation or site_records):
+        raise Abort(
+            f"{stack['StackName']} has no certificate or load balancer yet "
+            f"({stack['StackStatus']}): `make status` shows where it is",
+            USAGE,
         )
 
 

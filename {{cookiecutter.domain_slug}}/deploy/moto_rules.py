@@ -32,6 +32,17 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
   validation record goes into the hosted zone named in DomainValidationOptions, as
   CloudFormation does; the stack does not wait for the validation (nothing answers DNS here),
   where AWS waits until the record answers.
+- A certificate whose DomainValidationOptions name no hosted zone (DnsProvider external) is
+  validated through a record its user creates at their own DNS provider. AWS keeps it
+  PENDING_VALIDATION, and the stack's creation CREATE_IN_PROGRESS with the certificate in
+  progress and no outputs, until that record answers ("if the domain is not hosted in Route 53,
+  then the stack will remain in the CREATE_IN_PROGRESS state",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html);
+  moto issues every certificate after a minute and completes the stack at once. Taught here:
+  the provider is PUBLIC_DNS below, where tests and the rehearsal create the records a user
+  would, and the creation completes at the first DescribeStacks after the exact record
+  DescribeCertificate names is there. (An update that replaces such a certificate still
+  completes at once here.)
 
 AWS refusals moto does not make (each failure is reported the way CloudFormation reports it: the
 resource's *_FAILED event with AWS's message, then the stack's rollback or DELETE_FAILED):
@@ -66,7 +77,7 @@ import ipaddress
 import logging
 import re
 
-from moto.acm.models import acm_backends
+from moto.acm.models import CertBundle, acm_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
@@ -154,8 +165,61 @@ def create_stack_resources(backend, stack, change_set):
         stack._add_stack_event("ROLLBACK_COMPLETE")
         stack.status = "ROLLBACK_COMPLETE"
         return
+    waiting = [r for r in stack.resource_map.values() if r is not None and not r.is_created()]
+    if waiting:
+        for resource in waiting:
+            record_event(
+                stack,
+                resource.logical_resource_id,
+                resource.cloudformation_type(),
+                "CREATE_IN_PROGRESS",
+                resource.waiting_reason(),
+                resource.physical_resource_id,
+            )
+        WAITING[stack.stack_id] = waiting
+        return
     backend._validate_export_uniqueness(stack)
     publish_exports(backend, stack, set())
+
+
+# Creations that wait for resources (stack id -> those resources), finished once they are ready.
+WAITING = {}
+
+
+def finish_waiting_creations(backend):
+    """CloudFormation carries on with a creation once the resources it waits for are ready."""
+    for stack_id, resources in list(WAITING.items()):
+        stack = backend.stacks.get(stack_id)
+        if stack is None or stack.status != "CREATE_IN_PROGRESS":
+            del WAITING[stack_id]
+        elif all(resource.is_created() for resource in resources):
+            del WAITING[stack_id]
+            for resource in resources:
+                record_event(
+                    stack,
+                    resource.logical_resource_id,
+                    resource.cloudformation_type(),
+                    "CREATE_COMPLETE",
+                    None,
+                    resource.physical_resource_id,
+                )
+            stack.mark_creation_complete()
+            backend._validate_export_uniqueness(stack)
+            publish_exports(backend, stack, set())
+
+
+moto_describe_stacks = CloudFormationBackend.describe_stacks
+moto_outputs = Stack.outputs.fget
+
+
+def describe_stacks(self, name_or_stack_id):
+    finish_waiting_creations(self)
+    return moto_describe_stacks(self, name_or_stack_id)
+
+
+def outputs(self):
+    """A stack being created has no outputs yet."""
+    return None if self.status == "CREATE_IN_PROGRESS" else moto_outputs(self)
 
 
 def update_stack_resources(backend, stack, change_set):
@@ -232,15 +296,19 @@ def publish_exports(backend, stack, previous_names):
 
 
 def record_failure(stack, status, failure):
+    record_event(stack, failure.logical_id, failure.resource_type, status, failure.reason)
+
+
+def record_event(stack, logical_id, resource_type, status, reason, physical_id=""):
     stack.events.append(
         Event(
             stack_id=stack.stack_id,
             stack_name=stack.name,
-            logical_resource_id=failure.logical_id,
-            physical_resource_id="",
-            resource_type=failure.resource_type,
+            logical_resource_id=logical_id,
+            physical_resource_id=physical_id,
+            resource_type=resource_type,
             resource_status=status,
-            resource_status_reason=failure.reason,
+            resource_status_reason=reason,
             resource_properties=None,
         )
     )
@@ -517,9 +585,12 @@ class Certificate(Taught, CloudFormationModel):
         arn = acm_backends[account_id][region_name].request_certificate(
             domain, None, properties.get("SubjectAlternativeNames", []), []
         )
+        options = properties.get("DomainValidationOptions", [])
+        if not options:  # validated through a record its user creates at their DNS provider
+            AT_PROVIDER.add(arn)
         # CloudFormation writes each validation record into the zone it was given; deleting
         # the certificate later leaves the record there (cloudformation-coverage-roadmap#837).
-        for option in properties.get("DomainValidationOptions", []):
+        for option in options:
             token = hashlib.sha256(f"{arn}{option['DomainName']}".encode()).hexdigest()[:32]
             record = {
                 "Name": fqdn(f"_{token}.{option['DomainName']}"),
@@ -528,10 +599,85 @@ class Certificate(Taught, CloudFormationModel):
                 "ResourceRecords": [{"Value": f"_{token[::-1]}.acm-validations.aws."}],
             }
             create_record(account_id, region_name, option["HostedZoneId"], record)
-        return cls(arn)
+        certificate = cls(arn)
+        certificate.acm = acm_backends[account_id][region_name]
+        return certificate
+
+    def is_created(self):
+        """A certificate validated at the user's DNS provider holds the creation until ACM
+        issues it (GetCertificate runs ACM's check of the record); the others do not (above)."""
+        self.acm.get_certificate(self.physical_id)
+        return self.physical_id not in AT_PROVIDER
+
+    def waiting_reason(self):
+        """What CloudFormation's event says while it waits: the record to create."""
+        records = validation_records(self.acm.get_certificate(self.physical_id))
+        return " ".join(
+            "Content of DNS Record is: {"  # AWS's words; no doubled braces in a template
+            + f"Name: {r['Name']},Type: {r['Type']},Value: {r['Value']}"
+            + "}"
+            for r in records
+        )
 
     def delete(self, account_id, region_name):
+        AT_PROVIDER.discard(self.physical_id)
         acm_backends[account_id][region_name].delete_certificate(self.physical_id)
+
+
+# ---------------------------------------------------------------- a DNS provider outside AWS
+
+
+class PublicDns:
+    """Public DNS for a domain kept at another provider: the records its user created there,
+    each a name pointing at another (a CNAME, or an apex's ALIAS, ANAME or flattened CNAME), and
+    the load balancers' own names, which answer one address each from the range kept for
+    documentation (RFC 5737)."""
+
+    def __init__(self):
+        self.records = {}
+
+    def create(self, name, target):
+        self.records[fqdn(name).lower()] = fqdn(target).lower()
+
+    def points(self, name, target):
+        return self.records.get(fqdn(name).lower()) == fqdn(target).lower()
+
+    def resolve(self, name):
+        name = fqdn(name).lower()
+        seen = set()
+        while name in self.records and name not in seen:
+            seen.add(name)
+            name = self.records[name]
+        if not name.endswith(".elb.amazonaws.com."):
+            return frozenset()
+        host = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 254 + 1
+        return frozenset({f"192.0.2.{host}"})
+
+
+PUBLIC_DNS = PublicDns()
+# Certificates waiting for their validation records at the user's DNS provider (PUBLIC_DNS).
+AT_PROVIDER = set()
+
+
+def validation_records(bundle):
+    """The validation CNAMEs of a certificate, as DescribeCertificate names them."""
+    options = bundle.describe()["Certificate"].get("DomainValidationOptions", [])
+    return list(
+        {option["ResourceRecord"]["Name"]: option["ResourceRecord"] for option in options}.values()
+    )
+
+
+moto_check_certificate = CertBundle.check
+
+
+def check_certificate(self):
+    """ACM issues a certificate validated at another provider once its records answer there;
+    moto would issue it after a minute whatever DNS says."""
+    if self.arn not in AT_PROVIDER:
+        moto_check_certificate(self)
+    elif all(PUBLIC_DNS.points(r["Name"], r["Value"]) for r in validation_records(self)):
+        AT_PROVIDER.discard(self.arn)
+        self.status = "ISSUED"
 
 
 class OidcProvider(Taught, CloudFormationModel):
@@ -820,6 +966,9 @@ PATCHES = [
     (CloudFormationBackend, "create_change_set", create_change_set),
     (CloudFormationBackend, "execute_change_set", execute_change_set),
     (CloudFormationBackend, "delete_stack", delete_stack),
+    (CloudFormationBackend, "describe_stacks", describe_stacks),
+    (Stack, "outputs", property(outputs)),
+    (CertBundle, "check", check_certificate),
     (Stack, "parameter_list", property(parameter_list)),
     (parsing, "parse_and_create_resource", parse_and_create_resource),
     (parsing, "parse_and_update_resource", parse_and_update_resource),

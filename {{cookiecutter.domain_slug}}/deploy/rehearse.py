@@ -9,7 +9,10 @@ nothing about quotas, permissions or the time things take.
 One step is a stand-in: moto has no image registry, so instead of building and pushing, the
 rehearsal records an image manifest under the tag `rehearsal` as `docker push` would, and needs
 neither Docker nor a git commit. A site that names an existing certificate or hosted zone gets a
-stand-in of each in the moto account, as the real account has them.
+stand-in of each in the moto account, as the real account has them. A site whose DNS is at
+another provider gets a stand-in of it and of public DNS: every record the tool says to create
+there is created at once, as its user would, and the certificate validates through it only if
+the record is exactly the one ACM named.
 """
 
 import json
@@ -17,7 +20,7 @@ import os
 import sys
 import warnings
 
-from deploy import account, cli, commands, image, site
+from deploy import account, cli, commands, external_dns, image, site
 from deploy.aws import Aws
 
 TAG = "rehearsal"
@@ -72,6 +75,21 @@ def stand_in_certificate(aws, domain=site.DOMAIN):
     ]
 
 
+def stand_in_provider(public_dns, patch=setattr):
+    """The user at the DNS provider, who creates each record the tool shows at once, in the moto
+    server's public DNS (moto_rules.PUBLIC_DNS), which `status` then asks. `patch` is setattr,
+    or a test's monkeypatch.setattr."""
+    show = external_dns.show
+
+    def show_and_create(records, domain, why):
+        show(records, domain, why)
+        for record in records:
+            public_dns.create(record.name, record.value)
+
+    patch(external_dns, "show", show_and_create)
+    patch(external_dns, "resolve", public_dns.resolve)
+
+
 def stand_in_overrides(aws, defaults):
     """--set options naming stand-ins for the certificate and hosted zone a site says exist."""
     overrides = []
@@ -99,10 +117,11 @@ def main():
     for key in UNSET:
         os.environ.pop(key, None)
     os.environ.update(ISOLATED)
-    from deploy.moto_rules import moto_server  # moto opens a boto3 session as it loads
+    from deploy.moto_rules import PUBLIC_DNS, moto_server  # moto opens a boto3 session as it loads
 
     account.ROLE_PROPAGATION_SECONDS = 0  # moto's IAM is consistent at once
     image.Delivery = StandInImage
+    stand_in_provider(PUBLIC_DNS)
     # moto's notes on the resource types it only pretends to create.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     print(f"Rehearsing the first deploy of {site.DOMAIN} against a local moto server, not AWS.")

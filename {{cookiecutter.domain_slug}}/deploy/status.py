@@ -6,7 +6,7 @@ shows: `python -m deploy status --output json`.
 
 from rich.text import Text
 
-from deploy import dns, site, stacks
+from deploy import dns, external_dns, site, stacks
 from deploy.ui import console, status_style, table
 from deploy.watch import all_events, first_failure, last_operation
 
@@ -31,6 +31,8 @@ def gather(aws):
         "service": None,
         "certificates": [],
         "url": None,
+        # With DnsProvider external: what public DNS answers for the apex and www.
+        "dns": [],
     }
     if service_stack and service_stack["StackStatus"] != "REVIEW_IN_PROGRESS":
         facts["image"] = stacks.parameters_of(service_stack).get("ImageTag")
@@ -39,7 +41,19 @@ def gather(aws):
         resources = stacks.outputs(resources_stack)
         facts["certificates"] = certificate_facts(aws, resources_stack, resources)
         facts["url"] = resources.get("SiteUrl")
+        facts["dns"] = public_dns_facts(aws, resources_stack, facts["domain"])
     return facts
+
+
+def public_dns_facts(aws, stack, domain):
+    """For DnsProvider external, once the load balancer exists: the records' checks."""
+    if not external_dns.is_external(stack):
+        return []
+    target = external_dns.load_balancer_name(aws, stack["StackId"])
+    if target is None:
+        return []
+    # Looked up when called, so that tests and rehearsals put a stand-in resolver there.
+    return external_dns.check_site_names(domain, target, external_dns.resolve)
 
 
 def stack_facts(aws, name, stack):
@@ -95,7 +109,14 @@ def certificate_facts(aws, stack, resources):
             state = acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"]
         except acm.exceptions.ResourceNotFoundException:
             state = None
-        facts.append({"arn": arn, "status": state, "zone_made_by_the_stack": own_zone})
+        facts.append(
+            {
+                "arn": arn,
+                "status": state,
+                "zone_made_by_the_stack": own_zone,
+                "at_dns_provider": external_dns.is_external(stack),
+            }
+        )
     return facts
 
 
@@ -127,6 +148,9 @@ def show(facts):
         rows.add_row("certificate", certificate_words(certificate))
     if facts["url"]:
         rows.add_row("url", facts["url"])
+    for check in facts["dns"]:
+        style = "green" if check["state"] == "ok" else "yellow"
+        rows.add_row(f"dns {check['name']}", Text(external_dns.check_words(check), style=style))
     console.print(rows)
     if facts["stacks"][0]["status"] is None:
         console.print("Nothing is deployed yet: `make deploy` creates both stacks.")
@@ -138,6 +162,10 @@ def certificate_words(certificate):
         return "not in ACM any more: `--set CertificateArn=ARN` names another"
     if state != "PENDING_VALIDATION":
         return state
+    if certificate["at_dns_provider"]:
+        return (
+            f"{state} (waits for its validation record at your DNS provider: `make ns` prints it)"
+        )
     if certificate["zone_made_by_the_stack"]:
         return f"{state} (waits for the domain to be delegated to the hosted zone: `make ns`)"
     return f"{state} (waits for its validation record in the hosted zone to answer)"

@@ -15,7 +15,19 @@ from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto.route53.models import route53_backends
 
-from deploy import account, cli, commands, image, moto_rules, rehearse, site, stacks, ui, watch
+from deploy import (
+    account,
+    cli,
+    commands,
+    external_dns,
+    image,
+    moto_rules,
+    rehearse,
+    site,
+    stacks,
+    ui,
+    watch,
+)
 from deploy.errors import Abort
 from deploy.moto_rules import moto_server
 
@@ -24,6 +36,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 
 ACCOUNT = "123456789012"  # moto's account
 MAX_CERTIFICATE_NAME = 64  # ACM's limit on a certificate's own name (its DomainName)
+CERTIFICATE = "AWS::CertificateManager::Certificate"
+# Printing the records to create at the DNS provider, without the tests' stand-in user who
+# creates them (installed for each test).
+SHOW_ONLY = external_dns.show
 
 
 def template_defaults(name):
@@ -34,6 +50,9 @@ def template_defaults(name):
 
 RESOURCES_DEFAULTS = template_defaults("resources.yaml")
 SERVICE_DEFAULTS = template_defaults("service.yaml")
+# The bake keeps its DNS at another provider: the stacks make no zone and no records.
+EXTERNAL_DNS = RESOURCES_DEFAULTS["DnsProvider"] == "external"
+OWN_ZONE = not EXTERNAL_DNS and not RESOURCES_DEFAULTS["HostedZoneId"]
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +73,11 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setattr(account, "ROLE_PROPAGATION_SECONDS", 0)  # moto's IAM is consistent at once
+    # A user who creates at once each record the tool says to create at their DNS provider, and
+    # public DNS as the moto server's stand-in for it, never the internet's.
+    moto_rules.PUBLIC_DNS.records.clear()
+    rehearse.stand_in_provider(moto_rules.PUBLIC_DNS, monkeypatch.setattr)
+    monkeypatch.setattr(watch, "POLL_SECONDS", 0.01)  # a creation waiting for that record
 
 
 @pytest.fixture
@@ -146,8 +170,10 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     scheme = "https" if RESOURCES_DEFAULTS["EnableHttps"] == "true" else "http"
     assert f"{site.DOMAIN} runs image v1: {scheme}://{site.DOMAIN}" in out
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
-    if not RESOURCES_DEFAULTS["HostedZoneId"]:
+    if OWN_ZONE:
         assert f"Name servers to set at the registrar of {site.DOMAIN}: ns-" in out
+    if EXTERNAL_DNS:
+        assert f"  www.{site.DOMAIN}.  CNAME  " in out
 
     status, out, _ = deploy("up", "--yes", "--tag", "v1", *overrides)
     assert status == 0
@@ -334,7 +360,7 @@ def test_status_ns_and_logs_read_the_deployed_site(aws, deploy, deployed):
 
     status, out, _ = deploy("ns")
     assert status == 0
-    assert "awsdns" in out
+    assert "create the site's records" in out if EXTERNAL_DNS else "awsdns" in out
 
     group = f"/ecs/{site.SLUG}"
     logs = aws("logs")
@@ -408,10 +434,9 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     assert status == 2  # recreated; the new repository has no image v1 yet
     assert f"{site.RESOURCES_STACK}: DELETE_COMPLETE" in out
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
-    own_zone = not RESOURCES_DEFAULTS["HostedZoneId"]
     own_certificate = not RESOURCES_DEFAULTS["CertificateArn"]
     own_certificate &= RESOURCES_DEFAULTS["EnableHttps"] == "true"
-    if own_zone and own_certificate:
+    if OWN_ZONE and own_certificate:
         # The stack's zone keeps the certificate's validation record: cleared before deleting.
         assert out.index(" CNAME from the hosted zone") < out.index("DELETE_COMPLETE")
 
@@ -497,7 +522,7 @@ def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsy
         stack_id=stack_id,
         in_progress={"Certificate": ("AWS::CertificateManager::Certificate", datetime.now(UTC))},
     )
-    notice = commands.certificate_notice(session(aws), site.DOMAIN)
+    notice = commands.certificate_notice(session(aws), site.DOMAIN, "route53")
     notice(waiting)
     notice(waiting)  # said once, not at every poll
     out = capsys.readouterr().out
@@ -589,7 +614,7 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
     domain = parameter(aws, site.RESOURCES_STACK, "DomainName")
     assert resources["SiteUrl"] == f"{scheme}://{domain}"
     own_certificate = scheme == "https" and not RESOURCES_DEFAULTS["CertificateArn"]
-    if key == "DomainName" and own_certificate:
+    if key == "DomainName" and own_certificate and OWN_ZONE:
         # The old zone keeps the old certificate's validation record: left behind, and said.
         assert "warning: HostedZone (AWS::Route53::HostedZone) could not be deleted" in out
     assert resources["ServiceAssignPublicIp"] == (
@@ -677,8 +702,8 @@ def test_the_stand_in_refuses_to_delete_a_stack_whose_export_is_in_use(aws):
 def test_destroy_removes_the_certificates_validation_record_so_the_zone_can_go(
     aws, deploy, deployed
 ):
-    if RESOURCES_DEFAULTS["HostedZoneId"]:
-        pytest.skip("this site uses an existing hosted zone, which the stack never deletes")
+    if not OWN_ZONE:
+        pytest.skip("this site has no hosted zone of its own")
     zone = stacks.outputs(
         aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
     )["HostedZoneId"]
@@ -733,7 +758,7 @@ def test_records_already_in_an_existing_zone_stop_plan_and_up_before_any_change(
         record_type
     ]
     add_record(aws, zone, f"{name}{site.DOMAIN}.", record_type, value)
-    args = ["--tag", "v1", "--set", f"HostedZoneId={zone}"]
+    args = ["--tag", "v1", "--set", f"HostedZoneId={zone}", "--set", "DnsProvider=route53"]
     args += [a for a in site_overrides(aws) if not a.startswith("HostedZoneId=")]
 
     for command in (["plan"], ["up", "--yes"]):
@@ -790,7 +815,14 @@ def change_set_create(cloudformation, stack, template):
 
 def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
     status, _, err = deploy(
-        "up", "--yes", "--tag", "v1", "--set", "HostedZoneId=Z0000000000000NOSUCH"
+        "up",
+        "--yes",
+        "--tag",
+        "v1",
+        "--set",
+        "HostedZoneId=Z0000000000000NOSUCH",
+        "--set",
+        "DnsProvider=route53",
     )
     assert status == 2
     assert err.splitlines() == [
@@ -912,7 +944,9 @@ def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deplo
     assert row(out, site.RESOURCES_STACK) == "CREATE_COMPLETE"
     assert row(out, site.SERVICE_STACK) == "not created"
     if RESOURCES_DEFAULTS["EnableHttps"] == "true":
-        assert row(out, "certificate").startswith("PENDING_VALIDATION (waits for ")
+        # At another provider, the stand-in user created the validation record at once.
+        waiting = "ISSUED" if EXTERNAL_DNS else "PENDING_VALIDATION (waits for "
+        assert row(out, "certificate").startswith(waiting)
 
 
 def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
@@ -929,7 +963,8 @@ def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
 
     assert status == 0, err
     assert row(out, site.RESOURCES_STACK) == "CREATE_IN_PROGRESS"
-    assert row(out, "certificate").startswith("PENDING_VALIDATION (waits for the domain to be")
+    if not EXTERNAL_DNS:  # the test of an external site's wait is below
+        assert row(out, "certificate").startswith("PENDING_VALIDATION (waits for the domain to")
 
 
 def test_status_of_a_failed_stack_says_why(aws, deploy, deployed):
@@ -994,8 +1029,8 @@ def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch
 
 def test_destroy_completes_when_the_stacks_zone_is_already_gone(aws, deploy, deployed):
     """After a partial deletion (or a rollback) the zone may be gone while the stack stays."""
-    if RESOURCES_DEFAULTS["HostedZoneId"]:
-        pytest.skip("this site uses an existing hosted zone, which the stack never deletes")
+    if not OWN_ZONE:
+        pytest.skip("this site has no hosted zone of its own")
     zone = stacks.outputs(
         aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
     )["HostedZoneId"]
@@ -1153,3 +1188,183 @@ def test_status_as_json_before_anything_is_deployed(deploy):
     facts = json.loads(out)
     assert [s["status"] for s in facts["stacks"]] == [None, None]
     assert facts["service"] is None and facts["url"] is None
+
+
+# ---------------------------------------------------------------- DNS at another provider
+
+
+def external_dns_overrides(https):
+    """--set options for this bake's site with its DNS at another provider, HTTPS on or off
+    (on: with a certificate of the stack's own, validated there)."""
+    if https == "true" and len(site.DOMAIN) > MAX_CERTIFICATE_NAME:
+        pytest.skip("ACM certifies no name this long: the refusal is tested above")
+    return [
+        *("--set", "DnsProvider=external", "--set", "HostedZoneId="),
+        *("--set", f"EnableHttps={https}", "--set", "CertificateArn="),
+    ]
+
+
+def load_balancer_name(aws):
+    return aws("elbv2").describe_load_balancers()["LoadBalancers"][0]["DNSName"]
+
+
+def site_record_lines(aws):
+    target = load_balancer_name(aws)
+    return [
+        f"  {site.DOMAIN}.  ALIAS/ANAME or CNAME flattening  {target}.  (host: @)",
+        f"  www.{site.DOMAIN}.  CNAME  {target}.  (host: www)",
+    ]
+
+
+def validation_line(aws):
+    (arn,) = [c["CertificateArn"] for c in aws("acm").list_certificates()["CertificateSummaryList"]]
+    options = aws("acm").describe_certificate(CertificateArn=arn)["Certificate"]
+    record = options["DomainValidationOptions"][0]["ResourceRecord"]
+    host = record["Name"].removesuffix(f".{site.DOMAIN}.")
+    return f"  {record['Name']}  CNAME  {record['Value']}  (host: {host})"
+
+
+@pytest.mark.parametrize("https", ["true", "false"])
+def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_records(
+    aws, deploy, https
+):
+    overrides = external_dns_overrides(https)
+    status, first, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    assert status == 2, first + err  # the resources only: no image v1 yet
+    push_image(aws, "v1")
+    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    assert status == 0, out + err
+
+    assert aws("route53").list_hosted_zones()["HostedZones"] == []  # and so no record
+    records = site_record_lines(aws)
+    assert [line for line in out.splitlines() if line in records] == records
+    assert "Name servers" not in first + out
+    done = first.index(f"{site.RESOURCES_STACK}: CREATE_COMPLETE")
+    if https == "true":
+        # Printed while the creation waited for it, and exactly the record ACM checks: the
+        # stand-in provider validates the certificate through nothing else.
+        assert first.index(validation_line(aws)) < done
+        assert first.index(records[1]) < done
+        assert validation_line(aws) in out
+    else:
+        assert "validation record" not in first + out
+
+    status, out, _ = deploy("ns")
+    assert status == 0
+    expected = [validation_line(aws), *records] if https == "true" else records
+    assert [line for line in out.splitlines() if line.startswith("  ")] == expected
+
+
+def test_the_stand_in_holds_the_creation_until_the_exact_validation_record_answers(aws):
+    certificate = {"DomainName": "example.org", "ValidationMethod": "DNS"}
+    template = {
+        "Resources": {
+            "Certificate": {
+                "Type": "AWS::CertificateManager::Certificate",
+                "Properties": certificate,
+            }
+        },
+        "Outputs": {"Arn": {"Value": {"Ref": "Certificate"}}},
+    }
+    cloudformation = aws("cloudformation")
+
+    stack = change_set_create(cloudformation, "waits", template)
+
+    assert stack["StackStatus"] == "CREATE_IN_PROGRESS" and "Outputs" not in stack
+    (arn,) = stacks.physical_ids(session(aws), stack["StackId"], CERTIFICATE)
+    described = aws("acm").describe_certificate(CertificateArn=arn)["Certificate"]
+    assert described["Status"] == "PENDING_VALIDATION"
+    record = described["DomainValidationOptions"][0]["ResourceRecord"]
+    reasons = [e.get("ResourceStatusReason") for e in watch.all_events(cloudformation, "waits")]
+    # AWS's words; a template takes no doubled braces.
+    words = f"Name: {record['Name']},Type: CNAME,Value: {record['Value']}"
+    assert "Content of DNS Record is: {" + words + "}" in reasons
+    # The usual mistake: the provider appends the domain to a name given in full.
+    moto_rules.PUBLIC_DNS.create(f"{record['Name']}example.org", record["Value"])
+    stack = cloudformation.describe_stacks(StackName="waits")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_IN_PROGRESS"
+
+    moto_rules.PUBLIC_DNS.create(record["Name"], record["Value"])
+
+    stack = cloudformation.describe_stacks(StackName="waits")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stacks.outputs(stack) == {"Arn": arn}
+    assert aws("acm").describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"
+
+
+def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, monkeypatch):
+    """The stand-in user away: `up` waits (stopped here with Ctrl-C), status and ns explain."""
+    overrides = external_dns_overrides("true")
+    polls = []
+
+    def ctrl_c_at_the_third_poll(watcher):
+        polls.append(watcher.status)
+        if len(polls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(external_dns, "show", SHOW_ONLY)
+    monkeypatch.setattr(
+        commands, "certificate_notice", lambda aws, domain, dns: ctrl_c_at_the_third_poll
+    )
+    status, _, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    assert status == 130 and "Stopped watching." in err
+
+    status, out, err = deploy("status")
+    assert status == 0, err
+    assert row(out, site.RESOURCES_STACK) == "CREATE_IN_PROGRESS"
+    assert row(out, "certificate") == (
+        "PENDING_VALIDATION (waits for its validation record at your DNS provider: `make ns` "
+        "prints it)"
+    )
+    status, out, _ = deploy("ns")
+    assert status == 0
+    lines = [line for line in out.splitlines() if line.startswith("  ")]
+    assert lines == [validation_line(aws), *site_record_lines(aws)]
+
+
+def test_status_says_which_site_record_is_missing_or_wrong(aws, deploy):
+    overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
+    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
+    target = load_balancer_name(aws)
+    assert deploy("ns")[0] == 0  # the stand-in user creates what it prints
+    status, out, _ = deploy("status")
+    assert status == 0
+    assert row(out, f"dns {site.DOMAIN}") == "ok: the load balancer's addresses"
+    assert row(out, f"dns www.{site.DOMAIN}") == "ok: the load balancer's addresses"
+
+    # www never created; the apex still at the load balancer of the site it moves from.
+    del moto_rules.PUBLIC_DNS.records[f"www.{site.DOMAIN}."]
+    moto_rules.PUBLIC_DNS.create(site.DOMAIN, "old-site-1.eu-west-1.elb.amazonaws.com")
+    (old,) = moto_rules.PUBLIC_DNS.resolve(site.DOMAIN)
+
+    status, out, _ = deploy("status")
+    assert status == 0
+    assert row(out, f"dns {site.DOMAIN}") == (
+        f"wrong: answers {old}; make it only ALIAS/ANAME or CNAME flattening to {target}"
+    )
+    assert row(out, f"dns www.{site.DOMAIN}") == f"missing: create CNAME to {target}"
+    status, out, _ = deploy("status", "--output", "json")
+    assert [(c["name"], c["state"]) for c in json.loads(out)["dns"]] == [
+        (site.DOMAIN, "wrong"),
+        (f"www.{site.DOMAIN}", "missing"),
+    ]
+
+
+@pytest.mark.parametrize("command", ["plan", "up --yes"])
+def test_a_hosted_zone_with_external_dns_is_refused_before_any_change(aws, deploy, command):
+    zone = new_zone(aws)
+    status, _, err = deploy(
+        *command.split(),
+        "--tag",
+        "v1",
+        "--set",
+        "DnsProvider=external",
+        "--set",
+        f"HostedZoneId={zone}",
+    )
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: HostedZoneId {zone} is a Route 53 zone, which DnsProvider external does not use: "
+        "pass --set HostedZoneId= too, or keep DnsProvider route53"
+    ]
+    assert stack_names(aws) == set()
