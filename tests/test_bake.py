@@ -86,6 +86,12 @@ def files(project):
 SUPPORTED = [
     pytest.param({}, id="defaults"),
     pytest.param({"ssl": "no"}, id="ssl-off"),
+    pytest.param({"dns": "external"}, id="dns-external"),
+    pytest.param({"dns": "external", "ssl": "no"}, id="dns-external-ssl-off"),
+    pytest.param(
+        {"dns": "external", "certificate_arn": CERTIFICATE.format(region="eu-west-1")},
+        id="dns-external-existing-certificate",
+    ),
     pytest.param(
         {"ssl": "no", "nat_gateways": "none", "desired_count": "1", "max_count": "1"}, id="cheapest"
     ),
@@ -305,6 +311,11 @@ UNSUPPORTED = [
     ("zone-id-lowercase", {"hosted_zone_id": "z123abc"}, "hosted_zone_id"),
     ("zone-id-with-prefix", {"hosted_zone_id": "/hostedzone/Z123ABC"}, "hosted_zone_id"),
     (
+        "zone-id-with-dns-external",
+        {"dns": "external", "hosted_zone_id": "Z0123456789ABCDEFGHIJ"},
+        "hosted_zone_id",
+    ),
+    (
         "certificate-malformed",
         {"certificate_arn": "arn:aws:acm:eu-west-1:123:certificate/x"},
         "certificate_arn",
@@ -347,6 +358,7 @@ REFUSED_BY_COOKIECUTTER = [
     ("architecture-not-a-choice", {"cpu_architecture": "aarch64"}, "cpu_architecture"),
     ("capacity-not-a-choice", {"capacity": "spot_only"}, "capacity"),
     ("ssl-not-a-boolean", {"ssl": "maybe"}, "ssl"),
+    ("dns-not-a-choice", {"dns": "cloudflare"}, "dns"),
 ]
 
 
@@ -356,6 +368,13 @@ REFUSED_BY_COOKIECUTTER = [
 def test_cookiecutter_refuses_other_choices_itself(answers, question):
     with pytest.raises(ValueError, match=rf"\b{question}\b"):
         answers_for(**answers)
+
+
+def test_a_replayed_dns_answer_outside_the_choices_is_refused_naming_them():
+    """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""
+    assert PRE_GEN.problems({**DEFAULTS, "dns": "Route53"}) == [
+        ("dns", 'dns: "Route53" is not allowed; expected route53 or external')
+    ]
 
 
 @pytest.mark.parametrize(("number", "word"), [("0", "none"), ("1", "shared"), ("2", "per_zone")])

@@ -52,8 +52,10 @@ COMBINATIONS = [
             "alarm_email": "ops@example.com",
             "dynamodb_access": "yes",
             "aws_region": "sa-east-1",
+            "dns": "external",
         },
-        "fixed-count-email-dynamodb-sa-east-1",
+        "fixed-count-email-dynamodb-dns-external-sa-east-1",
+        checkov=True,
     ),
     combo(
         {
@@ -74,8 +76,9 @@ COMBINATIONS = [
             "memory": "61440",
             "nat_gateways": "shared",
             "aws_region": "ap-southeast-2",
+            "dns": "external",
         },
-        "http-github-cpu8192-ap-southeast-2",
+        "http-github-cpu8192-dns-external-ap-southeast-2",
     ),
 ]
 
@@ -296,6 +299,7 @@ def expected_defaults(answers):
     full = {
         "domain": "example.com",
         "ssl": "yes",
+        "dns": "route53",
         "hosted_zone_id": "",
         "certificate_arn": "",
         "cpu": "256",
@@ -313,6 +317,7 @@ def expected_defaults(answers):
     return {
         "resources": {
             "DomainName": full["domain"],
+            "DnsProvider": full["dns"],
             "HostedZoneId": full["hosted_zone_id"],
             "CertificateArn": full["certificate_arn"],
             "EnableHttps": flag[full["ssl"]],
@@ -352,7 +357,13 @@ def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
     resources = site.created("resources")
     nat = NAT_GATEWAYS[answers.get("nat_gateways", "none")]
     assert len([r for r in resources.values() if r["Type"] == "AWS::EC2::NatGateway"]) == int(nat)
-    assert ("HostedZone" in resources) == (not answers.get("hosted_zone_id"))
+    route53 = answers.get("dns", "route53") == "route53"
+    assert ("HostedZone" in resources) == (route53 and not answers.get("hosted_zone_id"))
+    # DNS at another provider: no record here, and the certificate names no zone to write into.
+    assert ("SiteRecords" in resources) == route53
+    if "Certificate" in resources:
+        validation = resources["Certificate"]["Properties"].get("DomainValidationOptions")
+        assert bool(validation) == route53
     assert ("DeployRole" in resources) == bool(answers.get("github_repo"))
 
     service = site.created("service")
@@ -369,7 +380,8 @@ def test_aaaa_records_and_a_dualstack_load_balancer_exactly_with_ipv6(site, answ
         "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
         "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
     }
-    names = [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}]
+    in_route53 = answers.get("dns", "route53") == "route53"
+    names = [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}] if in_route53 else []
     for ipv6 in (True, False):
         resources = site.created("resources", EnableIpv6=str(ipv6).lower())
         records = [
