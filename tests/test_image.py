@@ -77,10 +77,18 @@ def engine():
     client.close()
 
 
+# What Docker engines report as their machine -> the cpu_architecture answer for it.
+ANSWERS_FOR_MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
 @pytest.fixture(scope="module")
 def site(engine, tmp_path_factory):
-    """A site baked with the base's Python, its deploy package imported from the bake."""
-    bake = bake_cli(tmp_path_factory.mktemp("image"), python_version=PYTHON)
+    """A site baked with the base's Python and the engine's own CPU (built without emulation),
+    its deploy package imported from the bake."""
+    architecture = ANSWERS_FOR_MACHINE[engine.info()["Architecture"]]
+    bake = bake_cli(
+        tmp_path_factory.mktemp("image"), python_version=PYTHON, cpu_architecture=architecture
+    )
     assert bake.returncode == 0, bake.stderr
     with pytest.MonkeyPatch.context() as patch:
         patch.syspath_prepend(str(bake.project))
@@ -97,7 +105,7 @@ def build(engine, site, project, request):
     """Build `project` with the site's deploy.image.build; its reference, removed afterwards."""
     reference = f"{project.name}-test:{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
-    site.image.build(engine, project, reference)
+    site.image.build(engine, project, reference, site.local.read_task().platform)
     seconds = time.monotonic() - started
     size = engine.images.get(reference).attrs["Size"]
     report(request, f"image {reference}: {size / 1e6:.0f} MB, built in {seconds:.0f} s")
@@ -122,6 +130,13 @@ def served(engine, site, image, task):
     with site.local.running(engine, image, task, port) as container:
         site.local.wait_until_healthy(container, port, task.grace)
         yield container, port
+
+
+def test_the_image_is_built_for_the_cpu_the_site_answered(engine, site, image, task):
+    built = engine.images.get(image).attrs["Architecture"]
+
+    assert task.platform == f"linux/{built}"
+    assert ANSWERS_FOR_MACHINE[engine.info()["Architecture"]] == ANSWERS_FOR_MACHINE[built]
 
 
 def test_health_check_without_forwarded_proto_is_answered_not_redirected(served):

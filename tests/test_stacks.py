@@ -32,8 +32,14 @@ def combo(answers, id, checkov=False):
 COMBINATIONS = [
     combo({}, "defaults", checkov=True),
     combo(
-        {"ssl": "no", "nat_gateways": "none", "aws_region": "us-east-1"},
-        "http-nat0-us-east-1",
+        {
+            "ssl": "no",
+            "nat_gateways": "none",
+            "aws_region": "us-east-1",
+            "cpu_architecture": "arm64",
+            "capacity": "spot",
+        },
+        "http-nat0-arm64-spot-us-east-1",
         checkov=True,
     ),
     combo(
@@ -64,8 +70,9 @@ COMBINATIONS = [
             "memory": "122880",
             "nat_gateways": "per_zone",
             "aws_region": "eu-south-1",
+            "capacity": "mixed",
         },
-        "github-cpu16384-eu-south-1",
+        "github-cpu16384-mixed-eu-south-1",
         checkov=True,
     ),
     combo(
@@ -304,6 +311,8 @@ def expected_defaults(answers):
         "certificate_arn": "",
         "cpu": "256",
         "memory": "512",
+        "cpu_architecture": "x86_64",
+        "capacity": "on_demand",
         "desired_count": "2",
         "max_count": "4",
         "nat_gateways": "none",
@@ -335,6 +344,8 @@ def expected_defaults(answers):
             "Memory": full["memory"],
             "DesiredCount": int(full["desired_count"]),
             "MaxCount": int(full["max_count"]),
+            "CpuArchitecture": full["cpu_architecture"].upper(),
+            "Capacity": full["capacity"],
             "EnableExecuteCommand": "false",
             "AlarmEmail": full["alarm_email"],
             "DynamoDbAccess": flag[full["dynamodb_access"]],
