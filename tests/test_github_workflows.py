@@ -15,7 +15,13 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 @pytest.fixture(scope="module")
 def workflows(tmp_path_factory) -> Path:
-    bake = bake_cli(tmp_path_factory.mktemp("github"), github_repo=REPO, aws_region="eu-central-1")
+    # arm64: the deploy workflow then has its optional step too (QEMU on the x86 runner).
+    bake = bake_cli(
+        tmp_path_factory.mktemp("github"),
+        github_repo=REPO,
+        aws_region="eu-central-1",
+        cpu_architecture="arm64",
+    )
     assert bake.returncode == 0, bake.stderr
     return bake.project / ".github" / "workflows"
 
@@ -78,6 +84,15 @@ def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
         check=False,
     )
     assert parsed.returncode == 0, parsed.stderr
+
+
+def test_an_arm64_site_deploys_from_an_x86_runner_with_qemu(workflows):
+    (job,) = [load(workflows / "deploy.yml")["jobs"]["deploy"]]
+    runs = [step.get("run", "") for step in job["steps"]]
+    qemu = next(i for i, run in enumerate(runs) if "qemu-user-static" in run)
+    deploy = next(i for i, run in enumerate(runs) if "python -m deploy up" in run)
+
+    assert job["runs-on"] == "ubuntu-24.04" and qemu < deploy
 
 
 def test_github_expressions_survive_generation(workflows):
