@@ -35,12 +35,22 @@ NAT = QUESTIONS["nat_gateways"]  # the default first; read here, as the answers 
 BAKES = [
     pytest.param({}, id=f"defaults-nat-{NAT[0]}"),
     pytest.param(
-        {"domain": "7seas.example.org", "github_repo": "acme/site", "nat_gateways": NAT[1]},
-        id=f"digit-first-7seas.example.org-github-on-nat-{NAT[1]}",
+        {
+            "domain": "7seas.example.org",
+            "github_repo": "acme/site",
+            "nat_gateways": NAT[1],
+            "dns": "external",
+        },
+        id=f"digit-first-7seas.example.org-github-on-nat-{NAT[1]}-dns-external",
     ),
     pytest.param(
-        {"domain": LONGEST_WITH_SSL, "nat_gateways": NAT[2]},
-        id=f"longest-with-ssl-{len(LONGEST_WITH_SSL)}-chars-nat-{NAT[2]}",
+        {
+            "domain": LONGEST_WITH_SSL,
+            "nat_gateways": NAT[2],
+            "cpu_architecture": "arm64",
+            "capacity": "mixed",
+        },
+        id=f"longest-with-ssl-{len(LONGEST_WITH_SSL)}-chars-nat-{NAT[2]}-arm64-mixed",
     ),
     pytest.param({"domain": LONGEST, "ssl": "no"}, id=f"longest-{len(LONGEST)}-chars-ssl-off"),
 ]
