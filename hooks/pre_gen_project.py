@@ -52,6 +52,8 @@ ARCHITECTURE_CHOICES = ["x86_64", "arm64"]
 CAPACITY_CHOICES = ["on_demand", "spot", "mixed"]
 # The dns choices of cookiecutter.json, in its order.
 DNS_CHOICES = ["route53", "external"]
+# The deploy_strategy choices of cookiecutter.json, in its order.
+DEPLOY_STRATEGY_CHOICES = ["rolling", "blue_green", "canary", "linear"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
@@ -197,6 +199,14 @@ def check_alarm_email(answers):
         yield problem("alarm_email", email, "expected empty or one email address such as ops@example.com")
 
 
+def check_deploy_strategy(answers):
+    """A choice replayed from a .cookiecutter.json is not checked by cookiecutter (see
+    check_nat_gateways)."""
+    strategy = answers["deploy_strategy"]
+    if strategy not in DEPLOY_STRATEGY_CHOICES:
+        yield problem("deploy_strategy", strategy, f"expected {', '.join(DEPLOY_STRATEGY_CHOICES)}")
+
+
 def check_github_repo(answers):
     repo = answers["github_repo"]
     if repo and not GITHUB_REPO.fullmatch(repo):
@@ -215,6 +225,7 @@ CHECKS = [
     check_nat_gateways,
     check_alarm_email,
     check_github_repo,
+    check_deploy_strategy,
 ]
 
 

@@ -1,4 +1,5 @@
-"""What the site costs at rest each month, and how long a rollout waits on health checks.
+"""What the site costs at rest each month, and how long a rollout waits on health checks and
+on its deploy strategy's bakes.
 
 The template's generation hook imports this module before the project has a virtualenv, so it
 needs only the standard library, and to read the stacks cfn-lint's decoder or else PyYAML (which
@@ -29,6 +30,51 @@ ALARMS_PER_TARGET_TRACKING_POLICY = 2
 SHORTEST_HEALTH_CHECK_INTERVAL = 5
 FEWEST_HEALTHY_CHECKS = 2
 
+# The service stack's AllowedValues, in cookiecutter.json's order (its answers, upper case).
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "CANARY", "LINEAR")
+# The share of the traffic on the new tasks after each shift (service.yaml's CanaryPercent and
+# StepPercent); ROLLING moves no traffic between target groups: new tasks join the old ones.
+TRAFFIC_STEPS = {
+    "ROLLING": (),
+    "BLUE_GREEN": (100,),
+    "CANARY": (10, 100),
+    "LINEAR": (25, 50, 75, 100),
+}
+WORDS = {
+    "ROLLING": "rolling: new tasks replace the old a few at a time",
+    "BLUE_GREEN": "blue_green: a full new set of tasks takes all the traffic at once",
+    "CANARY": "canary: 10 % of the traffic on a full new set of tasks, then all of it",
+    "LINEAR": "linear: 25 % more of the traffic on a full new set of tasks at each step",
+}
+
+
+def bakes(strategy: str) -> int:
+    """How many times BakeMinutes a deploy waits: after each shift but the last (the step's
+    bake), and after the last (the old tasks kept, ECS's BakeTimeInMinutes)."""
+    return len(TRAFFIC_STEPS[strategy])
+
+
+def rollout_words(
+    strategy: str, bake_minutes: int, step_seconds: int, tasks: int, tasks_hourly: float
+) -> str:
+    """What a deploy with this strategy takes in time and tasks, in one sentence; `tasks_hourly`
+    is what the site's tasks cost an hour (the second set costs as much while it runs)."""
+    if strategy == "ROLLING":
+        return (
+            f"{WORDS[strategy]} ({step_seconds} s a step once a task has started); ECS then"
+            " watches the 5XX and p99 alarms for a time it computes from their settings (their"
+            " longest window is 5 minutes) before the deploy counts as done."
+        )
+    steps = " → ".join(f"{share} %" for share in TRAFFIC_STEPS[strategy])
+    minutes = bakes(strategy) * bake_minutes
+    return (
+        f"{WORDS[strategy]} ({steps}), {bake_minutes} min watched after each shift, the old"
+        f" tasks kept for the last: about {minutes} min and {step_seconds} s a deploy, during"
+        f" which {2 * tasks} tasks run instead of {tasks} (about"
+        f" ${tasks_hourly * minutes / 60:.3f} more a deploy); an alarm rolls the traffic back at"
+        " once."
+    )
+
 
 @dataclass(frozen=True)
 class Site:
@@ -57,6 +103,8 @@ class Rollout:
     interval: int  # seconds between two health checks
     healthy_threshold: int  # passed checks before a new task takes traffic
     deregistration_delay: int  # seconds an old task keeps draining
+    strategy: str = "ROLLING"  # the service stack's DeploymentStrategy
+    bake_minutes: int = 5  # and its BakeMinutes
 
     @property
     def seconds(self) -> int:
@@ -184,9 +232,9 @@ def count_alarms(service: dict) -> int:
 
 
 def rollout(resources: dict) -> Rollout:
-    """The health check and draining settings of the site's target group."""
-    (target_group,) = _resources(resources, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    properties = target_group["Properties"]
+    """The health check and draining settings of the site's target group (AlternateTargetGroup,
+    the second of a blue_green, canary or linear deploy, has the same)."""
+    properties = resources["Resources"]["TargetGroup"]["Properties"]
     attributes = {
         attribute["Key"]: _value(resources, attribute["Value"])
         for attribute in properties["TargetGroupAttributes"]
@@ -285,6 +333,14 @@ def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
             f" most {timing.deregistration_delay} s (no shorter than the longest request the"
             f" container lets run, so that none is cut): {timing.seconds} s per step, plus the"
             " time a task takes to start.",
+            "- Deploy strategy: "
+            + rollout_words(
+                timing.strategy,
+                timing.bake_minutes,
+                timing.seconds,
+                site.tasks,
+                fargate_hour(site, prices),
+            ),
         ]
     )
 
@@ -292,6 +348,11 @@ def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
 def project_report(project: Path, answers: dict) -> str:
     """The report for a generated project, from its answers and its stacks."""
     stacks = project / "cloudformation"
-    site = site_from_answers(answers, count_alarms(load_template(stacks / "service.yaml")))
-    timing = rollout(load_template(stacks / "resources.yaml"))
+    service = load_template(stacks / "service.yaml")
+    site = site_from_answers(answers, count_alarms(service))
+    timing = replace(
+        rollout(load_template(stacks / "resources.yaml")),
+        strategy=_value(service, {"Ref": "DeploymentStrategy"}),
+        bake_minutes=int(_value(service, {"Ref": "BakeMinutes"})),
+    )
     return report(site, timing, load_prices(), answers["aws_region"])

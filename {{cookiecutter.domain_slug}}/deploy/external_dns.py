@@ -117,7 +117,8 @@ def check_site_names(domain, target, resolve_name):
 
     A name is right when it answers addresses and all of them are the load balancer's (an old A
     record left beside the new one would send some visitors elsewhere). `resolve_name` is
-    `resolve`, or a test's stand-in.
+    `resolve`, or a test's stand-in. Each check names its record "apex" or "www" too: a short
+    label beside the name, which may be up to 253 characters.
     """
     try:
         expected = resolve_name(target)
@@ -126,9 +127,10 @@ def check_site_names(domain, target, resolve_name):
     else:
         failure = None if expected else f"{target} does not answer yet"
     checks = []
-    for record in site_records(domain, target):
+    for label, record in zip(("apex", "www"), site_records(domain, target), strict=True):
         name = record.name.rstrip(".")
-        check = {"name": name, "type": record.type, "target": target, "addresses": []}
+        check = {"record": label, "name": name, "type": record.type, "target": target}
+        check["addresses"] = []
         if failure:
             checks.append({**check, "state": "unknown", "reason": failure})
             continue
@@ -155,5 +157,5 @@ def check_words(check):
     if state == "missing":
         return f"missing: create {kind} to {target}"
     if state == "wrong":
-        return f"wrong: answers {', '.join(check['addresses'])}; make it only {kind} to {target}"
+        return f"wrong: answers {', '.join(check['addresses'])}, not only {target}'s addresses"
     return f"not checked: {check['reason']}"

@@ -39,8 +39,10 @@ class StandInImage(image.Delivery):
     """The image step of `up`, with a recorded manifest instead of a build and a push."""
 
     @classmethod
-    def check(cls, aws, resources, tag=None):
-        return cls(tag or TAG, given=False, client="stand-in")
+    def check(cls, aws, resources, architecture, tag=None):
+        return cls(
+            tag or TAG, given=False, platform=image.PLATFORMS[architecture], client="stand-in"
+        )
 
     def deliver(self, aws, resources):
         repository = resources["RepositoryName"]

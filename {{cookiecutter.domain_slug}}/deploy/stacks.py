@@ -39,13 +39,24 @@ class StackSpec:
 # Parameters of the service stack that the deploy tool sets from the resources stack's outputs
 # of the same name: values a parameter of the resources stack may change, which an export could
 # not carry (CloudFormation refuses to change an export that another stack imports).
-FROM_RESOURCES = ("DomainName", "SiteUrl", "ServiceSubnetIds", "ServiceAssignPublicIp")
+FROM_RESOURCES = (
+    "DomainName",
+    "SiteUrl",
+    "ServiceSubnetIds",
+    "ServiceAssignPublicIp",
+    # What a blue_green, canary or linear deploy moves traffic with (the listener rule follows
+    # EnableHttps): empty from a resources stack made before them, and the service deploys
+    # ROLLING until that stack is updated.
+    "ProductionListenerRuleArn",
+    "AlternateTargetGroupArn",
+    "LoadBalancerRoleArn",
+)
 
 RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
 SERVICE = StackSpec(
     site.SERVICE_STACK,
     TEMPLATES / "service.yaml",
-    frozenset({"ImageTag", "ResourcesStackName", "SecretsArn", "SecretsVersion", *FROM_RESOURCES}),
+    frozenset({"ImageTag", "ResourcesStackName", *FROM_RESOURCES}),
 )
 
 
@@ -111,7 +122,7 @@ def outputs(stack):
 
 def service_inputs(resources):
     """The service stack's parameters that come from the resources stack's outputs."""
-    return {key: resources[key] for key in FROM_RESOURCES}
+    return {key: resources.get(key, "") for key in FROM_RESOURCES}
 
 
 def parameters_of(stack):

@@ -150,7 +150,7 @@ def show(facts):
         rows.add_row("url", facts["url"])
     for check in facts["dns"]:
         style = "green" if check["state"] == "ok" else "yellow"
-        rows.add_row(f"dns {check['name']}", Text(external_dns.check_words(check), style=style))
+        rows.add_row(f"dns {check['record']}", Text(external_dns.check_words(check), style=style))
     console.print(rows)
     if facts["stacks"][0]["status"] is None:
         console.print("Nothing is deployed yet: `make deploy` creates both stacks.")

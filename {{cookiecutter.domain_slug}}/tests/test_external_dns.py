@@ -48,7 +48,7 @@ def test_the_words_name_the_record_to_create():
     answers = {TARGET: BALANCER, "example.com": {"198.51.100.7"}}
     checks = external_dns.check_site_names("example.com", TARGET, resolver(answers))
     assert [external_dns.check_words(check) for check in checks] == [
-        f"wrong: answers 198.51.100.7; make it only ALIAS/ANAME or CNAME flattening to {TARGET}",
+        f"wrong: answers 198.51.100.7, not only {TARGET}'s addresses",
         f"missing: create CNAME to {TARGET}",
     ]
 
