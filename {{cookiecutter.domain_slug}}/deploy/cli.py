@@ -16,6 +16,9 @@ COMMANDS = {
     "ns": "the hosted zone's name servers to set at the registrar, or (DNS at another provider) "
     "the records to create there",
     "destroy": "delete the service stack, then the resources stack (asks first)",
+    "rollback": "run the image the service ran before the current one again (through its stack)",
+    "run": "run a command once in a new task, as the service's tasks run: run -- COMMAND ...",
+    "secret": "the app's secrets (FLASK_<NAME>): secret set NAME, secret list, secret rm NAME",
 }
 
 
@@ -80,9 +83,26 @@ def parser():
         help="apply each change set without asking (scripts and CI); without it, up shows "
         "each change set and asks",
     )
+    sub["up"].add_argument(
+        "--before",
+        metavar="COMMAND",
+        help="run COMMAND (e.g. 'flask --app app db upgrade') in a one-off task of the new "
+        "image, after the push and before the service changes; when it fails nothing rolls "
+        "out. Default: pyproject.toml's [tool.deploy] before; --before '' runs none",
+    )
     sub["destroy"].add_argument(
         "--yes", action="store_true", help="delete without asking (scripts and CI)"
     )
+    sub["rollback"].add_argument(
+        "--yes", action="store_true", help="apply the change set without asking (scripts and CI)"
+    )
+    sub["run"].add_argument(
+        "argv",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND ...",
+        help="the command and its arguments, after --",
+    )
+    secret_actions(sub["secret"], after)
     for name in ("plan", "status"):
         sub[name].add_argument(
             "--output",
@@ -93,6 +113,28 @@ def parser():
     sub["logs"].add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h, 1d")
     sub["logs"].add_argument("--follow", action="store_true", help="keep printing new events")
     return main
+
+
+def secret_actions(secret, common):
+    actions = secret.add_subparsers(dest="action", required=True, metavar="action")
+    texts = {
+        "set": "store NAME's value, read from standard input or a hidden prompt (never argv)",
+        "list": "the names and when each was last set; never a value",
+        "rm": "remove NAME",
+    }
+    for action, text in texts.items():
+        parser = actions.add_parser(action, help=text, description=text, parents=[common])
+        if action == "list":
+            continue
+        parser.add_argument("name", metavar="NAME", help="as in app.config, e.g. DATABASE_URL")
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="restart the service's tasks onto the change now (else the next deploy does)",
+        )
+        parser.add_argument(
+            "--yes", action="store_true", help="restart without asking (scripts and CI)"
+        )
 
 
 def run(options):
@@ -108,6 +150,9 @@ def run(options):
         "logs": commands.logs,
         "ns": commands.ns,
         "destroy": commands.destroy,
+        "rollback": commands.rollback,
+        "run": commands.run,
+        "secret": commands.secret,
     }
     aws = Aws(region=options.region, profile=options.profile, endpoint_url=options.endpoint_url)
     aws.check()

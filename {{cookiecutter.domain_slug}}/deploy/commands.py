@@ -5,7 +5,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from deploy import account, dns, external_dns, image, site, stacks
+from deploy import account, dns, external_dns, image, rollout, secrets, site, stacks, tasks
 from deploy import status as status_report
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
@@ -224,6 +224,7 @@ def confirmation(yes):
 
 def up(aws, options):
     confirm = confirmation(options.yes)
+    before = tasks.before_command(options.before)
     overrides = split_overrides(aws, options.set)
     if options.service_only and overrides[stacks.RESOURCES]:
         keys = ", ".join(sorted(overrides[stacks.RESOURCES]))
@@ -238,6 +239,7 @@ def up(aws, options):
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
     delivery = image.Delivery.check(aws, resources, service_values["CpuArchitecture"], options.tag)
+    early = None
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
     else:
@@ -249,7 +251,9 @@ def up(aws, options):
         early = service_first(aws, resources, resources_values)
         if early:
             tag = delivery.deliver(aws, resources)
-            service_overrides = {**overrides[stacks.SERVICE], "ImageTag": tag, **early}
+            tasks.run_before(aws, resources, tag, before)
+            parameters = rollout.service_parameters(aws, resources, tag)
+            service_overrides = {**overrides[stacks.SERVICE], **parameters, **early}
             stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm)
         resources_stack = stacks.deploy(
             aws,
@@ -263,10 +267,11 @@ def up(aws, options):
         )
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
+    if not early:  # else it ran before the service's first change, above
+        tasks.run_before(aws, resources, tag, before)
     service_overrides = {
         **overrides[stacks.SERVICE],
-        "ImageTag": tag,
-        **stacks.service_inputs(resources),
+        **rollout.service_parameters(aws, resources, tag),
     }
     stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm, recreate=options.recreate)
     domain = resources["DomainName"]
@@ -298,7 +303,7 @@ def plan(aws, options):
             console.print(
                 f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)"
             )
-        inputs = {**stacks.service_inputs(resources), "ImageTag": tag}
+        inputs = rollout.service_parameters(aws, resources, tag)
         summaries.append(stacks.plan(aws, stacks.SERVICE, {**overrides[stacks.SERVICE], **inputs}))
     else:
         note = f"planned once {stacks.RESOURCES.name} exists (it takes that stack's outputs)"
@@ -466,3 +471,47 @@ def empty_repository(aws, repository):
     for start in range(0, len(images), 100):
         ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
     console.print(f"{repository}: {len(images)} image{'' if len(images) == 1 else 's'} deleted")
+
+
+def rollback(aws, options):
+    """Back to the image the service ran before the current one, through the service stack."""
+    confirm = confirmation(options.yes)
+    resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
+    service_stack = stacks.require_usable(aws, stacks.SERVICE.name)
+    current = stacks.parameters_of(service_stack)["ImageTag"]
+    tag = rollout.previous_tag(aws, stacks.outputs(service_stack)["TaskDefinitionArn"])
+    if tag is None:
+        raise Abort(
+            f"No earlier image to go back to: {stacks.SERVICE.name} has run {current} only", USAGE
+        )
+    if not image.image_exists(aws.client("ecr"), resources["RepositoryName"], tag):
+        raise Abort(
+            f"The image before {current}, {tag}, is no longer in {resources['RepositoryName']} "
+            "(the repository keeps the 30 newest); deploy another with `up --tag TAG`"
+        )
+    console.print(f"Rolling back from {current} to {tag}, the image that ran before it")
+    rollout.roll(aws, tag, confirm)
+    console.print(f"\n{stacks.domain_of(service_stack)} runs image {tag} again", style="bold green")
+
+
+def run(aws, options):
+    """A one-off task with the service's task definition; exits with the command's status."""
+    command = tasks.refuse_no_command(options.argv)
+    status = tasks.run(aws, command)
+    if status != 0:
+        raise Abort(f"`{' '.join(command)}` exited with status {status}", status)
+
+
+def secret(aws, options):
+    """`secret set|list|rm`; with --restart, the service's tasks restart onto the change."""
+    # Asked before anything changes: without a terminal, --restart needs --yes.
+    confirm = confirmation(options.yes) if getattr(options, "restart", False) else None
+    actions = {
+        "set": secrets.set_secret,
+        "list": secrets.list_secrets,
+        "rm": secrets.remove_secret,
+    }
+    actions[options.action](aws, options)
+    if confirm:
+        current = stacks.parameters_of(stacks.require_usable(aws, stacks.SERVICE.name))
+        rollout.roll(aws, current["ImageTag"], confirm)

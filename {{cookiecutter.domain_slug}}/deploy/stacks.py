@@ -56,7 +56,7 @@ RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
 SERVICE = StackSpec(
     site.SERVICE_STACK,
     TEMPLATES / "service.yaml",
-    frozenset({"ImageTag", "ResourcesStackName", *FROM_RESOURCES}),
+    frozenset({"ImageTag", "ResourcesStackName", "SecretsArn", "SecretsVersion", *FROM_RESOURCES}),
 )
 
 

@@ -4,11 +4,12 @@ container/entrypoint serves it when the serve tests set APP_MODULE=probe_app:app
 registers the same blueprint on its app.
 """
 
+import hashlib
 import os
 import time
 from pathlib import Path
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, abort, current_app, request, url_for
 
 from app import create_app
 
@@ -25,6 +26,14 @@ def seen():
 def static_url(filename):
     """The URL the app writes for a static file."""
     return url_for("static", filename=filename)
+
+
+@probe.get("/config/<name>")
+def config_digest(name):
+    """The SHA-256 of app.config[name], for the tests that check a secret arrived unseen."""
+    if name not in current_app.config:
+        abort(404)
+    return hashlib.sha256(str(current_app.config[name]).encode()).hexdigest()
 
 
 @probe.get("/slow")

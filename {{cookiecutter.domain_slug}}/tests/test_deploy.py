@@ -1,6 +1,8 @@
 """`python -m deploy` against a real moto server standing in for AWS (see deploy/moto_rules.py)."""
 
 import dataclasses
+import hashlib
+import io
 import json
 import re
 import sys
@@ -25,6 +27,7 @@ from deploy import (
     rehearse,
     site,
     stacks,
+    tasks,
     ui,
     watch,
 )
@@ -73,6 +76,7 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setattr(account, "ROLE_PROPAGATION_SECONDS", 0)  # moto's IAM is consistent at once
+    monkeypatch.setattr(tasks, "POLL_SECONDS", 0.05)  # a one-off task here takes milliseconds
     # A user who creates at once each record the tool says to create at their DNS provider, and
     # public DNS as the moto server's stand-in for it, never the internet's.
     moto_rules.PUBLIC_DNS.records.clear()
@@ -93,7 +97,7 @@ def deploy(endpoint, capsys, monkeypatch):
     monkeypatch.setattr(ui.console, "width", 160)
 
     def run(*args):
-        status = cli.main([*args, "--endpoint-url", endpoint])
+        status = cli.main(["--endpoint-url", endpoint, *args])  # first: `run --` takes the rest
         out, err = capsys.readouterr()
         return status, out, err
 
@@ -1366,3 +1370,197 @@ def test_a_hosted_zone_with_external_dns_is_refused_before_any_change(aws, deplo
         "pass --set HostedZoneId= too, or keep DnsProvider route53"
     ]
     assert stack_names(aws) == set()
+
+
+# ---------------------------------------------------------------- day two: rollback, run, secrets
+# The server runs a one-off task's command here, through container/entrypoint, with the task's
+# secrets and environment, and keeps its output as the task's log stream (deploy/moto_tasks.py).
+
+PROBE_VALUE = "s3cr3t-value-that-must-never-be-printed"
+
+
+def given_on_stdin(monkeypatch, text):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+def stored_secrets(aws):
+    resources = aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    (arn,) = [o["OutputValue"] for o in resources["Outputs"] if o["OutputKey"] == "SecretsArn"]
+    return json.loads(aws("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+def image_of(aws, task_definition):
+    described = aws("ecs").describe_task_definition(taskDefinition=task_definition)
+    return described["taskDefinition"]["containerDefinitions"][0]["image"].rpartition(":")[2]
+
+
+def one_off_tasks(aws):
+    ecs = aws("ecs")
+    arns = ecs.list_tasks(cluster=site.SLUG, startedBy=tasks.STARTED_BY)["taskArns"]
+    return ecs.describe_tasks(cluster=site.SLUG, tasks=arns)["tasks"] if arns else []
+
+
+# ---------------------------------------------------------------- rollback
+
+
+def test_rollback_returns_to_the_image_before_and_says_when_there_is_none(aws, deploy, deployed):
+    status, _, err = deploy("rollback", "--yes")
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: No earlier image to go back to: {site.SERVICE_STACK} has run v1 only"
+    ]
+    overrides, _ = deployed
+    push_image(aws, "v2")
+    assert deploy("up", "--yes", "--tag", "v2", *overrides)[0] == 0
+
+    status, out, err = deploy("rollback", "--yes")
+
+    assert status == 0, out + err
+    assert "Rolling back from v2 to v1, the image that ran before it" in out
+    assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    # The image that ran before v1 is now v2: a second rollback undoes the first.
+    assert deploy("rollback", "--yes")[0] == 0
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+
+
+# ---------------------------------------------------------------- run
+
+
+def test_run_prints_the_tasks_logs_exits_with_its_status_or_says_why_it_did_not_run(
+    aws, deploy, deployed
+):
+    for args in (["run"], ["run", "--"]):
+        status, _, err = deploy(*args)
+        assert status == 2
+        assert err.splitlines() == [
+            "error: run needs a command after --, e.g. python -m deploy run -- flask --app app "
+            "routes"
+        ]
+    assert one_off_tasks(aws) == []
+
+    status, out, err = deploy("run", "--", "sh", "-c", "echo migrating; echo warned >&2; exit 3")
+    assert status == 3, out + err
+    assert out.splitlines()[-2:] == ["migrating", "warned"]
+    assert err.splitlines() == [
+        "error: `sh -c echo migrating; echo warned >&2; exit 3` exited with status 3"
+    ]
+    status, out, _ = deploy("run", "--", "sh", "-c", "echo done")
+    assert status == 0
+    assert out.splitlines()[-1] == "done"
+    # Each as the service's tasks run: its task definition and network, the command overridden.
+    service = the_service(aws)
+    for task in one_off_tasks(aws):
+        assert task["taskDefinitionArn"] == service["taskDefinition"]
+        details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+        assert (
+            details["subnetId"] in service["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
+        )
+
+    aws("ecr").batch_delete_image(repositoryName=site.SLUG, imageIds=[{"imageTag": "v1"}])
+    status, _, err = deploy("run", "--", "true")
+    assert status == 1
+    (line,) = err.splitlines()
+    assert line.startswith("error: task ")
+    assert " did not run: CannotPullContainerError: " in line
+
+
+def the_service(aws):
+    stack = aws("cloudformation").describe_stacks(StackName=site.SERVICE_STACK)["Stacks"][0]
+    name = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["ServiceName"]
+    return aws("ecs").describe_services(cluster=site.SLUG, services=[name])["services"][0]
+
+
+# ---------------------------------------------------------------- up --before
+
+
+def test_up_before_runs_with_the_new_image_and_a_failure_rolls_nothing_out(aws, deploy, deployed):
+    overrides, _ = deployed
+    push_image(aws, "v2")
+    failing = "sh -c 'echo migrating; exit 4'"
+
+    status, out, err = deploy("up", "--yes", "--tag", "v2", "--before", failing, *overrides)
+
+    assert status == 1
+    assert "migrating" in out.splitlines()
+    assert err.splitlines() == [
+        f"error: --before `{failing}` exited with status 4: nothing rolled out, "
+        f"{site.SERVICE_STACK} runs the image it ran"
+    ]
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    (task,) = one_off_tasks(aws)
+    assert image_of(aws, task["taskDefinitionArn"]) == "v2"
+    family = f"{site.SERVICE_STACK}-before"
+    active = aws("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
+    assert active == []  # registered for the task, deregistered after it
+
+    status, out, err = deploy("up", "--yes", "--tag", "v2", "--before", "echo migrated", *overrides)
+    assert status == 0, out + err
+    assert "migrated" in out.splitlines()
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+
+
+def test_the_before_command_comes_from_pyproject_unless_given(tmp_path):
+    settings = tmp_path / "pyproject.toml"
+    settings.write_text('[tool.deploy]\nbefore = "flask --app app db upgrade"\n')
+
+    assert tasks.before_command(None, settings) == ["flask", "--app", "app", "db", "upgrade"]
+    assert tasks.before_command("", settings) == []
+    assert tasks.before_command("echo 'a b'", settings) == ["echo", "a b"]
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, deployed, monkeypatch):
+    overrides, out = deployed
+    generated = stored_secrets(aws)["SECRET_KEY"]  # by the first deploy
+    assert len(generated) == 64
+    stack = aws("cloudformation").describe_stacks(StackName=site.SERVICE_STACK)["Stacks"][0]
+    assert generated not in json.dumps(stack, default=str)  # the ARN and a version id only
+    printed = [out]
+
+    def tool(*args, stdin=""):
+        given_on_stdin(monkeypatch, stdin)
+        status, out, err = deploy(*args)
+        printed.append(out + err)
+        return status, out, err
+
+    # Bad input: one line, exit 2, nothing stored.
+    for name, stdin, message in (
+        ("api_key", PROBE_VALUE, "'api_key': a secret's name is upper case letters, digits and _"),
+        ("FLASK_API_KEY", PROBE_VALUE, "FLASK_API_KEY: give the name without FLASK_"),
+        ("API_KEY", "\n", "API_KEY: empty value, nothing changed"),
+    ):
+        status, _, err = tool("secret", "set", name, stdin=stdin)
+        assert status == 2
+        (line,) = err.splitlines()
+        assert line.startswith(f"error: {message}")
+    assert list(stored_secrets(aws)) == ["SECRET_KEY"]
+
+    status, out, _ = tool("secret", "set", "API_KEY", stdin=PROBE_VALUE + "\n")
+    assert status == 0
+    assert "API_KEY set: the app reads app.config['API_KEY'] (FLASK_API_KEY)" in out
+    assert stored_secrets(aws)["API_KEY"] == PROBE_VALUE
+    status, out, _ = tool("secret", "list")
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["API_KEY", "SECRET_KEY"]
+
+    # The next deploy rolls the tasks onto the new version, and a task gets the value as
+    # FLASK_API_KEY through container/entrypoint (compared by hash: no value on a command line).
+    status, out, _ = tool("up", "--yes", "--tag", "v1", *overrides)
+    assert status == 0
+    assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
+    digest = hashlib.sha256(PROBE_VALUE.encode()).hexdigest()
+    check = (
+        "import hashlib, os, sys; "
+        f"sys.exit(hashlib.sha256(os.environ['FLASK_API_KEY'].encode()).hexdigest() != '{digest}')"
+    )
+    assert tool("run", "--", "python3", "-c", check)[0] == 0
+
+    status, out, _ = tool("secret", "rm", "API_KEY", "--restart", "--yes")
+    assert status == 0
+    assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out  # restarted without a deploy
+    assert "API_KEY" not in stored_secrets(aws)
+    assert tool("run", "--", "python3", "-c", check)[0] != 0
+    assert all(PROBE_VALUE not in text and generated not in text for text in printed)

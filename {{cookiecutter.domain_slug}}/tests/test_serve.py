@@ -120,8 +120,10 @@ class Stack:
         self.stderr.close()
 
 
-def start_entrypoint(scratch, app_module=None, site_url=None, project=PROJECT):
+def start_entrypoint(scratch, app_module=None, site_url=None, project=PROJECT, secrets=None):
     env = {**os.environ, "HOST": "127.0.0.1", "SCRATCH_DIR": str(scratch)}
+    if secrets:  # as ECS passes them: one JSON object (cloudformation/service.yaml)
+        env["SITE_SECRETS"] = json.dumps(secrets)
     env.pop("SITE_URL", None)  # without it, the address answered at generation
     if site_url:
         env["SITE_URL"] = site_url
@@ -156,6 +158,7 @@ STATIC_FILES = {
     "robots.txt": b"User-agent: *\nDisallow: /probe/\n",
 }
 STALE = "probe/large.0123456789ab.css"  # a link an earlier run left in the scratch folder
+SECRETS = {"PROBE_TOKEN": "probe-token-value", "PROBE_URL": "postgres://user:pw@db/site"}
 
 
 def content_hash(name):
@@ -176,7 +179,7 @@ def stack(tmp_path_factory):
     stale = scratch / "hashed-static" / "static" / STALE
     stale.parent.mkdir(parents=True)
     stale.symlink_to(site / "app" / "static" / "probe" / "large.css")
-    running = start_entrypoint(scratch, app_module="probe_app:app", project=site)
+    running = start_entrypoint(scratch, app_module="probe_app:app", project=site, secrets=SECRETS)
     yield running
     running.stop()
 
@@ -253,6 +256,47 @@ def test_health_path_is_never_redirected(stack):
     response, body = stack.get("/health", headers={"X-Forwarded-Proto": "http"})
 
     assert (response.status, body) == (200, "ok")
+
+
+def test_the_sites_secrets_reach_app_config_as_flask_variables(stack):
+    """ECS passes the secret as SITE_SECRETS, one JSON object; the entrypoint makes each of its
+    names a FLASK_<NAME> variable, which create_app reads into app.config (compared by hash)."""
+    for name, value in SECRETS.items():
+        response, body = stack.get(f"/probe/config/{name}")
+
+        assert (response.status, body) == (200, hashlib.sha256(value.encode()).hexdigest())
+
+
+def run_entrypoint(*command, secrets):
+    env = {**os.environ, "SITE_SECRETS": secrets}
+    entrypoint = str(PROJECT / "container" / "entrypoint")
+    return subprocess.run(  # noqa: S603 - the project's own entrypoint
+        [sys.executable, entrypoint, *command], env=env, capture_output=True, text=True, timeout=20
+    )
+
+
+def test_with_a_command_the_entrypoint_runs_it_instead_of_serving():
+    """A one-off task (`python -m deploy run -- ...`): the command alone, with the secrets as
+    FLASK_<NAME> and not as SITE_SECRETS, its exit status the container's."""
+    script = 'test "$FLASK_PROBE_TOKEN" = probe && test -z "$SITE_SECRETS" && echo ran && exit 7'
+
+    ran = run_entrypoint("sh", "-c", script, secrets=json.dumps({"PROBE_TOKEN": "probe"}))
+
+    assert (ran.returncode, ran.stdout, ran.stderr) == (7, "ran\n", "")
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ("not json", "SITE_SECRETS is not JSON; `python -m deploy secret list` checks it"),
+        ('["x"]', "SITE_SECRETS is not a JSON object of NAME: value"),
+        ('{"lower": "hidden"}', "SITE_SECRETS: 'lower' is not a NAME with a text value"),
+    ],
+)
+def test_secrets_the_app_cannot_take_stop_the_task_in_one_line(secrets, message):
+    ran = run_entrypoint("true", secrets=secrets)
+
+    assert (ran.returncode, ran.stderr.splitlines()) == (1, [f"entrypoint: {message}"])
 
 
 @with_https
