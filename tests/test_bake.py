@@ -388,7 +388,8 @@ def test_a_replayed_nat_number_is_refused_naming_the_words(number, word):
 
 
 @pytest.mark.parametrize(
-    ("question", "value"), [("cpu_architecture", "ARM64"), ("capacity", "on-demand")]
+    ("question", "value"),
+    [("cpu_architecture", "ARM64"), ("capacity", "on-demand"), ("deploy_strategy", "BLUE_GREEN")],
 )
 def test_a_replayed_platform_answer_outside_the_choices_is_refused_naming_them(question, value):
     """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""

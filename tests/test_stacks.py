@@ -38,8 +38,9 @@ COMBINATIONS = [
             "aws_region": "us-east-1",
             "cpu_architecture": "arm64",
             "capacity": "spot",
+            "deploy_strategy": "linear",
         },
-        "http-nat0-arm64-spot-us-east-1",
+        "http-nat0-arm64-spot-linear-us-east-1",
         checkov=True,
     ),
     combo(
@@ -59,8 +60,9 @@ COMBINATIONS = [
             "dynamodb_access": "yes",
             "aws_region": "sa-east-1",
             "dns": "external",
+            "deploy_strategy": "blue_green",
         },
-        "fixed-count-email-dynamodb-dns-external-sa-east-1",
+        "fixed-count-email-dynamodb-dns-external-blue-green-sa-east-1",
         checkov=True,
     ),
     combo(
@@ -71,8 +73,9 @@ COMBINATIONS = [
             "nat_gateways": "per_zone",
             "aws_region": "eu-south-1",
             "capacity": "mixed",
+            "deploy_strategy": "canary",
         },
-        "github-cpu16384-mixed-eu-south-1",
+        "github-cpu16384-mixed-canary-eu-south-1",
         checkov=True,
     ),
     combo(
@@ -319,6 +322,7 @@ def expected_defaults(answers):
         "alarm_email": "",
         "dynamodb_access": "no",
         "github_repo": "",
+        "deploy_strategy": "rolling",
         **answers,
     }
     slug = "example-com"
@@ -346,12 +350,52 @@ def expected_defaults(answers):
             "MaxCount": int(full["max_count"]),
             "CpuArchitecture": full["cpu_architecture"].upper(),
             "Capacity": full["capacity"],
+            "DeploymentStrategy": full["deploy_strategy"].upper(),
+            "BakeMinutes": 5,
             "EnableExecuteCommand": "false",
             "AlarmEmail": full["alarm_email"],
             "DynamoDbAccess": flag[full["dynamodb_access"]],
             "DynamoDbTablePrefix": f"{slug}-",
         },
     }
+
+
+@parametrized
+def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_rule(
+    site, answers, run_checkov
+):
+    strategy = answers.get("deploy_strategy", "rolling").upper()
+    service = site.resolve("service", site.resources("service")["Service"]["Properties"])
+    configuration = service["DeploymentConfiguration"]
+    rolling = strategy == "ROLLING"
+    assert configuration["Strategy"] == ("ROLLING" if rolling else {"Ref": "DeploymentStrategy"})
+    assert configuration["Alarms"] == {
+        "AlarmNames": [
+            {"Ref": "LoadBalancer5xxAlarm"},
+            {"Ref": "Target5xxAlarm"},
+            {"Ref": "ResponseTimeP99Alarm"},
+        ],
+        "Enable": True,
+        "Rollback": True,
+    }
+    # ECS offers the circuit breaker for rolling updates only (DeploymentCircuitBreaker).
+    assert ("DeploymentCircuitBreaker" in configuration) == rolling
+    assert ("BakeTimeInMinutes" in configuration) == (not rolling)
+    assert ("CanaryConfiguration" in configuration) == (strategy == "CANARY")
+    assert ("LinearConfiguration" in configuration) == (strategy == "LINEAR")
+    (balanced,) = service["LoadBalancers"]
+    assert ("AdvancedConfiguration" in balanced) == (not rolling)
+    # The rule ECS moves the weights of is on the listener the site answers on.
+    rule = site.resolve("resources", site.resources("resources")["ProductionRule"]["Properties"])
+    listener = "HttpsListener" if answers.get("ssl", "yes") == "yes" else "HttpListener"
+    assert rule["ListenerArn"] == {"Ref": listener}
+    (forward,) = rule["Actions"]
+    assert [
+        (g["TargetGroupArn"]["Ref"], g["Weight"]) for g in forward["ForwardConfig"]["TargetGroups"]
+    ] == [
+        ("TargetGroup", 1),
+        ("AlternateTargetGroup", 0),
+    ]
 
 
 @parametrized
@@ -447,8 +491,16 @@ def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
     passable = [
         s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in as_list(s["Action"])
     ]
-    assert [s["Resource"] for s in passable] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/*"}
+    # This site's roles only: the tasks' to ECS's tasks, the traffic role to ECS itself.
+    assert [(s["Resource"], s["Condition"]) for s in passable] == [
+        (
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/*"},
+            {"StringEqualsIfExists": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+        (
+            {"Fn::GetAtt": ["LoadBalancerRole", "Arn"]},
+            {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+        ),
     ]
 
 

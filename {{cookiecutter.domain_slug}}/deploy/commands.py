@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from deploy import account, dns, external_dns, image, rollout, secrets, site, stacks, tasks
 from deploy import status as status_report
+from deploy.deployments import Follower, refuse_unknown_strategy
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
@@ -147,6 +148,7 @@ def refuse_a_name_acm_cannot_certify(values):
 def check_planned_values(aws, resources_values, service_values):
     """What AWS would refuse only half way through a deploy, refused before anything changes."""
     refuse_inverted_task_counts(service_values)
+    refuse_unknown_strategy(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
@@ -273,7 +275,16 @@ def up(aws, options):
         **overrides[stacks.SERVICE],
         **rollout.service_parameters(aws, resources, tag),
     }
-    stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm, recreate=options.recreate)
+    follower = Follower(aws)
+    service_stack = stacks.deploy(
+        aws,
+        stacks.SERVICE,
+        service_overrides,
+        confirm,
+        recreate=options.recreate,
+        on_poll=follower.on_poll,
+    )
+    follower.to_the_end(service_stack)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):

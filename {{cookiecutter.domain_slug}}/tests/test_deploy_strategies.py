@@ -1,0 +1,128 @@
+"""`up` with each deploy strategy against the moto server (deploy/moto_deployments.py teaches it
+ECS's service deployments): the traffic in plain words, and an alarm's rollback."""
+
+import pytest
+from deploy import deployments, site
+
+# The moto server, its fresh account and the tool, as test_deploy.py has them.
+from test_deploy import (
+    aws,
+    deploy,
+    deployed,
+    endpoint,
+    fresh_account,
+    push_image,
+    site_overrides,
+)
+
+__all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account", "site_overrides"]
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+
+# What `up` says while each strategy's deployment moves the traffic, in its order.
+TRAFFIC_LINES = {
+    "ROLLING": ["Deployment: starting the new tasks", "Deployment SUCCESSFUL"],
+    "BLUE_GREEN": [
+        "new revision 0 % of the traffic, old revision 100 %",
+        "moving the traffic, new revision 100 % of the traffic, old revision 0 %",
+        "watching the alarms, the old tasks kept to go back to, new revision 100 % of the "
+        "traffic, old revision 0 %, bake: about 5 of 5 min left",
+        "Deployment SUCCESSFUL",
+    ],
+    "CANARY": [
+        "moving the traffic, new revision 10 % of the traffic, old revision 90 %, bake: about 5",
+        "moving the traffic, new revision 100 % of the traffic",
+        "Deployment SUCCESSFUL",
+    ],
+    "LINEAR": [
+        "new revision 25 % of the traffic, old revision 75 %, bake: about 5 of 5 min left",
+        "new revision 50 % of the traffic, old revision 50 %",
+        "new revision 75 % of the traffic, old revision 25 %",
+        "new revision 100 % of the traffic, old revision 0 %",
+        "Deployment SUCCESSFUL",
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    monkeypatch.setattr(deployments, "POLL_SECONDS", 0)
+
+
+def ecs_service(aws):
+    ecs = aws("ecs")
+    arn = ecs.list_services(cluster=site.SLUG)["serviceArns"][0]
+    return ecs.describe_services(cluster=site.SLUG, services=[arn])["services"][0]
+
+
+def in_order(out, lines):
+    """True when each line's text appears in `out`, after the one before."""
+    position = 0
+    for text in lines:
+        position = out.find(text, position)
+        if position < 0:
+            return False
+    return True
+
+
+def test_each_strategy_deploys_and_says_how_the_traffic_moves(aws, deploy, deployed):
+    overrides, _ = deployed
+    for number, strategy in enumerate(TRAFFIC_LINES, start=2):
+        push_image(aws, f"v{number}")
+        status, out, err = deploy(
+            "up", "--yes", "--service-only", "--tag", f"v{number}",
+            "--set", f"DeploymentStrategy={strategy}", *overrides,
+        )  # fmt: skip
+        assert status == 0, out + err
+        assert in_order(out, TRAFFIC_LINES[strategy]), out
+        configuration = ecs_service(aws)["deploymentConfiguration"]
+        assert configuration["strategy"] == strategy
+        assert configuration["alarms"] == {
+            "alarmNames": configuration["alarms"]["alarmNames"],
+            "enable": True,
+            "rollback": True,
+        }
+        assert len(configuration["alarms"]["alarmNames"]) == 3
+        # ECS offers the circuit breaker for rolling updates only.
+        assert ("deploymentCircuitBreaker" in configuration) == (strategy == "ROLLING")
+        (balanced,) = ecs_service(aws)["loadBalancers"]
+        assert ("advancedConfiguration" in balanced) == (strategy != "ROLLING")
+
+
+def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
+    aws, deploy, deployed, monkeypatch
+):
+    overrides, _ = deployed
+    before = ecs_service(aws)["taskDefinition"]
+    alarm = ecs_service(aws)["deploymentConfiguration"]["alarms"]["alarmNames"][1]
+    polls = []
+
+    def the_app_starts_failing(seconds):  # once the canary takes its 10 % (the third look)
+        polls.append(seconds)
+        if len(polls) == 3:
+            aws("cloudwatch").set_alarm_state(
+                AlarmName=alarm, StateValue="ALARM", StateReason="5XX above 10 a minute"
+            )
+
+    monkeypatch.setattr(deployments.time, "sleep", the_app_starts_failing)
+    push_image(aws, "v2")
+    status, out, err = deploy(
+        "up", "--yes", "--service-only", "--tag", "v2",
+        "--set", "DeploymentStrategy=CANARY", *overrides,
+    )  # fmt: skip
+
+    assert status == 1, out + err
+    assert "new revision 10 % of the traffic" in out
+    assert f"Deployment rolled back (ROLLBACK_SUCCESSFUL): alarm {alarm} fired" in out
+    assert "ECS rolled the deployment back and the site runs the revision before it" in err
+    assert ecs_service(aws)["taskDefinition"] == before
+
+
+@pytest.mark.parametrize("value", ["canary", "BLUE-GREEN", ""])
+def test_an_unknown_strategy_is_one_line_and_exit_2_before_any_change(aws, deploy, value):
+    status, out, err = deploy(
+        "up", "--yes", "--set", f"DeploymentStrategy={value}", *site_overrides(aws)
+    )
+    assert status == 2
+    assert err.strip().count("\n") == 0
+    assert f"DeploymentStrategy {value}: not a strategy; expected ROLLING, BLUE_GREEN" in err
+    assert aws("cloudformation").describe_stacks()["Stacks"] == []
