@@ -296,19 +296,31 @@ def test_alarms_are_counted_for_the_conditions_the_answers_make(desired, maximum
     assert cost.count_alarms(service_template(desired, maximum, email)) == alarms
 
 
+ANSWERS = {
+    "nat_gateways": "none",
+    "desired_count": "2",
+    "cpu": "256",
+    "memory": "512",
+    "cpu_architecture": "x86_64",
+    "capacity": "on_demand",
+    "dns": "route53",
+    "hosted_zone_id": "",
+}
+
+
 @pytest.mark.parametrize(("answer", "gateways"), [("none", 0), ("shared", 1), ("per_zone", 2)])
 def test_the_nat_answer_is_read_as_its_number_of_gateways(answer, gateways):
-    answers = {
-        "nat_gateways": answer,
-        "desired_count": "2",
-        "cpu": "256",
-        "memory": "512",
-        "cpu_architecture": "x86_64",
-        "capacity": "on_demand",
-    }
-    assert (
-        cost.site_from_answers({**answers, "hosted_zone_id": ""}, alarms=0).nat_gateways == gateways
-    )
+    answers = {**ANSWERS, "nat_gateways": answer}
+    assert cost.site_from_answers(answers, alarms=0).nat_gateways == gateways
+
+
+@pytest.mark.parametrize(
+    ("dns", "zone", "creates"),
+    [("route53", "", True), ("route53", "Z0123456789ABC", False), ("external", "", False)],
+)
+def test_a_hosted_zone_is_charged_only_when_the_stack_creates_one(dns, zone, creates):
+    answers = {**ANSWERS, "dns": dns, "hosted_zone_id": zone}
+    assert cost.site_from_answers(answers, alarms=0).creates_hosted_zone is creates
 
 
 def test_both_template_loaders_read_the_generated_stacks_alike(default_bake, monkeypatch):

@@ -121,7 +121,8 @@ def site_from_answers(answers: dict, alarms: int) -> Site:
         tasks=int(answers["desired_count"]),
         cpu=int(answers["cpu"]),
         memory=int(answers["memory"]),
-        creates_hosted_zone=not answers["hosted_zone_id"],
+        # A zone only when Route 53 holds the DNS and no existing zone is named.
+        creates_hosted_zone=answers["dns"] == "route53" and not answers["hosted_zone_id"],
         alarms=alarms,
         architecture=answers["cpu_architecture"],
         capacity=answers["capacity"],
