@@ -78,9 +78,13 @@ def provider_notice(aws, domain):
             return
         if "validation" not in shown and print_provider_validation(aws, watcher.stack_id, domain):
             shown.add("validation")
+            # CloudFormation's certificate resource gives up well before ACM's 72 hours, after
+            # about 12 (aws-cloudformation/cloudformation-coverage-roadmap#130).
             console.print(
-                "The stack waits until ACM sees that record (minutes after it answers; ACM "
-                "gives up after 72 hours) and carries on by itself; Ctrl-C only stops watching.",
+                "Create it now: the stack waits until ACM sees it (minutes after it answers) "
+                "and carries on by itself; Ctrl-C only stops watching. If it waits too long "
+                "(some hours), CloudFormation rolls the stack back: `make deploy` again then "
+                "(ACM usually names the same record again).",
                 style="yellow",
             )
         if "site" not in shown and print_provider_site_records(aws, watcher.stack_id, domain):
@@ -407,9 +411,17 @@ def provider_records(aws, stack):
     """`ns` for DnsProvider external: the records to create at the provider, as far as AWS
     knows them now (the stack may still be waiting for the certificate)."""
     domain = stacks.domain_of(stack)
+    certificates = stacks.physical_ids(aws, stack["StackId"], status_report.CERTIFICATE)
     validation = print_provider_validation(aws, stack["StackId"], domain)
     site_records = print_provider_site_records(aws, stack["StackId"], domain)
-    if not (validation or site_records):
+    if certificates and not validation:
+        # ACM names the record a few seconds after the request.
+        console.print(
+            "ACM has not named the certificate's validation record yet: run `make ns` again "
+            "in a minute.",
+            style="yellow",
+        )
+    elif not (validation or site_records):
         raise Abort(
             f"{stack['StackName']} has no certificate or load balancer yet "
             f"({stack['StackStatus']}): `make status` shows where it is",
@@ -431,6 +443,11 @@ def destroy(aws, options):
         empty_repository(aws, stacks.outputs(resources_stack).get("RepositoryName"))
         stacks.delete(aws, resources_stack)
     console.print(f"{domain}: both stacks are deleted.", style="bold")
+    if resources_stack and external_dns.is_external(resources_stack):
+        console.print(
+            f"Delete {domain}'s records at your DNS provider too: the site's, which point at a "
+            "load balancer that is gone, and the certificate's validation CNAME."
+        )
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
     if kept:

@@ -7,20 +7,27 @@ stays PENDING_VALIDATION and CloudFormation's creation of the stack waits (AWS::
 Certificate, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html).
 The record must stay afterwards: ACM renews the certificate through it
 (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html). The site's names point
-at the load balancer's DNS name: www by a CNAME; the apex cannot hold a CNAME (a zone's apex
-holds its SOA and NS, and a CNAME allows no other record beside it, RFC 1034 section 3.6.2), so
-it takes the provider's ALIAS, ANAME or CNAME flattening, which answer the target's addresses.
+at the load balancer's DNS name: www by a CNAME. The domain may be its zone's apex (example.com
+in the zone example.com) or a name inside a zone (shop.example.com in example.com), which the
+tool cannot tell from here: names are printed in full, and the domain's record is a CNAME unless
+it is the zone's apex, which cannot hold one (a zone's apex holds its SOA and NS, and a CNAME
+allows no other record beside it, RFC 1034 section 3.6.2); there it takes the provider's ALIAS,
+ANAME or CNAME flattening, which answer the target's addresses.
 """
 
 import socket
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from deploy import stacks
 from deploy.ui import console
 
 EXTERNAL = "external"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
-APEX_TYPE = "ALIAS/ANAME or CNAME flattening"
+APEX_TYPE = "CNAME, or ALIAS/ANAME at a zone apex"
+# A dualstack load balancer answers AAAA only under the "dualstack." name
+# (https://repost.aws/knowledge-center/elb-configure-with-ipv6).
+DUALSTACK_TYPES = {"dualstack", "dualstack-without-public-ipv4"}
 # getaddrinfo's answers for a name that has no address (NXDOMAIN, or no A/AAAA record).
 NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
@@ -31,11 +38,13 @@ class Record:
     type: str
     value: str
 
-    def host(self, domain):
-        """The name as providers that add the domain themselves take it (@ for the apex)."""
-        if self.name == fqdn(domain):
-            return "@"
-        return self.name.removesuffix(f".{fqdn(domain)}")
+
+class Answer(NamedTuple):
+    """What public DNS answers for a name: the name at the end of its CNAMEs (fully qualified,
+    lower case) and its addresses, none when it has none."""
+
+    canonical: str
+    addresses: frozenset
 
 
 def fqdn(name):
@@ -61,13 +70,17 @@ def validation_records(aws, certificate_arns):
 
 
 def load_balancer_name(aws, stack_id):
-    """The load balancer's DNS name once it exists, or None. Read from the stack's resources,
-    not its outputs: it exists while the creation still waits for the certificate."""
+    """The name the site's records point at once the load balancer exists, or None: its DNS
+    name, "dualstack." first when it has IPv6 addresses. Read from the stack's resources, not
+    its outputs: it exists while the creation still waits for the certificate."""
     arns = stacks.physical_ids(aws, stack_id, LOAD_BALANCER)
     if not arns:
         return None
     described = aws.client("elbv2").describe_load_balancers(LoadBalancerArns=arns[:1])
-    return described["LoadBalancers"][0]["DNSName"]
+    balancer = described["LoadBalancers"][0]
+    if balancer.get("IpAddressType") in DUALSTACK_TYPES:
+        return f"dualstack.{balancer['DNSName']}"
+    return balancer["DNSName"]
 
 
 def site_records(domain, target):
@@ -78,14 +91,17 @@ def site_records(domain, target):
 
 
 def show(records, domain, why):
-    """Print records to create at the provider, each on one line to copy from."""
+    """Print records to create at the provider, each on one line to copy from: full names, as
+    the zone they go in (the domain's own, or one above it) is the user's to know."""
     console.print(f"At the DNS provider of {domain}, create {why}:", style="yellow")
     for record in records:
-        console.print(
-            f"  {record.name}  {record.type}  {record.value}  (host: {record.host(domain)})",
-            style="bold",
-            markup=False,
-        )
+        console.print(f"  {record.name}  {record.type}  {record.value}", style="bold", markup=False)
+    console.print(
+        "Names are in full (the final dot ends them): where the provider asks for a name "
+        "relative to your zone there, leave the zone's name off (@ for the zone's apex). "
+        "Keep each record DNS only (unproxied).",
+        style="yellow",
+    )
 
 
 def show_validation(records, domain):
@@ -98,64 +114,85 @@ def show_validation(records, domain):
 
 def show_site(records, domain):
     show(records, domain, "the site's records, pointing at the load balancer")
+    console.print(
+        f"If {domain} is your zone's apex (the zone at the provider is {domain} itself), it "
+        "can hold no CNAME: use the provider's ALIAS, ANAME or CNAME flattening; otherwise a "
+        "CNAME. Without any of them, see the README, DNS at another provider.",
+        style="yellow",
+    )
 
 
 def resolve(name):
-    """The addresses public DNS gives for the name (through this machine's resolver); an empty
-    set when the name has none. A failure to ask raises OSError."""
+    """What public DNS answers for the name, through this machine's resolver; no addresses when
+    the name has none. Asked fully qualified, so no search domain of this machine is appended.
+    A failure to ask raises OSError."""
+    name = fqdn(name).lower()
     try:
-        answers = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        answers = socket.getaddrinfo(
+            name, None, proto=socket.IPPROTO_TCP, flags=socket.AI_CANONNAME
+        )
     except socket.gaierror as error:
         if error.errno in NO_SUCH_NAME:
-            return frozenset()
+            return Answer(name, frozenset())
         raise
-    return frozenset(answer[4][0] for answer in answers)
+    # The first answer carries the canonical name: the end of the name's CNAMEs.
+    canonical = answers[0][3] or name
+    return Answer(fqdn(canonical).lower(), frozenset(answer[4][0] for answer in answers))
+
+
+def judge(label, name, target, resolve_name):
+    """(state, what the name answers) for one site name. www is right when its CNAMEs end at
+    the target. The apex's ALIAS, ANAME or flattening answer addresses instead: right when
+    they share one with the target's, looked up now (a load balancer's addresses change, and
+    a cache may still hold some it had)."""
+    balancer = resolve_name(target)
+    if not balancer.addresses:
+        raise OSError(f"{target} does not answer yet")
+    answer = resolve_name(name)
+    if not answer.addresses:
+        return "missing", answer
+    if answer.canonical == fqdn(target).lower():
+        return "ok", answer
+    if label == "apex" and answer.addresses & balancer.addresses:
+        return "ok", answer
+    return "mismatch", answer
 
 
 def check_site_names(domain, target, resolve_name):
-    """For the apex and www: what public DNS answers, against the load balancer's addresses.
+    """For the apex and www: what public DNS answers, against the load balancer.
 
-    A name is right when it answers addresses and all of them are the load balancer's (an old A
-    record left beside the new one would send some visitors elsewhere). `resolve_name` is
-    `resolve`, or a test's stand-in. Each check names its record "apex" or "www" too: a short
-    label beside the name, which may be up to 253 characters.
+    A mismatch is asked once more before it is reported: the load balancer's addresses may
+    have changed between the two lookups. `resolve_name` is `resolve`, or a test's stand-in.
+    Each check names its record "apex" or "www" too: a short label beside the name, which may
+    be up to 253 characters.
     """
-    try:
-        expected = resolve_name(target)
-    except OSError as error:
-        expected, failure = frozenset(), str(error)
-    else:
-        failure = None if expected else f"{target} does not answer yet"
     checks = []
     for label, record in zip(("apex", "www"), site_records(domain, target), strict=True):
-        name = record.name.rstrip(".")
-        check = {"record": label, "name": name, "type": record.type, "target": target}
-        check["addresses"] = []
-        if failure:
-            checks.append({**check, "state": "unknown", "reason": failure})
-            continue
+        check = {"record": label, "name": record.name.rstrip("."), "target": target}
         try:
-            answered = resolve_name(name)
+            state, answer = judge(label, record.name, target, resolve_name)
+            if state == "mismatch":
+                state, answer = judge(label, record.name, target, resolve_name)
         except OSError as error:
-            checks.append({**check, "state": "unknown", "reason": str(error)})
+            checks.append({**check, "state": "unknown", "reason": str(error), "addresses": []})
             continue
-        if not answered:
-            state = "missing"
-        elif answered <= expected:
-            state = "ok"
-        else:
-            state = "wrong"
-        checks.append({**check, "addresses": sorted(answered), "state": state, "reason": None})
+        addresses = sorted(answer.addresses)
+        shown = ", ".join(addresses) if label == "apex" else answer.canonical.rstrip(".")
+        checks.append(
+            {**check, "state": state, "reason": None, "addresses": addresses, "answer": shown}
+        )
     return checks
 
 
 def check_words(check):
     """One check of check_site_names, as the status table says it."""
-    state, kind, target = check["state"], check["type"], check["target"]
+    state, target = check["state"], check["target"]
     if state == "ok":
-        return "ok: the load balancer's addresses"
+        return "ok: answers as the load balancer"
     if state == "missing":
-        return f"missing: create {kind} to {target}"
-    if state == "wrong":
-        return f"wrong: answers {', '.join(check['addresses'])}, not only {target}'s addresses"
+        return f"missing: point it at {target} (`make ns`)"
+    if state == "mismatch":
+        # What this machine's resolver answers may be a cached old record (for its TTL), and a
+        # proxying provider (Cloudflare's proxied records) answers its own addresses.
+        return f"mismatch: answers {check['answer']}, not {target} (cached? proxied?)"
     return f"not checked: {check['reason']}"

@@ -93,6 +93,8 @@ from moto.route53.models import DelegationSet, FakeZone, RecordSetGroup, route53
 from moto.server import ThreadedMotoServer
 from moto.utilities.utils import get_partition
 
+from deploy.external_dns import Answer
+
 # The service-linked roles the deploy tool creates, by AWS service name, named as IAM names them.
 SERVICE_LINKED_ROLES = {
     "ecs.amazonaws.com": "AWSServiceRoleForECS",
@@ -630,8 +632,8 @@ class Certificate(Taught, CloudFormationModel):
 class PublicDns:
     """Public DNS for a domain kept at another provider: the records its user created there,
     each a name pointing at another (a CNAME, or an apex's ALIAS, ANAME or flattened CNAME), and
-    the load balancers' own names, which answer one address each from the range kept for
-    documentation (RFC 5737)."""
+    the load balancers' own names, which answer one IPv4 address each from the range kept for
+    documentation (RFC 5737), and under their "dualstack." name an IPv6 one too (RFC 3849)."""
 
     def __init__(self):
         self.records = {}
@@ -643,15 +645,19 @@ class PublicDns:
         return self.records.get(fqdn(name).lower()) == fqdn(target).lower()
 
     def resolve(self, name):
+        """external_dns.resolve's answer: the end of the name's CNAMEs and its addresses. A
+        flattened record would answer the addresses under its own name: the same here."""
         name = fqdn(name).lower()
         seen = set()
         while name in self.records and name not in seen:
             seen.add(name)
             name = self.records[name]
         if not name.endswith(".elb.amazonaws.com."):
-            return frozenset()
-        host = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 254 + 1
-        return frozenset({f"192.0.2.{host}"})
+            return Answer(name, frozenset())
+        balancer = name.removeprefix("dualstack.")
+        host = int(hashlib.sha256(balancer.encode()).hexdigest(), 16) % 254 + 1
+        ipv6 = {f"2001:db8::{host:x}"} if name != balancer else set()
+        return Answer(name, frozenset({f"192.0.2.{host}", *ipv6}))
 
 
 PUBLIC_DNS = PublicDns()
@@ -856,6 +862,7 @@ moto_create_task_definition = TaskDefinition.create_from_cloudformation_json
 moto_update_task_definition = TaskDefinition.update_from_cloudformation_json
 moto_create_service = Service.create_from_cloudformation_json
 moto_update_service = Service.update_from_cloudformation_json
+moto_create_load_balancer = FakeLoadBalancer.create_from_cloudformation_json
 
 
 def camel(items):
@@ -962,6 +969,15 @@ def update_service(
     return with_capacity(updated, cloudformation_json)
 
 
+def create_load_balancer(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+    """moto creates a load balancer from a stack as ipv4, whatever its IpAddressType says."""
+    balancer = moto_create_load_balancer(
+        resource_name, cloudformation_json, account_id, region_name
+    )
+    balancer.ip_address_type = cloudformation_json["Properties"].get("IpAddressType", "ipv4")
+    return balancer
+
+
 PATCHES = [
     (CloudFormationBackend, "create_change_set", create_change_set),
     (CloudFormationBackend, "execute_change_set", execute_change_set),
@@ -990,6 +1006,7 @@ PATCHES = [
     (TaskDefinition, "update_from_cloudformation_json", classmethod(update_task_definition)),
     (Service, "create_from_cloudformation_json", classmethod(create_service)),
     (Service, "update_from_cloudformation_json", classmethod(update_service)),
+    (FakeLoadBalancer, "create_from_cloudformation_json", classmethod(create_load_balancer)),
 ]
 MISSING = object()
 # moto finds resource types among CloudFormationModel's subclasses, and caches what it found.

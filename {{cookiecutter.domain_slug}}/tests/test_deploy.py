@@ -55,6 +55,7 @@ RESOURCES_DEFAULTS = template_defaults("resources.yaml")
 SERVICE_DEFAULTS = template_defaults("service.yaml")
 # The bake keeps its DNS at another provider: the stacks make no zone and no records.
 EXTERNAL_DNS = RESOURCES_DEFAULTS["DnsProvider"] == "external"
+IPV6 = RESOURCES_DEFAULTS["EnableIpv6"] == "true"
 OWN_ZONE = not EXTERNAL_DNS and not RESOURCES_DEFAULTS["HostedZoneId"]
 
 
@@ -1209,14 +1210,19 @@ def external_dns_overrides(https):
 
 
 def load_balancer_name(aws):
-    return aws("elbv2").describe_load_balancers()["LoadBalancers"][0]["DNSName"]
+    """The name the site's records point at: with IPv6 (EnableIpv6, the default) the
+    "dualstack." one, the only one answering AAAA
+    (https://repost.aws/knowledge-center/elb-configure-with-ipv6)."""
+    (balancer,) = aws("elbv2").describe_load_balancers()["LoadBalancers"]
+    assert balancer["IpAddressType"] == ("dualstack" if IPV6 else "ipv4")
+    return f"dualstack.{balancer['DNSName']}" if IPV6 else balancer["DNSName"]
 
 
 def site_record_lines(aws):
     target = load_balancer_name(aws)
     return [
-        f"  {site.DOMAIN}.  ALIAS/ANAME or CNAME flattening  {target}.  (host: @)",
-        f"  www.{site.DOMAIN}.  CNAME  {target}.  (host: www)",
+        f"  {site.DOMAIN}.  CNAME, or ALIAS/ANAME at a zone apex  {target}.",
+        f"  www.{site.DOMAIN}.  CNAME  {target}.",
     ]
 
 
@@ -1224,8 +1230,7 @@ def validation_line(aws):
     (arn,) = [c["CertificateArn"] for c in aws("acm").list_certificates()["CertificateSummaryList"]]
     options = aws("acm").describe_certificate(CertificateArn=arn)["Certificate"]
     record = options["DomainValidationOptions"][0]["ResourceRecord"]
-    host = record["Name"].removesuffix(f".{site.DOMAIN}.")
-    return f"  {record['Name']}  CNAME  {record['Value']}  (host: {host})"
+    return f"  {record['Name']}  CNAME  {record['Value']}"
 
 
 @pytest.mark.parametrize("https", ["true", "false"])
@@ -1257,6 +1262,48 @@ def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_recor
     assert status == 0
     expected = [validation_line(aws), *records] if https == "true" else records
     assert [line for line in out.splitlines() if line.startswith("  ")] == expected
+
+
+def deploy_role_actions():
+    """The actions the GitHub deploy role's policy allows, lower case, as IAM compares them; an
+    Fn::If statement at its first branch, which holds for a site requesting its certificate."""
+    template = cfn_yaml.load(
+        str(Path(__file__).parent.parent / "cloudformation" / "resources.yaml")
+    )
+    (policy,) = template["Resources"]["DeployRole"]["Properties"]["Policies"]
+    allowed = set()
+    for statement in policy["PolicyDocument"]["Statement"]:
+        statement = statement["Fn::If"][1] if "Fn::If" in statement else statement
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        allowed |= {a.lower() for a in ([actions] if isinstance(actions, str) else actions)}
+    return allowed
+
+
+def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, deploy, monkeypatch):
+    """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
+    AWS call the tool makes is an action the role's policy names."""
+    overrides = external_dns_overrides("true")
+    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
+    push_image(aws, "v1")
+    called = set()
+
+    def record(model, **kwargs):  # botocore's before-call event: the operation about to be sent
+        called.add(f"{model.service_model.signing_name}:{model.name}")
+
+    make_client = boto3.session.Session.client
+
+    def recording_client(self, *args, **kwargs):
+        client = make_client(self, *args, **kwargs)
+        client.meta.events.register("before-call", record)
+        return client
+
+    monkeypatch.setattr(boto3.session.Session, "client", recording_client)
+    status, out, err = deploy("up", "--yes", "--service-only", "--tag", "v1")
+    assert status == 0, out + err
+    assert "acm:DescribeCertificate" in called  # the provider's records were printed
+    assert "elasticloadbalancing:DescribeLoadBalancers" in called
+    assert sorted(a for a in called if a.lower() not in deploy_role_actions()) == []
 
 
 def test_the_stand_in_holds_the_creation_until_the_exact_validation_record_answers(aws):
@@ -1326,30 +1373,53 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
     assert lines == [validation_line(aws), *site_record_lines(aws)]
 
 
-def test_status_says_which_site_record_is_missing_or_wrong(aws, deploy):
+def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
     assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
     target = load_balancer_name(aws)
     assert deploy("ns")[0] == 0  # the stand-in user creates what it prints
     status, out, _ = deploy("status")
     assert status == 0
-    assert row(out, "dns apex") == "ok: the load balancer's addresses"
-    assert row(out, "dns www") == "ok: the load balancer's addresses"
+    assert row(out, "dns apex") == "ok: answers as the load balancer"
+    assert row(out, "dns www") == "ok: answers as the load balancer"
 
     # www never created; the apex still at the load balancer of the site it moves from.
     del moto_rules.PUBLIC_DNS.records[f"www.{site.DOMAIN}."]
     moto_rules.PUBLIC_DNS.create(site.DOMAIN, "old-site-1.eu-west-1.elb.amazonaws.com")
-    (old,) = moto_rules.PUBLIC_DNS.resolve(site.DOMAIN)
+    (old,) = moto_rules.PUBLIC_DNS.resolve(site.DOMAIN).addresses
 
     status, out, _ = deploy("status")
     assert status == 0
-    assert row(out, "dns apex") == (f"wrong: answers {old}, not only {target}'s addresses")
-    assert row(out, "dns www") == f"missing: create CNAME to {target}"
+    assert row(out, "dns apex") == f"mismatch: answers {old}, not {target} (cached? proxied?)"
+    assert row(out, "dns www") == f"missing: point it at {target} (`make ns`)"
     status, out, _ = deploy("status", "--output", "json")
     assert [(c["name"], c["state"]) for c in json.loads(out)["dns"]] == [
-        (site.DOMAIN, "wrong"),
+        (site.DOMAIN, "mismatch"),
         (f"www.{site.DOMAIN}", "missing"),
     ]
+
+
+def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
+    aws, deploy, monkeypatch
+):
+    assert deploy("up", "--yes", "--tag", "v1", *external_dns_overrides("true"))[0] == 2
+    # The seconds after the request, before ACM names the record.
+    monkeypatch.setattr(external_dns, "validation_records", lambda aws, arns: [])
+    status, out, _ = deploy("ns")
+    assert status == 0
+    assert [line for line in out.splitlines() if line.startswith("  ")] == site_record_lines(aws)
+    assert (
+        "ACM has not named the certificate's validation record yet: run `make ns` again in a "
+        "minute." in " ".join(out.split())
+    )
+
+
+def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(aws, deploy):
+    overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
+    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
+    status, out, _ = deploy("destroy", "--yes")
+    assert status == 0
+    assert f"Delete {site.DOMAIN}'s records at your DNS provider too" in " ".join(out.split())
 
 
 @pytest.mark.parametrize("command", ["plan", "up --yes"])
