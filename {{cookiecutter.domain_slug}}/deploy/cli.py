@@ -133,7 +133,9 @@ def secret_actions(secret, common):
             help="restart the service's tasks onto the change now (else the next deploy does)",
         )
         parser.add_argument(
-            "--yes", action="store_true", help="restart without asking (scripts and CI)"
+            "--yes",
+            action="store_true",
+            help="restart without asking; rm: remove SECRET_KEY, signing everyone out",
         )
 
 

@@ -257,7 +257,7 @@ def up(aws, options):
         early = service_first(aws, resources, resources_values)
         if early:
             tag = delivery.deliver(aws, resources)
-            tasks.run_before(aws, resources, tag, before)
+            tasks.run_before(aws, resources, tag, before, options.recreate)
             parameters = rollout.service_parameters(aws, resources, tag)
             service_overrides = {**overrides[stacks.SERVICE], **parameters, **early}
             stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm)
@@ -274,7 +274,7 @@ def up(aws, options):
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
     if not early:  # else it ran before the service's first change, above
-        tasks.run_before(aws, resources, tag, before)
+        tasks.run_before(aws, resources, tag, before, options.recreate)
     service_overrides = {
         **overrides[stacks.SERVICE],
         **rollout.service_parameters(aws, resources, tag),
@@ -289,6 +289,7 @@ def up(aws, options):
         on_poll=follower.on_poll,
     )
     follower.to_the_end(service_stack)
+    rollout.mark_rolled_out(aws, service_stack)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
@@ -460,8 +461,8 @@ def confirm_destroy(yes, domain):
     if not sys.stdin.isatty():
         raise Abort("destroy deletes the site: pass --yes to confirm without a terminal", USAGE)
     answer = console.input(
-        f"This deletes {domain}'s stacks, its images and its DNS zone if the stack made "
-        f"it. Type [bold]{domain}[/] to confirm: "
+        f"This deletes {domain}'s stacks, its images, its secrets (values included) and its "
+        f"DNS zone if the stack made it. Type [bold]{domain}[/] to confirm: "
     )
     if answer.strip() != domain:
         raise Abort(f"Nothing deleted: {answer.strip()!r} is not {domain}")

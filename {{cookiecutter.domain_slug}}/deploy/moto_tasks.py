@@ -8,7 +8,11 @@ and where AWS says so; `moto_rules.moto_server()` applies these patches after it
 - AWS::SecretsManager::Secret: created through moto's Secrets Manager API, named
   <logical id>-<random> when the template names none, its first value generated from
   GenerateSecretString as a JSON object holding GenerateStringKey (CloudFormation User Guide,
-  AWS::SecretsManager::Secret GenerateSecretString); `Ref` is its ARN.
+  AWS::SecretsManager::Secret GenerateSecretString); `Ref` is its ARN. CloudFormation tags it, as
+  every resource that takes tags, with aws:cloudformation:stack-name, stack-id and logical-id
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html),
+  which DescribeSecret lists and Secrets Manager's 50 tags do not count
+  (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html).
 - AWS::ECS::TaskDefinition takes every field RegisterTaskDefinition takes, NetworkMode,
   ExecutionRoleArn and TaskRoleArn included, and DescribeTaskDefinition answers in the API's
   spelling (containerDefinitions[].image ...) after an update too.
@@ -27,8 +31,12 @@ and where AWS says so; `moto_rules.moto_server()` applies these patches after it
   lastStatus goes PROVISIONING, PENDING, RUNNING, STOPPED ("Amazon ECS task lifecycle"), its
   stopCode is EssentialContainerExited, and the container's exitCode is the command's status
   (API Reference, Task and Container). Its secrets are read from Secrets Manager when it starts,
-  into the variables the task definition names ("Pass Secrets Manager secrets through Amazon ECS
-  environment variables"); what it writes goes to the awslogs stream
+  into the variables the task definition names, each `valueFrom` the secret's full ARN,
+  optionally followed by :json-key:version-stage:version-id (any part empty), which picks a key
+  of its JSON object and a version other than AWSCURRENT ("Pass Secrets Manager secrets through
+  Amazon ECS environment variables":
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html);
+  what it writes goes to the awslogs stream
   <awslogs-stream-prefix>/<container name>/<task id> ("Send Amazon ECS logs to CloudWatch").
   The stand-in: a task whose container command is overridden (a one-off task) runs that command
   here, as arguments of the project's container/entrypoint, on this machine and not in the image,
@@ -81,12 +89,21 @@ class Secret(Taught, moto_rules.CloudFormationModel):
             value[generate["GenerateStringKey"]] = generated(generate)
             value = json.dumps(value)
         suffix = "".join(secrets.choice(string.ascii_letters) for _ in range(12))
+        stack_id = kwargs["StackId"]
+        stacks_own = {
+            "aws:cloudformation:stack-name": stack_id.split("/")[1],
+            "aws:cloudformation:stack-id": stack_id,
+            "aws:cloudformation:logical-id": kwargs["LogicalId"],
+        }
         created = secretsmanager_backends[account_id][region_name].create_secret(
             name=properties.get("Name", f"{resource_name}-{suffix}"),
             secret_string=value,
             secret_binary=None,
             description=properties.get("Description"),
-            tags=properties.get("Tags"),
+            tags=[
+                *properties.get("Tags", []),
+                *({"Key": key, "Value": text} for key, text in stacks_own.items()),
+            ],
             kms_key_id=properties.get("KmsKeyId"),
             client_request_token=None,
             replica_regions=[],
@@ -259,6 +276,14 @@ def last_status(self):
     return run.status if run else moto_last_status.fget(self)
 
 
+def secret_reference(value_from):
+    """(ARN, JSON key, version stage, version id) of a secret's `valueFrom`, None for a part not
+    given: the ARN has seven colon-separated fields, the optional parts follow it."""
+    fields = value_from.split(":")
+    key, stage, version = (fields[7:] + ["", "", ""])[:3]
+    return ":".join(fields[:7]), key or None, stage or None, version or None
+
+
 class OneOff(threading.Thread):
     """A one-off task's container, run here: see the module's docstring."""
 
@@ -308,14 +333,15 @@ class OneOff(threading.Thread):
         variables = {item["name"]: item["value"] for item in self.container.get("environment", [])}
         store = secretsmanager_backends[self.account_id][self.region]
         for item in self.container.get("secrets", []):
+            arn, key, stage, version = secret_reference(item["valueFrom"])
             try:
-                value = store.get_secret_value(item["valueFrom"], None, None)
+                value = store.get_secret_value(arn, version, stage)["SecretString"]
+                variables[item["name"]] = json.loads(value)[key] if key else value
             except Exception as error:  # moto's own not-found exception, any other
                 raise RuntimeError(
                     "ResourceInitializationError: unable to pull secrets or registry auth: "
                     f"retrieving secret from {item['valueFrom']}: {error}"
                 ) from None
-            variables[item["name"]] = value["SecretString"]
         return {**os.environ, **variables}
 
     def log_stream(self):

@@ -1,6 +1,11 @@
 """What the service stack runs: the parameters every change of it takes, and its image history."""
 
+from datetime import UTC, datetime
+
 from deploy import secrets, stacks
+
+# Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
+ROLLED_OUT = "deploy:rolled-out"
 
 
 def service_parameters(aws, resources, tag):
@@ -19,7 +24,25 @@ def roll(aws, tag, confirm):
     """Update the service stack to run `tag` with the current secrets, through a change set like
     `up`'s, keeping every other parameter; returns the stack."""
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
-    return stacks.deploy(aws, stacks.SERVICE, service_parameters(aws, resources, tag), confirm)
+    stack = stacks.deploy(aws, stacks.SERVICE, service_parameters(aws, resources, tag), confirm)
+    mark_rolled_out(aws, stack)
+    return stack
+
+
+def mark_rolled_out(aws, service_stack):
+    """Tag the task definition revision the service stack now runs, once its deploy succeeded.
+
+    A failed deploy leaves a revision too (CloudFormation deregisters it as it rolls back, and
+    ECS keeps it describable), which the revisions' numbers alone cannot tell from one that ran.
+    ECS's service deployments would tell them apart, but ECS keeps their last 90 days only
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html), and
+    the revision a site ran before may be older; a tag lasts as long as the revision.
+    """
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    aws.client("ecs").tag_resource(
+        resourceArn=stacks.outputs(service_stack)["TaskDefinitionArn"],
+        tags=[{"key": ROLLED_OUT, "value": now}],
+    )
 
 
 def image_tag(task_definition):
@@ -32,8 +55,9 @@ def previous_tag(aws, task_definition_arn):
 
     Read from the task definition's family: CloudFormation registers a revision for every change
     of the task definition and deregisters the one it replaces, and ECS keeps deregistered
-    (INACTIVE) revisions describable. Revisions above the current one are deploys that were
-    rolled back, so only lower ones count; the first whose image differs is the one before.
+    (INACTIVE) revisions describable. Only revisions below the current one that a deploy rolled
+    out (tagged ROLLED_OUT) count, newest first: a failed deploy's revision may sit below the
+    current one once a later deploy succeeded. The first whose image differs is the one before.
     (ECR's push dates would name images pushed but never run, or the failed image a rollback
     just left; CloudFormation keeps no earlier parameter values.)
     """
@@ -53,7 +77,10 @@ def previous_tag(aws, task_definition_arn):
         reverse=True,
     )
     for number in (n for n in earlier if n < int(revision)):
-        described = ecs.describe_task_definition(taskDefinition=f"{family}:{number}")
-        if image_tag(described["taskDefinition"]) != image_tag(current):
+        described = ecs.describe_task_definition(
+            taskDefinition=f"{family}:{number}", include=["TAGS"]
+        )
+        rolled_out = any(tag["key"] == ROLLED_OUT for tag in described.get("tags", []))
+        if rolled_out and image_tag(described["taskDefinition"]) != image_tag(current):
             return image_tag(described["taskDefinition"])
     return None

@@ -20,12 +20,24 @@ from deploy import stacks
 from deploy.errors import USAGE, Abort
 from deploy.ui import console, table
 
-NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # what container/entrypoint accepts, too
+CHANGED = "changed:"
+# Secrets Manager: a tag key is at most 128 characters, so `changed:NAME` caps NAME
+# (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html).
+MAX_NAME = 128 - len(CHANGED)
+# What container/entrypoint accepts, too, up to MAX_NAME characters: no "__", which Flask's
+# from_prefixed_env reads as a nested key (FLASK_A__B is app.config["A"]["B"]).
+NAME = re.compile(r"(?!.*__)[A-Z][A-Z0-9_]*")
+# FLASK_<NAME> variables the `flask` command reads as its own options, which a secret would
+# change for every `flask ...` run in the container: --app, --debug, --env-file, the dotenv
+# switch, `flask run`'s and `flask routes`' options (FLASK_<COMMAND>_<OPTION>), and the FLASK_ENV
+# of Flask before 2.3 (https://flask.palletsprojects.com/en/stable/cli/).
+FLASK_OWN = {"APP", "DEBUG", "ENV", "ENV_FILE", "SKIP_DOTENV"}
+FLASK_OWN_PREFIXES = ("RUN_", "ROUTES_")
 # What CloudFormation generates with the secret (GenerateStringKey in resources.yaml).
 GENERATED = "SECRET_KEY"
-CHANGED = "changed:"
 MAX_BYTES = 65536  # Secrets Manager: a SecretString is at most 64 KiB
-MAX_TAGS = 50  # Secrets Manager: tags per secret
+# Secrets Manager: tags per secret, those starting "aws:" (AWS's own) not counted (TagResource).
+MAX_TAGS = 50
 
 
 def checked_name(name):
@@ -37,10 +49,17 @@ def checked_name(name):
             f"FLASK_{bare}, app.config['{bare}'])",
             USAGE,
         )
-    if not NAME.fullmatch(name):
+    if len(name) > MAX_NAME or not NAME.fullmatch(name):
         raise Abort(
-            f"{name!r}: a secret's name is upper case letters, digits and _, starting with a "
-            "letter (e.g. DATABASE_URL), as in app.config",
+            f"{name[:40]!r}: a secret's name is upper case letters, digits and single _, "
+            f"starting with a letter, at most {MAX_NAME} characters (e.g. DATABASE_URL), as in "
+            "app.config",
+            USAGE,
+        )
+    if name in FLASK_OWN or name.startswith(FLASK_OWN_PREFIXES):
+        raise Abort(
+            f"{name}: FLASK_{name} is an option of the `flask` command itself, not the app's "
+            "configuration; choose another name",
             USAGE,
         )
     return name
@@ -67,6 +86,14 @@ def secret_arn(aws):
             USAGE,
         )
     return resources["SecretsArn"]
+
+
+def pinned(arn, version):
+    """A task definition's valueFrom for the secret's version `version`: the full ARN, then
+    :json-key:version-stage:version-id, the first two empty (Fargate 1.4.0+;
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html);
+    service.yaml's task definition writes it the same way."""
+    return f"{arn}:::{version}"
 
 
 def current_version(aws, arn):
@@ -99,7 +126,8 @@ def set_secret(aws, options):
     name = checked_name(options.name)
     arn = secret_arn(aws)
     tags, _ = tags_of(aws, arn)
-    if CHANGED + name not in tags and len(tags) >= MAX_TAGS:
+    counted = [key for key in tags if not key.startswith("aws:")]
+    if CHANGED + name not in tags and len(counted) >= MAX_TAGS:
         raise Abort(f"{name}: the secret holds {MAX_TAGS} tags, AWS's most; remove one", USAGE)
     value = read_value(name)
     secrets = stored(aws, arn)
@@ -114,6 +142,12 @@ def set_secret(aws, options):
 
 def remove_secret(aws, options):
     name = checked_name(options.name)
+    if name == GENERATED and not options.yes:
+        raise Abort(
+            f"{name} signs the app's sessions: removing it signs everyone out, and the app has "
+            f"no key until `secret set {name}`; pass --yes to remove it all the same",
+            USAGE,
+        )
     arn = secret_arn(aws)
     secrets = stored(aws, arn)
     if name not in secrets:

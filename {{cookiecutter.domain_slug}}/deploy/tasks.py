@@ -4,8 +4,8 @@
 (or pyproject.toml's `[tool.deploy] before`) runs it with the new image, after the push and
 before the service changes. The command is the container's command, which follows
 container/entrypoint: that runs it instead of nginx and gunicorn, with the site's secrets as
-FLASK_<NAME> variables. The task takes the service's network and capacity (subnets, security
-group, public IP, capacity providers), its roles and its secrets.
+FLASK_<NAME> variables. The task takes the service's network (subnets, security group, public
+IP), its roles and its secrets, and runs on on-demand Fargate whatever the service runs on.
 """
 
 import shlex
@@ -14,13 +14,24 @@ import tomllib
 
 import botocore.exceptions
 
-from deploy import image, stacks
+from deploy import image, secrets, stacks
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
 STARTED_BY = "python -m deploy run"  # shown as the task's "started by" in the console
 BEFORE_FAMILY = "{family}-before"  # the deploy role may run this family only
 POLL_SECONDS = 3
+# Fargate Spot may stop a task at two minutes' notice when AWS needs the capacity back
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html):
+# a migration stopped half way is worse than the few cents on demand costs for its minutes.
+ONE_OFF_CAPACITY = [{"capacityProvider": "FARGATE", "weight": 1}]
+# RunTask's answer is eventually consistent: DescribeTasks may not know the task for a moment
+# and says MISSING (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html).
+# Asked again this many times, waiting twice as long each time, before giving up.
+MISSING_TRIES = 5
+# What the container wrote last reaches its awslogs stream a moment after it stops: read until
+# two reads bring nothing, for this long at most.
+LAST_LOGS_SECONDS = 10
 # What RegisterTaskDefinition takes back from DescribeTaskDefinition, for the `before` copy.
 REGISTERED = (
     "taskRoleArn",
@@ -63,21 +74,27 @@ def the_service(aws):
 def run(aws, command):
     """Run `command` in a new task of the service's task definition; its exit status."""
     cluster, service = the_service(aws)
-    return run_task(aws, cluster, service, service["taskDefinition"], command)
+    ecs = aws.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    return run_task(aws, cluster, service, definition["taskDefinition"], command)
 
 
-def run_before(aws, resources, tag, command):
+def run_before(aws, resources, tag, command, recreate=False):
     """Run `command` with the image `tag` before the service gets it; stop the deploy if it fails.
 
-    The task definition is the service's, with the new image, registered in a family of its own
-    (the service's family stays the history `rollback` reads) and deregistered afterwards.
+    The task definition is the service's, with the new image and the secrets' current version
+    (the ones the deploy rolls out), registered in a family of its own (the service's family
+    stays the history `rollback` reads) and deregistered afterwards. Skipped, with the command to
+    run once the site is up, when there is no service to copy: a first deploy, a service stack
+    that failed to create, or one that --recreate is about to make again.
     """
     if not command:
         return
-    if stacks.describe(aws, stacks.SERVICE.name) is None:
+    service_stack = stacks.describe(aws, stacks.SERVICE.name)
+    if recreate or service_stack is None or service_stack["StackStatus"] not in stacks.USABLE:
         console.print(
-            f"--before: not run on the first deploy, which has no service to copy yet; once the "
-            f"site is up: python -m deploy run -- {shlex.join(command)}",
+            f"--before: not run, there is no service to copy yet (a first deploy, or one made "
+            f"again); once the site is up: python -m deploy run -- {shlex.join(command)}",
             style="yellow",
         )
         return
@@ -86,39 +103,42 @@ def run_before(aws, resources, tag, command):
     current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
     described = current["taskDefinition"]
     definition = {key: described[key] for key in REGISTERED if key in described}
+    arn = resources.get("SecretsArn")
     for container in definition["containerDefinitions"]:
         if container["image"].startswith(resources["RepositoryUri"] + ":"):
             container["image"] = f"{resources['RepositoryUri']}:{tag}"
+        for secret in container.get("secrets", []):
+            if arn and secret["valueFrom"].startswith(arn):
+                secret["valueFrom"] = secrets.pinned(arn, secrets.current_version(aws, arn))
     family = BEFORE_FAMILY.format(family=described["family"])
     registered = ecs.register_task_definition(family=family, **definition)["taskDefinition"]
     console.print(f"Running `{shlex.join(command)}` with image {tag} before the rollout")
     unchanged = f"nothing rolled out, {stacks.SERVICE.name} runs the image it ran"
     try:
-        status = run_task(aws, cluster, service, registered["taskDefinitionArn"], command)
+        # The definition RegisterTaskDefinition answered, not read back: ECS's reads may not
+        # know it yet (eventual consistency, as after RunTask).
+        status = run_task(aws, cluster, service, registered, command)
     except Abort as stop:
         raise Abort(f"--before: {stop.message}; {unchanged}", stop.status) from None
+    except botocore.exceptions.ClientError as error:
+        raise Abort(f"--before: AWS: {error}; {unchanged}") from None
     finally:
         ecs.deregister_task_definition(taskDefinition=registered["taskDefinitionArn"])
     if status != 0:
         raise Abort(f"--before `{shlex.join(command)}` exited with status {status}: {unchanged}")
 
 
-def run_task(aws, cluster, service, task_definition, command):
-    """Start the task with the service's network and capacity, follow it, return its status."""
+def run_task(aws, cluster, service, definition, command):
+    """Start a task of the task definition (as DescribeTaskDefinition gives it) with the service's
+    network, follow it, return its status."""
     ecs = aws.client("ecs")
-    definition = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
     container = definition["containerDefinitions"][0]
-    # A service has a launch type or a capacity provider strategy, never both; so does a task.
-    placement = (
-        {"capacityProviderStrategy": service["capacityProviderStrategy"]}
-        if service.get("capacityProviderStrategy")
-        else {"launchType": service["launchType"]}
-    )
+    placement = {"capacityProviderStrategy": ONE_OFF_CAPACITY}
     if service.get("platformVersion"):
         placement["platformVersion"] = service["platformVersion"]
     started = ecs.run_task(
         cluster=cluster,
-        taskDefinition=task_definition,
+        taskDefinition=definition["taskDefinitionArn"],
         count=1,
         startedBy=STARTED_BY,
         networkConfiguration=service["networkConfiguration"],
@@ -153,7 +173,7 @@ def follow(ecs, cluster, task, logs):
             while task["lastStatus"] != "STOPPED":
                 time.sleep(POLL_SECONDS)
                 logs.print_new()
-                (task,) = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"]
+                task = described_task(ecs, cluster, task["taskArn"])
                 status.update(f"task {task_id}: {task['lastStatus']}")
     except KeyboardInterrupt:
         raise Abort(
@@ -161,10 +181,30 @@ def follow(ecs, cluster, task, logs):
             "its output)",
             130,
         ) from None
-    # awslogs sends what the container wrote last as it stops: it may arrive a moment later.
-    time.sleep(POLL_SECONDS)
-    logs.print_new()
+    last_logs(logs)
     return task
+
+
+def described_task(ecs, cluster, arn):
+    """The task as DescribeTasks gives it, asked again while it answers MISSING (see
+    MISSING_TRIES); one line when it never knows it."""
+    for attempt in range(MISSING_TRIES):
+        if attempt:
+            time.sleep(POLL_SECONDS * 2**attempt)
+        answer = ecs.describe_tasks(cluster=cluster, tasks=[arn])
+        if answer["tasks"]:
+            return answer["tasks"][0]
+    reasons = "; ".join(failure.get("reason", "") for failure in answer["failures"])
+    raise Abort(f"ECS does not know task {arn} ({reasons or 'no reason given'})")
+
+
+def last_logs(logs):
+    """Print what reaches the stream after the task stopped (see LAST_LOGS_SECONDS)."""
+    deadline = time.monotonic() + LAST_LOGS_SECONDS
+    empty_reads = 0
+    while empty_reads < 2 and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        empty_reads = 0 if logs.print_new() else empty_reads + 1
 
 
 class LogStream:
@@ -178,7 +218,9 @@ class LogStream:
         self.token = None
 
     def print_new(self):
+        """Print the events written since the last call; how many."""
         # GetLogEvents has no paginator: a page's nextForwardToken comes back unchanged at the end.
+        printed = 0
         while True:
             try:
                 page = self.client.get_log_events(
@@ -189,12 +231,13 @@ class LogStream:
                 )
             except botocore.exceptions.ClientError as error:
                 if error.response["Error"]["Code"] == "ResourceNotFoundException":
-                    return  # the container has written nothing yet
+                    return printed  # the container has written nothing yet
                 raise
             for event in page["events"]:
                 console.print(event["message"].rstrip("\n"), markup=False, highlight=False)
+            printed += len(page["events"])
             if page["nextForwardToken"] == self.token:
-                return
+                return printed
             self.token = page["nextForwardToken"]
 
 

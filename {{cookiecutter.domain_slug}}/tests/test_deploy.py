@@ -1147,6 +1147,19 @@ def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, termin
     assert aws("cloudformation").list_change_sets(StackName=site.RESOURCES_STACK)["Summaries"] == []
 
 
+def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal):
+    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    terminal.answers += ["no"]
+
+    status, _, err = deploy("destroy")
+
+    assert status == 1
+    assert err.splitlines() == [f"error: Nothing deleted: 'no' is not {site.DOMAIN}"]
+    (question,) = terminal.questions
+    assert "its secrets (values included)" in question
+    assert site.RESOURCES_STACK in stack_names(aws)
+
+
 def test_plan_as_json_states_each_stacks_changes(aws, deploy, deployed):
     overrides, _ = deployed
     scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
@@ -1494,6 +1507,26 @@ def test_rollback_returns_to_the_image_before_and_says_when_there_is_none(aws, d
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
 
 
+def test_rollback_skips_a_deploy_that_was_rolled_back(aws, deploy, deployed):
+    """v2's deployment is rolled back by its alarm; once v3 is out, the image before it is v1,
+    not v2, whose task definition revision sits between them."""
+    overrides, _ = deployed
+    alarm = the_service(aws)["deploymentConfiguration"]["alarms"]["alarmNames"][0]
+    cloudwatch = aws("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5XX")
+    push_image(aws, "v2")
+    assert deploy("up", "--yes", "--tag", "v2", *overrides)[0] == 1  # rolled back
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet again")
+    push_image(aws, "v3")
+    assert deploy("up", "--yes", "--tag", "v3", *overrides)[0] == 0
+
+    status, out, err = deploy("rollback", "--yes")
+
+    assert status == 0, out + err
+    assert "Rolling back from v3 to v1, the image that ran before it" in out
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -1570,6 +1603,37 @@ def test_up_before_runs_with_the_new_image_and_a_failure_rolls_nothing_out(aws, 
     assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
 
 
+def test_up_recreating_a_failed_service_stack_skips_before_and_says_so(aws, deploy, deployed):
+    overrides, _ = deployed
+    backend = cloudformation_backends[ACCOUNT][site.REGION]
+    stack = next(s for s in backend.stacks.values() if s.name == site.SERVICE_STACK)
+    stack.status = "ROLLBACK_COMPLETE"  # as a failed creation leaves it
+
+    status, out, err = deploy(
+        "up", "--yes", "--tag", "v1", "--recreate", "--before", "echo migrated", *overrides
+    )
+
+    assert status == 0, out + err
+    assert (
+        "--before: not run, there is no service to copy yet (a first deploy, or one made "
+        "again); once the site is up: python -m deploy run -- echo migrated"
+    ) in " ".join(out.split())
+    assert "migrated" not in out.splitlines()
+    assert f"{site.SERVICE_STACK}: CREATE_COMPLETE" in out
+
+
+def test_one_off_tasks_run_on_demand_when_the_service_runs_on_spot(aws, deploy, deployed):
+    """Fargate Spot may stop a task at two minutes' notice: no place for a migration."""
+    overrides, _ = deployed
+    assert deploy("up", "--yes", "--tag", "v1", "--set", "Capacity=spot", *overrides)[0] == 0
+    assert running_on(aws)[1] == STRATEGIES["spot"]
+
+    assert deploy("run", "--", "true")[0] == 0
+
+    (task,) = one_off_tasks(aws)
+    assert task["capacityProviderName"] == "FARGATE"
+
+
 def test_the_before_command_comes_from_pyproject_unless_given(tmp_path):
     settings = tmp_path / "pyproject.toml"
     settings.write_text('[tool.deploy]\nbefore = "flask --app app db upgrade"\n')
@@ -1598,7 +1662,7 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
 
     # Bad input: one line, exit 2, nothing stored.
     for name, stdin, message in (
-        ("api_key", PROBE_VALUE, "'api_key': a secret's name is upper case letters, digits and _"),
+        ("api_key", PROBE_VALUE, "'api_key': a secret's name is upper case letters, digits and"),
         ("FLASK_API_KEY", PROBE_VALUE, "FLASK_API_KEY: give the name without FLASK_"),
         ("API_KEY", "\n", "API_KEY: empty value, nothing changed"),
     ):
@@ -1627,6 +1691,10 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
         f"sys.exit(hashlib.sha256(os.environ['FLASK_API_KEY'].encode()).hexdigest() != '{digest}')"
     )
     assert tool("run", "--", "python3", "-c", check)[0] == 0
+    # A value set since reaches no task before the next deploy or --restart: the task definition
+    # reads the version it was deployed with, as the service's own tasks do.
+    assert tool("secret", "set", "API_KEY", stdin="changed-but-not-deployed")[0] == 0
+    assert tool("run", "--", "python3", "-c", check)[0] == 0
 
     status, out, _ = tool("secret", "rm", "API_KEY", "--restart", "--yes")
     assert status == 0
@@ -1634,3 +1702,51 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
     assert "API_KEY" not in stored_secrets(aws)
     assert tool("run", "--", "python3", "-c", check)[0] != 0
     assert all(PROBE_VALUE not in text and generated not in text for text in printed)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("A" * 121, f"'{'A' * 40}': a secret's name is upper case letters, digits and single _"),
+        ("DATABASE__URL", "'DATABASE__URL': a secret's name is upper case letters, digits and"),
+        ("DEBUG", "DEBUG: FLASK_DEBUG is an option of the `flask` command itself"),
+        ("APP", "APP: FLASK_APP is an option of the `flask` command itself"),
+        ("RUN_PORT", "RUN_PORT: FLASK_RUN_PORT is an option of the `flask` command itself"),
+    ],
+)
+def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(aws, deploy, name, message):
+    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    before = stored_secrets(aws)
+
+    status, _, err = deploy("secret", "set", name)
+
+    assert status == 2
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: {message}")
+    assert stored_secrets(aws) == before
+
+
+def test_removing_secret_key_needs_yes_and_aws_tags_do_not_count(aws, deploy, monkeypatch):
+    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    status, _, err = deploy("secret", "rm", "SECRET_KEY")
+    assert status == 2
+    assert err.splitlines() == [
+        "error: SECRET_KEY signs the app's sessions: removing it signs everyone out, and the app "
+        "has no key until `secret set SECRET_KEY`; pass --yes to remove it all the same"
+    ]
+    assert "SECRET_KEY" in stored_secrets(aws)
+
+    # CloudFormation's own aws:cloudformation:* tags are not among the secret's 50.
+    arn = aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    (arn,) = [o["OutputValue"] for o in arn["Outputs"] if o["OutputKey"] == "SecretsArn"]
+    keys = [t["Key"] for t in aws("secretsmanager").describe_secret(SecretId=arn)["Tags"]]
+    counted = [key for key in keys if not key.startswith("aws:")]
+    assert len(counted) < len(keys)
+    others = [{"Key": f"team{n}", "Value": "x"} for n in range(49 - len(counted))]
+    aws("secretsmanager").tag_resource(SecretId=arn, Tags=others)  # 49 of them count
+    given_on_stdin(monkeypatch, "value")
+    assert deploy("secret", "set", "THE_FIFTIETH")[0] == 0
+    given_on_stdin(monkeypatch, "value")
+    status, _, err = deploy("secret", "set", "ONE_TOO_MANY")
+    assert status == 2
+    assert "the secret holds 50 tags, AWS's most" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import image, stacks, watch
+from deploy import image, stacks, tasks, watch
 from deploy.errors import USAGE, Abort
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -254,3 +254,58 @@ def test_a_registered_qemu_handler_or_docker_desktop_builds_the_other_cpu(no_emu
 def test_an_arm64_image_carries_its_architecture_in_the_tag(repo):
     assert image.image_tag("X86_64", repo) == head(repo)  # as before ARM64 was offered
     assert image.image_tag("ARM64", repo) == f"{head(repo)}-arm64"
+
+
+class Answers:
+    """A stand-in ECS client whose DescribeTasks gives these answers in turn."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+
+    def describe_tasks(self, cluster, tasks):
+        return self.answers.pop(0)
+
+
+MISSING = {"tasks": [], "failures": [{"arn": "arn:task/1", "reason": "MISSING"}]}
+RUNNING = {"taskArn": "arn:task/1", "lastStatus": "RUNNING"}
+STOPPED = {"taskArn": "arn:task/1", "lastStatus": "STOPPED"}
+
+
+class QuietLogs:
+    """A log stream printing these counts of events, read after read, then nothing."""
+
+    def __init__(self, *counts):
+        self.counts = list(counts)
+        self.reads = 0
+
+    def print_new(self):
+        self.reads += 1
+        return self.counts.pop(0) if self.counts else 0
+
+
+@pytest.fixture
+def no_waiting(monkeypatch):
+    monkeypatch.setattr(tasks, "POLL_SECONDS", 0)
+
+
+def test_a_task_ecs_does_not_know_yet_is_asked_for_again(no_waiting):
+    """RunTask is eventually consistent: DescribeTasks may answer MISSING at first."""
+    ecs = Answers(MISSING, MISSING, {"tasks": [STOPPED], "failures": []})
+
+    assert tasks.follow(ecs, "cluster", RUNNING, QuietLogs()) == STOPPED
+
+
+def test_a_task_ecs_never_knows_is_one_line(no_waiting):
+    ecs = Answers(*[MISSING] * tasks.MISSING_TRIES)
+
+    with pytest.raises(Abort, match=r"^ECS does not know task arn:task/1 \(MISSING\)$"):
+        tasks.follow(ecs, "cluster", RUNNING, QuietLogs())
+
+
+def test_the_logs_are_read_after_the_task_stopped_until_they_stay_quiet(no_waiting):
+    """awslogs delivers the container's last lines a moment after it stops."""
+    logs = QuietLogs(0, 3, 0, 0)
+
+    tasks.follow(Answers(), "cluster", STOPPED, logs)
+
+    assert (logs.reads, logs.counts) == (4, [])

@@ -291,6 +291,13 @@ def test_with_a_command_the_entrypoint_runs_it_instead_of_serving():
         ("not json", "SITE_SECRETS is not JSON; `python -m deploy secret list` checks it"),
         ('["x"]', "SITE_SECRETS is not a JSON object of NAME: value"),
         ('{"lower": "hidden"}', "SITE_SECRETS: 'lower' is not a NAME with a text value"),
+        # Flask's from_prefixed_env would nest it: app.config["A"]["B"].
+        ('{"A__B": "hidden"}', "SITE_SECRETS: 'A__B' is not a NAME with a text value"),
+        # Longer than `secret set` takes (its tag changed:NAME is at most 128 characters).
+        (
+            json.dumps({"A" * 121: "x"}),
+            f"SITE_SECRETS: '{'A' * 121}' is not a NAME with a text value",
+        ),
     ],
 )
 def test_secrets_the_app_cannot_take_stop_the_task_in_one_line(secrets, message):
