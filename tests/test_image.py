@@ -203,7 +203,9 @@ def test_docker_stop_drains_and_exits_0_within_the_stop_timeout(engine, site, im
 
     assert container.attrs["Config"]["StopTimeout"] == task.stop_timeout
     assert status == 0, logs  # a SIGKILL at the stop timeout would make it 137
-    assert "SIGTERM received; draining" in logs
+    # No request reaches it after SIGTERM: it leaves the (absent) load balancer after the quiet.
+    assert "SIGTERM received; health checks now fail" in logs
+    assert "no request for 7 s; draining nginx, then gunicorn" in logs
 
 
 def test_without_the_volume_declaration_the_task_cannot_write_its_scratch_folder(

@@ -302,6 +302,31 @@ def test_rollout_step_takes_half_a_minute_and_cuts_no_request(site, answers, run
     assert target_group["HealthCheckPath"] == "/health"
 
 
+def entrypoint_seconds(project, name):
+    entrypoint = (project / "container" / "entrypoint").read_text()
+    return int(re.search(rf"^{name} = (\d+)$", entrypoint, re.MULTILINE)[1])
+
+
+@parametrized
+def test_a_stopping_task_leaves_the_load_balancer_then_drains_before_sigkill(
+    site, answers, run_checkov
+):
+    target_group = site.resources("resources")["TargetGroup"]["Properties"]
+    interval = target_group["HealthCheckIntervalSeconds"]
+    (container,) = site.resources("service")["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    leave, quiet, drain = (
+        entrypoint_seconds(site.project, name)
+        for name in ("LEAVE_SECONDS", "QUIET_SECONDS", "DRAIN_SECONDS")
+    )
+
+    # A registered task (Spot) gets a check every interval: it never takes itself for gone.
+    assert quiet > interval
+    # By then the load balancer has counted its checks failed: the first within an interval,
+    # the last failure UnhealthyThresholdCount - 1 intervals later.
+    assert leave > interval * target_group["UnhealthyThresholdCount"]
+    assert leave + drain < container["StopTimeout"] <= 120  # Fargate's most
+
+
 # ---------------------------------------------------------------- answers reach the stacks
 
 

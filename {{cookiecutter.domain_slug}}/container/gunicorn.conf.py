@@ -21,7 +21,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, 2 * TASK_CPU_UNITS // 
 worker_class = "sync"
 timeout = 20  # a worker busy this long is restarted: the longest request (see nginx.conf)
 # Requests in flight get this long after SIGTERM: the entrypoint stops nginx first, and both
-# together stay inside the task's stop timeout (30 s) before ECS sends SIGKILL.
+# together stay inside the entrypoint's DRAIN_SECONDS (20 s).
 graceful_timeout = 8
 worker_tmp_dir = SCRATCH_DIR  # the root filesystem is read-only in the task
 control_socket_disable = True  # it would go to $HOME, which is read-only and unused here

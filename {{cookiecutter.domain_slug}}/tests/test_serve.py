@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -568,6 +569,26 @@ def test_stop_signal_lets_the_request_in_flight_finish(private_stack, stop_signa
     ((response, body),) = answers
     assert (response.status, body) == (200, "done")
     assert code == 0, private_stack.errors()
+
+
+def test_sigterm_fails_health_checks_and_serves_until_requests_stop(private_stack):
+    # A Spot interruption: SIGTERM while the load balancer still sends requests.
+    quiet = runpy.run_path(str(PROJECT / "container" / "entrypoint"))["QUIET_SECONDS"]
+    private_stack.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: "SIGTERM received" in private_stack.errors())
+
+    assert private_stack.get("/health")[0].status == 503  # the load balancer takes it out
+    serving_until = time.monotonic() + quiet + 2
+    while time.monotonic() < serving_until:  # requests still come: each is served
+        assert private_stack.get("/")[0].status == 200
+        time.sleep(1)
+    assert private_stack.process.poll() is None
+    stopped_asking = time.monotonic()
+    code = private_stack.process.wait(timeout=quiet + 10)
+
+    assert code == 0, private_stack.errors()
+    assert time.monotonic() - stopped_asking >= quiet - 1  # the entrypoint looks once a second
+    assert f"no request for {quiet} s; draining nginx, then gunicorn" in private_stack.errors()
 
 
 @linux_only
