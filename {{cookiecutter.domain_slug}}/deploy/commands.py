@@ -15,6 +15,22 @@ SINCE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 # ACM: a certificate's DomainName, its common name, is at most 64 octets (RequestCertificate).
 MAX_CERTIFICATE_NAME = 64
 LOG_POLL_SECONDS = 2
+# The providers each Capacity names in the service's strategy (cloudformation/service.yaml).
+CAPACITY_PROVIDERS = {
+    "on_demand": ["FARGATE"],
+    "spot": ["FARGATE_SPOT"],
+    "mixed": ["FARGATE", "FARGATE_SPOT"],
+}
+# What to run first when the service's strategy names a provider the cluster lacks.
+MAKE_DEPLOY_FIRST = "run `make deploy` first, which updates the resources stack's cluster"
+# A deploy that changes the service before the resources stack (service_first) cannot: the
+# providers as the resources stack sets them, which its update then leaves as they are.
+ADD_PROVIDERS_FIRST = (
+    "this deploy changes the service first, so add them as the resources stack would, then "
+    "deploy again: aws ecs put-cluster-capacity-providers --cluster {cluster} "
+    "--capacity-providers FARGATE FARGATE_SPOT "
+    "--default-capacity-provider-strategy capacityProvider=FARGATE,weight=1"
+)
 
 
 def split_overrides(aws, pairs):
@@ -171,6 +187,28 @@ def check_planned_values(aws, resources_values, service_values):
     return resources_stack
 
 
+def refuse_providers_the_cluster_lacks(aws, resources, service_values, remedy):
+    """A service stack deployed before the resources stack's update meets the cluster as it is,
+    and ECS refuses a strategy naming a provider the cluster lacks ("You must associate a capacity
+    provider with a cluster before you associate it with the capacity provider strategy":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html);
+    CloudFormation then rolls the stack back. Clusters made before the capacity answer have no
+    provider at all. remedy: what to run first, given the cluster's name."""
+    cluster = resources["ClusterName"]
+    (described,) = aws.client("ecs").describe_clusters(clusters=[cluster])["clusters"]
+    capacity = service_values["Capacity"]
+    missing = [
+        provider
+        for provider in CAPACITY_PROVIDERS[capacity]
+        if provider not in described.get("capacityProviders", [])
+    ]
+    if missing:
+        raise Abort(
+            f"Capacity {capacity}: the service's strategy names {' and '.join(missing)}, which "
+            f"cluster {cluster} lacks: {remedy.format(cluster=cluster)}"
+        )
+
+
 def github_oidc_provider_override(aws, resources_stack, values):
     """Use the account's GitHub OIDC provider when this stack would otherwise create a second."""
     if not values["GithubRepo"] or values["GithubOidcProviderArn"]:
@@ -248,6 +286,7 @@ def up(aws, options):
     early = None
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
+        refuse_providers_the_cluster_lacks(aws, resources, service_values, MAKE_DEPLOY_FIRST)
     else:
         if stacks.is_new(resources_stack):
             account.create_service_linked_roles(aws)
@@ -256,6 +295,7 @@ def up(aws, options):
         )
         early = service_first(aws, resources, resources_values)
         if early:
+            refuse_providers_the_cluster_lacks(aws, resources, service_values, ADD_PROVIDERS_FIRST)
             tag = delivery.deliver(aws, resources)
             tasks.run_before(aws, resources, tag, before, options.recreate)
             parameters = rollout.service_parameters(aws, resources, tag)
@@ -518,6 +558,8 @@ def rollback(aws, options):
             f"The image before {current}, {tag}, is no longer in {resources['RepositoryName']} "
             "(the repository keeps the 30 newest); deploy another with `up --tag TAG`"
         )
+    planned = stacks.planned_values(aws, stacks.SERVICE, {})
+    refuse_providers_the_cluster_lacks(aws, resources, planned, MAKE_DEPLOY_FIRST)
     console.print(f"Rolling back from {current} to {tag}, the image that ran before it")
     rollout.roll(aws, tag, confirm)
     console.print(f"\n{stacks.domain_of(service_stack)} runs image {tag} again", style="bold green")
@@ -535,6 +577,10 @@ def secret(aws, options):
     """`secret set|list|rm`; with --restart, the service's tasks restart onto the change."""
     # Asked before anything changes: without a terminal, --restart needs --yes.
     confirm = confirmation(options.yes) if getattr(options, "restart", False) else None
+    if confirm:
+        resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
+        planned = stacks.planned_values(aws, stacks.SERVICE, {})
+        refuse_providers_the_cluster_lacks(aws, resources, planned, MAKE_DEPLOY_FIRST)
     actions = {
         "set": secrets.set_secret,
         "list": secrets.list_secrets,

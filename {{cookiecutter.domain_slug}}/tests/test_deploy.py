@@ -254,20 +254,58 @@ def test_a_set_cpu_and_capacity_reach_the_task_definition_and_the_service(
     assert running_on(aws) == (architecture, STRATEGIES[capacity])
 
 
-def test_the_stand_in_refuses_a_provider_the_cluster_lacks(aws, deploy, deployed):
-    """As a cluster made before FARGATE_SPOT was associated: the service's update fails."""
-    overrides, _ = deployed
+def only_fargate(aws):
+    """As a cluster made before FARGATE_SPOT was associated with it."""
     aws("ecs").put_cluster_capacity_providers(
         cluster=site.SLUG, capacityProviders=["FARGATE"], defaultCapacityProviderStrategy=[]
     )
-    before = running_on(aws)
-    status, out, err = deploy(
-        "up", "--yes", "--tag", "v1", "--service-only", "--set", "Capacity=spot"
-    )
+
+
+LACKS_SPOT = (
+    f"Capacity spot: the service's strategy names FARGATE_SPOT, which cluster {site.SLUG} lacks: "
+)
+MAKE_DEPLOY_FIRST = "run `make deploy` first, which updates the resources stack's cluster"
+
+
+@pytest.mark.parametrize(
+    ("command", "remedy"),
+    [
+        (lambda overrides: ["up", "--yes", "--tag", "v1", "--service-only"], MAKE_DEPLOY_FIRST),
+        (lambda overrides: ["secret", "set", "API_KEY", "--restart", "--yes"], MAKE_DEPLOY_FIRST),
+        # Deployed before the resources stack (service_first), which cannot add them in time.
+        (
+            lambda overrides: ["up", "--yes", "--tag", "v1", *overrides, "--set", "NatGateways=0"],
+            "this deploy changes the service first, so add them as the resources stack would, "
+            f"then deploy again: aws ecs put-cluster-capacity-providers --cluster {site.SLUG} ",
+        ),
+    ],
+    ids=["up-service-only", "secret-set-restart", "up-nat-gateways-to-0"],
+)
+def test_a_service_naming_a_provider_the_cluster_lacks_is_refused_before_any_change(
+    aws, deploy, deployed, monkeypatch, command, remedy
+):
+    # Else the stand-in refuses the strategy as ECS does, and CloudFormation rolls back.
+    overrides, _ = deployed
+    settings = ["--set", "Capacity=spot", "--set", "NatGateways=1"]
+    assert deploy("up", "--yes", "--tag", "v1", *overrides, *settings)[0] == 0
+    only_fargate(aws)
+    given_on_stdin(monkeypatch, "value\n")
+    before = running_on(aws), stack_events(aws)
+    status, out, err = deploy(*command(overrides))
 
     assert status == 1, out + err
-    assert "capacity provider that is not associated with the cluster" in out + err
-    assert running_on(aws) == before
+    (line,) = err.splitlines()
+    assert line.startswith(f"error: {LACKS_SPOT}{remedy}")
+    assert (running_on(aws), stack_events(aws)) == before
+    assert "API_KEY" not in stored_secrets(aws)
+
+
+def stack_events(aws):
+    cloudformation = aws("cloudformation")
+    return {
+        name: len(cloudformation.describe_stack_events(StackName=name)["StackEvents"])
+        for name in (site.RESOURCES_STACK, site.SERVICE_STACK)
+    }
 
 
 class X86Engine:
