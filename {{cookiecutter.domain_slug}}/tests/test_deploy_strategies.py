@@ -2,7 +2,6 @@
 ECS's service deployments): the traffic in plain words, and an alarm's rollback."""
 
 import pytest
-from deploy import deployments, site
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
@@ -14,6 +13,8 @@ from test_deploy import (
     push_image,
     site_overrides,
 )
+
+from deploy import deployments, site
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account", "site_overrides"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
