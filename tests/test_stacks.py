@@ -399,6 +399,8 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
             {"Ref": "LoadBalancer5xxAlarm"},
             {"Ref": "Target5xxAlarm"},
             {"Ref": "ResponseTimeP99Alarm"},
+            # No circuit breaker, no production traffic yet: new tasks that never turn healthy.
+            *([] if rolling else [{"Ref": "UnhealthyHostsAlarm"}]),
         ],
         "Enable": True,
         "Rollback": True,
@@ -421,6 +423,25 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
         ("TargetGroup", 1),
         ("AlternateTargetGroup", 0),
     ]
+
+
+@parametrized
+def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling_only(
+    site, answers, run_checkov
+):
+    rolling = answers.get("deploy_strategy", "rolling") == "rolling"
+    autoscale = answers.get("max_count", "4") != answers.get("desired_count", "2")
+    alternate = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/alt/0123456789abcdef"
+    created = site.created("service", AlternateTargetGroupArn=alternate)
+    # ALBRequestCountPerTarget follows one target group, empty after every other shift.
+    assert ("RequestScaling" in created) == (autoscale and rolling)
+    assert ("CpuScaling" in created) == autoscale
+    metrics = created["UnhealthyHostsAlarm"]["Properties"]["Metrics"]
+    assert metrics[0]["Expression"] == "MAX([first, second])"
+    groups = [m["MetricStat"]["Metric"]["Dimensions"][1]["Value"] for m in metrics[1:]]
+    assert groups[0] == {"Fn::ImportValue": {"Fn::Sub": "${ResourcesStackName}-TargetGroupFullName"}}
+    assert groups[1] == {"Fn::Select": [5, {"Fn::Split": [":", {"Ref": "AlternateTargetGroupArn"}]}]}
+    assert alternate.split(":")[5] == "targetgroup/alt/0123456789abcdef"
 
 
 @parametrized
