@@ -416,6 +416,16 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
     rule = site.resolve("resources", site.resources("resources")["ProductionRule"]["Properties"])
     listener = "HttpsListener" if answers.get("ssl", "yes") == "yes" else "HttpListener"
     assert rule["ListenerArn"] == {"Ref": listener}
+    # The site's two names only, below priority 1: other hosts reach the default action.
+    assert rule["Conditions"] == [
+        {
+            "Field": "host-header",
+            "HostHeaderConfig": {
+                "Values": [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}]
+            },
+        }
+    ]
+    assert rule["Priority"] == 1000
     (forward,) = rule["Actions"]
     assert [
         (g["TargetGroupArn"]["Ref"], g["Weight"]) for g in forward["ForwardConfig"]["TargetGroups"]
