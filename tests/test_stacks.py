@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from cfnlint.decode import decode_str
 from conftest import bake_cli
 
@@ -441,7 +442,9 @@ def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling
 ):
     rolling = answers.get("deploy_strategy", "rolling") == "rolling"
     autoscale = answers.get("max_count", "4") != answers.get("desired_count", "2")
-    alternate = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/alt/0123456789abcdef"
+    alternate = (
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/alt/0123456789abcdef"
+    )
     created = site.created("service", AlternateTargetGroupArn=alternate)
     # ALBRequestCountPerTarget follows one target group, empty after every other shift.
     assert ("RequestScaling" in created) == (autoscale and rolling)
@@ -449,9 +452,32 @@ def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling
     metrics = created["UnhealthyHostsAlarm"]["Properties"]["Metrics"]
     assert metrics[0]["Expression"] == "MAX([first, second])"
     groups = [m["MetricStat"]["Metric"]["Dimensions"][1]["Value"] for m in metrics[1:]]
-    assert groups[0] == {"Fn::ImportValue": {"Fn::Sub": "${ResourcesStackName}-TargetGroupFullName"}}
-    assert groups[1] == {"Fn::Select": [5, {"Fn::Split": [":", {"Ref": "AlternateTargetGroupArn"}]}]}
+    assert groups[0] == {
+        "Fn::ImportValue": {"Fn::Sub": "${ResourcesStackName}-TargetGroupFullName"}
+    }
+    assert groups[1] == {
+        "Fn::Select": [5, {"Fn::Split": [":", {"Ref": "AlternateTargetGroupArn"}]}]
+    }
     assert alternate.split(":")[5] == "targetgroup/alt/0123456789abcdef"
+
+
+@parametrized
+def test_the_longest_deploy_fits_the_github_jobs_time_and_credentials(site, answers, run_checkov):
+    if not answers.get("github_repo"):
+        pytest.skip("no GitHub workflow without github_repo")
+    bake = site.templates["service"]["Parameters"]["BakeMinutes"]["MaxValue"]
+    # ECS's own limit: a canary's two bakes, a linear's four, at most 33 hours in all.
+    assert 4 * bake <= 33 * 60
+    job = yaml.safe_load((site.project / ".github" / "workflows" / "deploy.yml").read_text())
+    deploy = job["jobs"]["deploy"]
+    (credentials,) = [
+        s for s in deploy["steps"] if "configure-aws-credentials" in s.get("uses", "")
+    ]
+    role = site.resources("resources")["DeployRole"]["Properties"]
+    # LINEAR bakes 4 times; an hour on top for the checks, the image build and the tasks' start.
+    assert deploy["timeout-minutes"] >= 4 * bake + 60
+    assert credentials["with"]["role-duration-seconds"] >= deploy["timeout-minutes"] * 60
+    assert role["MaxSessionDuration"] >= credentials["with"]["role-duration-seconds"]
 
 
 @parametrized

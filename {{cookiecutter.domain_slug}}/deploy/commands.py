@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from deploy import account, dns, external_dns, image, rollout, secrets, site, stacks, tasks
 from deploy import status as status_report
-from deploy.deployments import Follower, refuse_unknown_strategy
+from deploy.deployments import Follower, refuse_a_bake_ci_cannot_wait, refuse_unknown_strategy
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
@@ -169,6 +169,7 @@ def check_planned_values(aws, resources_values, service_values):
     """What AWS would refuse only half way through a deploy, refused before anything changes."""
     refuse_inverted_task_counts(service_values)
     refuse_unknown_strategy(service_values)
+    refuse_a_bake_ci_cannot_wait(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]

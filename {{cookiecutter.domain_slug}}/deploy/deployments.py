@@ -10,6 +10,9 @@ from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
 POLL_SECONDS = 5
+# The service stack's BakeMinutes MaxValue: a LINEAR deploy bakes 4 times this, within the GitHub
+# deploy job's timeout and credentials (.github/workflows/deploy.yml).
+MAX_BAKE_MINUTES = 30
 SERVICE = "AWS::ECS::Service"
 ENDED = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
 ROLLED_BACK = {
@@ -40,6 +43,18 @@ def refuse_unknown_strategy(values):
         raise Abort(
             f"DeploymentStrategy {strategy}: not a strategy; expected {', '.join(STRATEGIES)} "
             f"(the answers' words in capitals, e.g. --set DeploymentStrategy={STRATEGIES[2]})",
+            USAGE,
+        )
+
+
+def refuse_a_bake_ci_cannot_wait(values):
+    """One line, before anything changes, for a BakeMinutes the service stack refuses (AWS would
+    refuse it only at the service stack, after the resources stack's update)."""
+    bake = int(values["BakeMinutes"])
+    if not 0 <= bake <= MAX_BAKE_MINUTES:
+        raise Abort(
+            f"BakeMinutes {bake}: expected 0 to {MAX_BAKE_MINUTES} (a LINEAR deploy waits it 4 "
+            "times, and CI's deploy job and its credentials last 3 hours)",
             USAGE,
         )
 

@@ -1,7 +1,10 @@
 """`up` with each deploy strategy against the moto server (deploy/moto_deployments.py teaches it
 ECS's service deployments): the traffic in plain words, and an alarm's rollback."""
 
+from pathlib import Path
+
 import pytest
+from cfnlint.decode import cfn_yaml
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
@@ -117,6 +120,18 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
     assert f"Deployment rolled back (ROLLBACK_SUCCESSFUL): alarm {alarm} fired" in out
     assert "ECS rolled the deployment back and the site runs the revision before it" in err
     assert ecs_service(aws)["taskDefinition"] == before
+
+
+def test_the_bake_the_tool_refuses_is_the_one_the_service_stack_refuses(aws, deploy):
+    template = cfn_yaml.load(str(Path(__file__).parent.parent / "cloudformation" / "service.yaml"))
+    assert template["Parameters"]["BakeMinutes"]["MaxValue"] == deployments.MAX_BAKE_MINUTES
+    status, out, err = deploy(
+        "up", "--yes", "--set", f"BakeMinutes={deployments.MAX_BAKE_MINUTES + 1}",
+        *site_overrides(aws),
+    )  # fmt: skip
+    assert status == 2, out + err
+    assert err.strip().count("\n") == 0
+    assert "BakeMinutes 31: expected 0 to 30" in err
 
 
 @pytest.mark.parametrize("value", ["canary", "BLUE-GREEN", ""])
