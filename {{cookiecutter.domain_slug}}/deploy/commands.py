@@ -283,7 +283,8 @@ def up(aws, options):
     resources_stack = check_planned_values(aws, resources_values, service_values)
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
-    delivery = image.Delivery.check(aws, resources, service_values["CpuArchitecture"], options.tag)
+    architecture = service_values["CpuArchitecture"]
+    delivery = image.Delivery.check(aws, resources, architecture, options.tag)
     early = None
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.RESOURCES.name)
@@ -298,7 +299,7 @@ def up(aws, options):
         if early:
             refuse_providers_the_cluster_lacks(aws, resources, service_values, ADD_PROVIDERS_FIRST)
             tag = delivery.deliver(aws, resources)
-            tasks.run_before(aws, resources, tag, before, options.recreate)
+            tasks.run_before(aws, resources, tag, architecture, before, options.recreate)
             parameters = rollout.service_parameters(aws, resources, tag)
             service_overrides = {**overrides[stacks.SERVICE], **parameters, **early}
             stacks.deploy(aws, stacks.SERVICE, service_overrides, confirm)
@@ -315,7 +316,7 @@ def up(aws, options):
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
     if not early:  # else it ran before the service's first change, above
-        tasks.run_before(aws, resources, tag, before, options.recreate)
+        tasks.run_before(aws, resources, tag, architecture, before, options.recreate)
     service_overrides = {
         **overrides[stacks.SERVICE],
         **rollout.service_parameters(aws, resources, tag),
@@ -549,20 +550,28 @@ def rollback(aws, options):
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
     service_stack = stacks.require_usable(aws, stacks.SERVICE.name)
     current = stacks.parameters_of(service_stack)["ImageTag"]
-    tag = rollout.previous_tag(aws, stacks.outputs(service_stack)["TaskDefinitionArn"])
-    if tag is None:
+    revision = rollout.previous_revision(aws, stacks.outputs(service_stack)["TaskDefinitionArn"])
+    if revision is None:
         raise Abort(
             f"No earlier image to go back to: {stacks.SERVICE.name} has run {current} only", USAGE
         )
+    tag = rollout.image_tag(revision)
+    # The CPU the earlier image ran on, which is the one it is built for: since then the tasks
+    # may have moved to the other (an image on the wrong one exits with `exec format error`).
+    architecture = revision["runtimePlatform"]["cpuArchitecture"]
     if not image.image_exists(aws.client("ecr"), resources["RepositoryName"], tag):
         raise Abort(
             f"The image before {current}, {tag}, is no longer in {resources['RepositoryName']} "
             "(the repository keeps the 30 newest); deploy another with `up --tag TAG`"
         )
-    planned = stacks.planned_values(aws, stacks.SERVICE, {})
+    planned = stacks.planned_values(aws, stacks.SERVICE, {"CpuArchitecture": architecture})
     refuse_providers_the_cluster_lacks(aws, resources, planned, MAKE_DEPLOY_FIRST)
-    console.print(f"Rolling back from {current} to {tag}, the image that ran before it")
-    rollout.roll(aws, tag, confirm)
+    moved = ""
+    now = stacks.planned_values(aws, stacks.SERVICE, {})["CpuArchitecture"]
+    if architecture != now:
+        moved = f", and the tasks back from {now} to {architecture}, its CPU"
+    console.print(f"Rolling back from {current} to {tag}, the image that ran before it{moved}")
+    rollout.roll(aws, tag, confirm, CpuArchitecture=architecture)
     console.print(f"\n{stacks.domain_of(service_stack)} runs image {tag} again", style="bold green")
 
 

@@ -13,6 +13,8 @@ from deploy.ui import console
 PROJECT = Path(__file__).resolve().parent.parent
 # The service stack's CpuArchitecture -> the platform its image is built for.
 PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+# How an image's tag says the CPU it was built for (see image_tag).
+SUFFIXES = {"X86_64": "", "ARM64": "-arm64"}
 # What Docker engines report as their machine, as a platform's architecture.
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 # The QEMU handler Linux needs to run (and so build) another architecture's binaries.
@@ -67,8 +69,29 @@ def image_tag(architecture, project=None):
     `exec format error`), so an ARM64 image's tag says so. X86_64 keeps the bare tag, which the
     images of sites made before ARM64 was offered carry.
     """
-    tag = source_tag(project)
-    return tag if architecture == "X86_64" else f"{tag}-{architecture.lower()}"
+    return source_tag(project) + SUFFIXES[architecture]
+
+
+def refuse_other_architecture(tag, architecture):
+    """Stop when `--tag`'s image is built for another CPU than the tasks will run on: its tasks
+    would exit at once with `exec format error`, and the deploy end in its circuit breaker.
+
+    Told by the tag's suffix, which `image` and `up` give every image they build. ECR's image
+    manifest does not say the architecture: BatchGetImage answers the manifest, and the
+    architecture is in the image's config blob, which only GetDownloadUrlForLayer and a download
+    from S3 reach (a permission more for the deploy role, an HTTP fetch outside boto3, and moto
+    has no such call).
+    """
+    built_for = "ARM64" if tag.endswith(SUFFIXES["ARM64"]) else "X86_64"
+    if built_for == architecture:
+        return
+    wanted = f"ends in {SUFFIXES['ARM64']}" if architecture == "ARM64" else "has no -arm64"
+    raise Abort(
+        f"--tag {tag}: an image for {built_for}, and the tasks run on {architecture}: pass the "
+        f"tag of an image built for {architecture} (its tag {wanted}; `python -m deploy image` "
+        f"builds one) or --set CpuArchitecture={built_for}",
+        USAGE,
+    )
 
 
 def registry_login(authorization):
@@ -161,6 +184,7 @@ class Delivery:
         is the CpuArchitecture the service stack will run the image on."""
         repository = resources.get("RepositoryName")
         if tag:
+            refuse_other_architecture(tag, architecture)
             if repository:
                 require_image(aws, resources, tag)
             return cls(tag, given=True, checked=bool(repository))

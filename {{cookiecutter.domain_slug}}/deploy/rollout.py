@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from deploy import secrets, stacks
+from deploy.deployments import deploy_service
 
 # Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
 ROLLED_OUT = "deploy:rolled-out"
@@ -20,11 +21,12 @@ def service_parameters(aws, resources, tag):
     }
 
 
-def roll(aws, tag, confirm):
-    """Update the service stack to run `tag` with the current secrets, through a change set like
-    `up`'s, keeping every other parameter; returns the stack."""
+def roll(aws, tag, confirm, **parameters):
+    """Update the service stack to run `tag` with the current secrets and `parameters`, through a
+    change set like `up`'s, keeping every other parameter; returns the stack."""
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
-    stack = stacks.deploy(aws, stacks.SERVICE, service_parameters(aws, resources, tag), confirm)
+    parameters = {**service_parameters(aws, resources, tag), **parameters}
+    stack = deploy_service(aws, parameters, confirm)
     mark_rolled_out(aws, stack)
     return stack
 
@@ -50,8 +52,9 @@ def image_tag(task_definition):
     return task_definition["containerDefinitions"][0]["image"].rpartition(":")[2]
 
 
-def previous_tag(aws, task_definition_arn):
-    """The image the service ran before the one of `task_definition_arn`, or None.
+def previous_revision(aws, task_definition_arn):
+    """The revision (as DescribeTaskDefinition gives it) that ran the image the service ran before
+    the one of `task_definition_arn`, or None.
 
     Read from the task definition's family: CloudFormation registers a revision for every change
     of the task definition and deregisters the one it replaces, and ECS keeps deregistered
@@ -82,5 +85,5 @@ def previous_tag(aws, task_definition_arn):
         )
         rolled_out = any(tag["key"] == ROLLED_OUT for tag in described.get("tags", []))
         if rolled_out and image_tag(described["taskDefinition"]) != image_tag(current):
-            return image_tag(described["taskDefinition"])
+            return described["taskDefinition"]
     return None

@@ -79,10 +79,11 @@ def run(aws, command):
     return run_task(aws, cluster, service, definition["taskDefinition"], command)
 
 
-def run_before(aws, resources, tag, command, recreate=False):
+def run_before(aws, resources, tag, architecture, command, recreate=False):
     """Run `command` with the image `tag` before the service gets it; stop the deploy if it fails.
 
-    The task definition is the service's, with the new image and the secrets' current version
+    The task definition is the service's, with the new image, the CpuArchitecture it is built
+    for (the deploy's, which the service may not run yet) and the secrets' current version
     (the ones the deploy rolls out), registered in a family of its own (the service's family
     stays the history `rollback` reads) and deregistered afterwards. Skipped, with the command to
     run once the site is up, when there is no service to copy: a first deploy, a service stack
@@ -103,6 +104,11 @@ def run_before(aws, resources, tag, command, recreate=False):
     current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
     described = current["taskDefinition"]
     definition = {key: described[key] for key in REGISTERED if key in described}
+    # The service's CPU may be the one the deploy leaves: the new image's would not start there.
+    definition["runtimePlatform"] = {
+        **described["runtimePlatform"],
+        "cpuArchitecture": architecture,
+    }
     arn = resources.get("SecretsArn")
     for container in definition["containerDefinitions"]:
         if container["image"].startswith(resources["RepositoryUri"] + ":"):

@@ -53,6 +53,17 @@ def template_defaults(name):
 
 RESOURCES_DEFAULTS = template_defaults("resources.yaml")
 SERVICE_DEFAULTS = template_defaults("service.yaml")
+# The CPU this bake's tasks run on, and the other one.
+ARCHITECTURE = SERVICE_DEFAULTS["CpuArchitecture"]
+OTHER_ARCHITECTURE = next(name for name in image.PLATFORMS if name != ARCHITECTURE)
+
+
+def tag_for(name, architecture=ARCHITECTURE):
+    """An image tag for that CPU, as deploy/image.py names it: `up --tag` refuses another's."""
+    return name + image.SUFFIXES[architecture]
+
+
+V1, V2, V3 = (tag_for(name) for name in ("v1", "v2", "v3"))
 # The bake keeps its DNS at another provider: the stacks make no zone and no records.
 EXTERNAL_DNS = RESOURCES_DEFAULTS["DnsProvider"] == "external"
 IPV6 = RESOURCES_DEFAULTS["EnableIpv6"] == "true"
@@ -155,12 +166,12 @@ def parameter(aws, stack, key):
 def deployed(aws, deploy):
     """Both stacks created by `up --tag v1`; returns the --set options the bake needs."""
     overrides = site_overrides(aws)
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
     # A new site has no repository before its first `up`, so --tag stops after the resources.
     assert status == 2, out + err
-    assert "--tag v1: no such image in the ECR repository" in err
-    push_image(aws, "v1")
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    assert f"--tag {V1}: no such image in the ECR repository" in err
+    push_image(aws, V1)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0, out + err
     return overrides, out
 
@@ -173,14 +184,14 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     assert f"{site.RESOURCES_STACK}: no changes" in out  # created by the first, stopped run
     assert f"{site.SERVICE_STACK}: CREATE_COMPLETE" in out
     scheme = "https" if RESOURCES_DEFAULTS["EnableHttps"] == "true" else "http"
-    assert f"{site.DOMAIN} runs image v1: {scheme}://{site.DOMAIN}" in out
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    assert f"{site.DOMAIN} runs image {V1}: {scheme}://{site.DOMAIN}" in out
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V1
     if OWN_ZONE:
         assert f"Name servers to set at the registrar of {site.DOMAIN}: ns-" in out
     if EXTERNAL_DNS:
         assert f"  www.{site.DOMAIN}.  CNAME  " in out
 
-    status, out, _ = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0
     assert f"{site.RESOURCES_STACK}: no changes, the stack already matches" in out
     assert f"{site.SERVICE_STACK}: no changes, the stack already matches" in out
@@ -188,17 +199,17 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
 
 def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy, deployed):
     overrides, _ = deployed
-    push_image(aws, "v2")
+    push_image(aws, V2)
     default = SERVICE_DEFAULTS["DesiredCount"]
     scaled = str(int(default) + 1)
     status, out, _ = deploy(
-        "up", "--yes", "--tag", "v2", "--set", f"DesiredCount={scaled}", *overrides
+        "up", "--yes", "--tag", V2, "--set", f"DesiredCount={scaled}", *overrides
     )
     assert status == 0
     assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V2
 
-    status, out, _ = deploy("up", "--yes", "--tag", "v2", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", V2, *overrides)
     assert status == 0
     assert f"keeping DesiredCount={scaled} from the stack (template default: {default!r}" in out
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == scaled
@@ -247,8 +258,10 @@ def test_a_set_cpu_and_capacity_reach_the_task_definition_and_the_service(
     aws, deploy, deployed, architecture, capacity
 ):
     overrides, _ = deployed
+    tag = tag_for("v2", architecture)
+    push_image(aws, tag)
     settings = ["--set", f"CpuArchitecture={architecture}", "--set", f"Capacity={capacity}"]
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides, *settings)
+    status, out, err = deploy("up", "--yes", "--tag", tag, *overrides, *settings)
 
     assert status == 0, out + err
     assert running_on(aws) == (architecture, STRATEGIES[capacity])
@@ -270,11 +283,11 @@ MAKE_DEPLOY_FIRST = "run `make deploy` first, which updates the resources stack'
 @pytest.mark.parametrize(
     ("command", "remedy"),
     [
-        (lambda overrides: ["up", "--yes", "--tag", "v1", "--service-only"], MAKE_DEPLOY_FIRST),
+        (lambda overrides: ["up", "--yes", "--tag", V1, "--service-only"], MAKE_DEPLOY_FIRST),
         (lambda overrides: ["secret", "set", "API_KEY", "--restart", "--yes"], MAKE_DEPLOY_FIRST),
         # Deployed before the resources stack (service_first), which cannot add them in time.
         (
-            lambda overrides: ["up", "--yes", "--tag", "v1", *overrides, "--set", "NatGateways=0"],
+            lambda overrides: ["up", "--yes", "--tag", V1, *overrides, "--set", "NatGateways=0"],
             "this deploy changes the service first, so add them as the resources stack would, "
             f"then deploy again: aws ecs put-cluster-capacity-providers --cluster {site.SLUG} ",
         ),
@@ -287,7 +300,7 @@ def test_a_service_naming_a_provider_the_cluster_lacks_is_refused_before_any_cha
     # Else the stand-in refuses the strategy as ECS does, and CloudFormation rolls back.
     overrides, _ = deployed
     settings = ["--set", "Capacity=spot", "--set", "NatGateways=1"]
-    assert deploy("up", "--yes", "--tag", "v1", *overrides, *settings)[0] == 0
+    assert deploy("up", "--yes", "--tag", V1, *overrides, *settings)[0] == 0
     only_fargate(aws)
     given_on_stdin(monkeypatch, "value\n")
     before = running_on(aws), stack_events(aws)
@@ -328,21 +341,43 @@ def test_up_for_arm64_on_an_engine_that_cannot_build_it_stops_before_any_change(
     assert stack_names(aws) == set()
 
 
+@pytest.mark.parametrize(
+    ("tag", "settings", "built_for", "runs_on"),
+    [
+        (tag_for("v1", OTHER_ARCHITECTURE), [], OTHER_ARCHITECTURE, ARCHITECTURE),
+        (V1, ["--set", f"CpuArchitecture={OTHER_ARCHITECTURE}"], ARCHITECTURE, OTHER_ARCHITECTURE),
+    ],
+    ids=["other-cpus-image", "other-cpu-set"],
+)
+def test_up_refuses_an_image_built_for_another_cpu_before_any_change(
+    aws, deploy, tag, settings, built_for, runs_on
+):
+    """Its tasks would exit with `exec format error` until the circuit breaker rolled back."""
+    status, _, err = deploy("up", "--yes", "--tag", tag, *site_overrides(aws), *settings)
+
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: --tag {tag}: an image for {built_for}, and the tasks run on {runs_on}: pass the "
+        f"tag of an image built for {runs_on} (its tag "
+        + ("ends in -arm64" if runs_on == "ARM64" else "has no -arm64")
+        + f"; `python -m deploy image` builds one) or --set CpuArchitecture={built_for}"
+    ]
+    assert stack_names(aws) == set()
+
+
 def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
     """What CI's deploy role runs: no change set on the resources stack, the new image rolls out."""
-    push_image(aws, "v2")
+    push_image(aws, V2)
 
     def change_sets():  # moto lists every stack's change sets, whatever StackName says
         listed = aws("cloudformation").list_change_sets(StackName=site.RESOURCES_STACK)
         return [c for c in listed["Summaries"] if c["StackName"] == site.RESOURCES_STACK]
 
     before = change_sets()
-    status, out, _ = deploy(
-        "up", "--yes", "--service-only", "--tag", "v2"
-    )  # as the workflow runs it
+    status, out, _ = deploy("up", "--yes", "--service-only", "--tag", V2)  # as the workflow runs it
     assert status == 0
     assert site.RESOURCES_STACK + ":" not in out
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V2
     assert change_sets() == before
 
 
@@ -356,13 +391,13 @@ def test_service_only_refuses_a_resources_parameter(deploy):
 
 
 def test_service_only_needs_the_resources_stack(deploy):
-    status, _, err = deploy("up", "--yes", "--service-only", "--tag", "v1")
+    status, _, err = deploy("up", "--yes", "--service-only", "--tag", V1)
     assert status == 2
     assert site.RESOURCES_STACK in err
 
 
 def test_plan_on_a_new_site_creates_nothing(aws, deploy):
-    status, out, _ = deploy("plan", "--tag", "v1", *site_overrides(aws))
+    status, out, _ = deploy("plan", "--tag", V1, *site_overrides(aws))
     assert status == 0
     assert f"{site.RESOURCES_STACK} would be created:" in out
     assert "Repository" in out
@@ -373,7 +408,7 @@ def test_plan_on_a_new_site_creates_nothing(aws, deploy):
 def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
     overrides, _ = deployed
     scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
-    status, out, _ = deploy("plan", "--tag", "v1", "--set", f"DesiredCount={scaled}", *overrides)
+    status, out, _ = deploy("plan", "--tag", V1, "--set", f"DesiredCount={scaled}", *overrides)
     assert status == 0
     assert f"{site.SERVICE_STACK} would change:" in out
     assert f"parameter DesiredCount: {SERVICE_DEFAULTS['DesiredCount']} -> {scaled}" in out
@@ -384,7 +419,7 @@ def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
 
 def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed):
     overrides, _ = deployed
-    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", "Cpu=300", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V1, "--set", "Cpu=300", *overrides)
     assert status == 1
     assert err.strip().splitlines() == [
         f"error: {site.SERVICE_STACK}: AWS rejected the change: "
@@ -399,7 +434,7 @@ def test_status_ns_and_logs_read_the_deployed_site(aws, deploy, deployed):
     assert row(out, site.RESOURCES_STACK) == "CREATE_COMPLETE"
     assert row(out, site.SERVICE_STACK) == "CREATE_COMPLETE"
     assert re.fullmatch(r"\d+ running / \d+ desired / \d+ pending", row(out, "tasks"))
-    assert row(out, "image") == "v1"
+    assert row(out, "image") == V1
 
     status, out, _ = deploy("ns")
     assert status == 0
@@ -431,7 +466,7 @@ def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
 
 
 def test_destroy_without_a_terminal_needs_yes(aws, deploy):
-    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # the resources only
+    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # the resources only
     status, _, err = deploy("destroy")
     assert status == 2
     assert (
@@ -442,7 +477,7 @@ def test_destroy_without_a_terminal_needs_yes(aws, deploy):
 
 def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     overrides = site_overrides(aws)
-    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # resources created, no image
+    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # resources created, no image
     backend = cloudformation_backends[ACCOUNT][site.REGION]
     stack = next(s for s in backend.stacks.values() if s.name == site.RESOURCES_STACK)
     # What AWS leaves after a failed creation: the failed resource's event, then the rollback.
@@ -459,13 +494,13 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     stack.events.append(failed)
     stack.status = "ROLLBACK_COMPLETE"
 
-    status, _, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, _, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 1
     assert f"{site.RESOURCES_STACK} is ROLLBACK_COMPLETE" in err
     assert "First failure: LoadBalancer (AWS::ElasticLoadBalancingV2::LoadBalancer): " in err
     assert "`python -m deploy up --recreate`" in err
 
-    for command in ("logs", "image", "up --yes --service-only --tag v1"):
+    for command in ("logs", "image", f"up --yes --service-only --tag {V1}"):
         status, _, err = deploy(*command.split())
         assert status == 2, command
         assert err.splitlines() == [
@@ -473,7 +508,7 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
             "`make deploy ARGS=--recreate` creates it again"
         ]
 
-    status, out, _ = deploy("up", "--yes", "--tag", "v1", "--recreate", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", V1, "--recreate", *overrides)
     assert status == 2  # recreated; the new repository has no image v1 yet
     assert f"{site.RESOURCES_STACK}: DELETE_COMPLETE" in out
     assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
@@ -608,7 +643,7 @@ def test_a_default_edited_since_the_last_deploy_applies(
         stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
 
-    status, out, _ = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, out, _ = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0
     assert "keeping DesiredCount" not in out
     assert parameter(aws, site.SERVICE_STACK, "DesiredCount") == edited
@@ -644,7 +679,7 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
         # Too long a name for a certificate of the stack's own (a test below has the refusal).
         overrides += ["--set", f"CertificateArn={rehearse.stand_in_certificate(session(aws))}"]
 
-    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", f"{key}={changed}", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V1, "--set", f"{key}={changed}", *overrides)
 
     assert status == 0, out + err
     assert parameter(aws, site.RESOURCES_STACK, key) == changed
@@ -668,9 +703,9 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
 def test_nat_gateways_to_zero_moves_the_tasks_before_the_gateways_go(aws, deploy, deployed):
     overrides, _ = deployed
     if RESOURCES_DEFAULTS["NatGateways"] == "0":
-        assert deploy("up", "--yes", "--tag", "v1", "--set", "NatGateways=1", *overrides)[0] == 0
+        assert deploy("up", "--yes", "--tag", V1, "--set", "NatGateways=1", *overrides)[0] == 0
 
-    status, out, err = deploy("up", "--yes", "--tag", "v1", "--set", "NatGateways=0", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V1, "--set", "NatGateways=0", *overrides)
 
     assert status == 0, out + err
     moved = out.index("the tasks move to the public subnets first")
@@ -801,7 +836,7 @@ def test_records_already_in_an_existing_zone_stop_plan_and_up_before_any_change(
         record_type
     ]
     add_record(aws, zone, f"{name}{site.DOMAIN}.", record_type, value)
-    args = ["--tag", "v1", "--set", f"HostedZoneId={zone}", "--set", "DnsProvider=route53"]
+    args = ["--tag", V1, "--set", f"HostedZoneId={zone}", "--set", "DnsProvider=route53"]
     args += [a for a in site_overrides(aws) if not a.startswith("HostedZoneId=")]
 
     for command in (["plan"], ["up", "--yes"]):
@@ -861,7 +896,7 @@ def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
         "up",
         "--yes",
         "--tag",
-        "v1",
+        V1,
         "--set",
         "HostedZoneId=Z0000000000000NOSUCH",
         "--set",
@@ -903,14 +938,14 @@ def test_a_second_service_linked_role_is_refused_as_iam_does(aws):
 
 def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy):
     github = ["--set", "GithubRepo=acme/site", *site_overrides(aws)]
-    assert deploy("up", "--yes", "--tag", "v1", *github)[0] == 2  # resources only: no image yet
+    assert deploy("up", "--yes", "--tag", V1, *github)[0] == 2  # resources only: no image yet
     (provider,) = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
 
     status, out, err = deploy("destroy", "--yes")
     assert status == 0, out + err
     assert f"Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider) {provider['Arn']}" in out
 
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *github)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *github)
     assert status == 2, out + err  # the new site's resources, again without an image
     assert f"Using the account's GitHub OIDC provider {provider['Arn']}" in out
     assert parameter(aws, site.RESOURCES_STACK, "GithubOidcProviderArn") == provider["Arn"]
@@ -921,7 +956,7 @@ def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, dep
 @pytest.mark.parametrize("command", ["plan", "up --yes"])
 def test_desired_count_above_max_count_is_refused_before_any_change(aws, deploy, command):
     status, _, err = deploy(
-        *command.split(), "--tag", "v1", "--set", "DesiredCount=5", "--set", "MaxCount=3"
+        *command.split(), "--tag", V1, "--set", "DesiredCount=5", "--set", "MaxCount=3"
     )
     assert status == 2
     assert err.splitlines() == [
@@ -956,10 +991,10 @@ def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
     monkeypatch.setattr(
         stacks, "SERVICE", dataclasses.replace(stacks.SERVICE, template=tmp_path / "service.yaml")
     )
-    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 0
+    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 0
     stacks.RESOURCES, stacks.SERVICE = current
 
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
 
     assert status == 0, out + err
     assert out.index(f"{site.SERVICE_STACK} first") < out.index(
@@ -980,7 +1015,7 @@ def test_status_before_anything_is_deployed(deploy):
 
 def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy):
     assert (
-        deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2
+        deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2
     )  # no image v1: stops there
     status, out, err = deploy("status")
     assert status == 0, err
@@ -996,7 +1031,7 @@ def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
     """CloudFormation holds the creation until the certificate validates; outputs come later."""
     if RESOURCES_DEFAULTS["EnableHttps"] != "true" or RESOURCES_DEFAULTS["CertificateArn"]:
         pytest.skip("this site requests no certificate of its own")
-    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2
+    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2
     backend = cloudformation_backends[ACCOUNT][site.REGION]
     stack = next(s for s in backend.stacks.values() if s.name == site.RESOURCES_STACK)
     stack.status = "CREATE_IN_PROGRESS"
@@ -1037,7 +1072,7 @@ def test_status_of_a_failed_stack_says_why(aws, deploy, deployed):
         "last failure: Service (AWS::ECS::Service): ECS Deployment Circuit Breaker was triggered"
         in out
     )
-    assert row(out, "image") == "v1"
+    assert row(out, "image") == V1
 
 
 # ---------------------------------------------------------------- before the first change
@@ -1063,7 +1098,7 @@ def test_up_without_a_docker_engine_stops_before_any_change(aws, deploy, monkeyp
 def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    status, _, err = deploy("up", "--yes", "--tag", "v1")
+    status, _, err = deploy("up", "--yes", "--tag", V1)
     assert status == 2 and "No AWS credentials found" in err
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -1093,7 +1128,7 @@ def test_status_says_when_the_certificate_named_is_gone(aws, deploy, deployed):
             "up",
             "--yes",
             "--tag",
-            "v1",
+            V1,
             "--set",
             "EnableHttps=true",
             "--set",
@@ -1117,7 +1152,7 @@ def test_https_for_a_name_acm_cannot_certify_is_refused_before_any_change(aws, d
     status, _, err = deploy(
         *command.split(),
         "--tag",
-        "v1",
+        V1,
         "--set",
         f"DomainName={long_domain}",
         "--set",
@@ -1138,7 +1173,7 @@ def test_https_for_a_name_acm_cannot_certify_is_refused_before_any_change(aws, d
 
 
 def test_up_without_a_terminal_needs_yes_before_anything(aws, deploy):
-    status, _, err = deploy("up", "--tag", "v1")
+    status, _, err = deploy("up", "--tag", V1)
     assert status == 2
     assert err.splitlines() == [
         "error: up shows each change set and applies it once you say yes: pass --yes to apply "
@@ -1163,7 +1198,7 @@ def terminal(monkeypatch):
 
 def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal):
     terminal.answers += ["y"]
-    status, out, err = deploy("up", "--tag", "v1", *site_overrides(aws))
+    status, out, err = deploy("up", "--tag", V1, *site_overrides(aws))
 
     assert status == 2, out + err  # created; no image v1 yet for the service
     assert terminal.questions == [f"Apply these changes to [bold]{site.RESOURCES_STACK}[/]? [y/N] "]
@@ -1176,7 +1211,7 @@ def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal
 
 def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, terminal):
     terminal.answers += ["n"]
-    status, out, err = deploy("up", "--tag", "v1", *site_overrides(aws))
+    status, out, err = deploy("up", "--tag", V1, *site_overrides(aws))
 
     assert status == 1
     assert f"{site.RESOURCES_STACK} would be created:" in out
@@ -1186,7 +1221,7 @@ def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, termin
 
 
 def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal):
-    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
     terminal.answers += ["no"]
 
     status, _, err = deploy("destroy")
@@ -1203,7 +1238,7 @@ def test_plan_as_json_states_each_stacks_changes(aws, deploy, deployed):
     scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
 
     status, out, err = deploy(
-        "plan", "--output", "json", "--tag", "v1", "--set", f"DesiredCount={scaled}", *overrides
+        "plan", "--output", "json", "--tag", V1, "--set", f"DesiredCount={scaled}", *overrides
     )
 
     assert status == 0, err
@@ -1230,7 +1265,7 @@ def test_status_as_json_states_the_facts_the_table_shows(aws, deploy, deployed):
         (site.RESOURCES_STACK, "CREATE_COMPLETE"),
         (site.SERVICE_STACK, "CREATE_COMPLETE"),
     ]
-    assert facts["image"] == "v1"
+    assert facts["image"] == V1
     assert facts["service"]["found"] is True
     assert {"running", "desired", "pending", "deployments"} <= set(facts["service"])
     scheme = "https" if RESOURCES_DEFAULTS["EnableHttps"] == "true" else "http"
@@ -1289,10 +1324,10 @@ def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_recor
     aws, deploy, https
 ):
     overrides = external_dns_overrides(https)
-    status, first, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, first, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 2, first + err  # the resources only: no image v1 yet
-    push_image(aws, "v1")
-    status, out, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    push_image(aws, V1)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0, out + err
 
     assert aws("route53").list_hosted_zones()["HostedZones"] == []  # and so no record
@@ -1335,8 +1370,8 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
     """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
     AWS call the tool makes is an action the role's policy names."""
     overrides = external_dns_overrides("true")
-    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
-    push_image(aws, "v1")
+    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    push_image(aws, V1)
     called = set()
 
     def record(model, **kwargs):  # botocore's before-call event: the operation about to be sent
@@ -1350,7 +1385,7 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
         return client
 
     monkeypatch.setattr(boto3.session.Session, "client", recording_client)
-    status, out, err = deploy("up", "--yes", "--service-only", "--tag", "v1")
+    status, out, err = deploy("up", "--yes", "--service-only", "--tag", V1)
     assert status == 0, out + err
     assert "acm:DescribeCertificate" in called  # the provider's records were printed
     assert "elasticloadbalancing:DescribeLoadBalancers" in called
@@ -1408,7 +1443,7 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
     monkeypatch.setattr(
         commands, "certificate_notice", lambda aws, domain, dns: ctrl_c_at_the_third_poll
     )
-    status, _, err = deploy("up", "--yes", "--tag", "v1", *overrides)
+    status, _, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 130 and "Stopped watching." in err
 
     status, out, err = deploy("status")
@@ -1426,7 +1461,7 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
 
 def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
+    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
     target = load_balancer_name(aws)
     assert deploy("ns")[0] == 0  # the stand-in user creates what it prints
     status, out, _ = deploy("status")
@@ -1453,7 +1488,7 @@ def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, depl
 def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
     aws, deploy, monkeypatch
 ):
-    assert deploy("up", "--yes", "--tag", "v1", *external_dns_overrides("true"))[0] == 2
+    assert deploy("up", "--yes", "--tag", V1, *external_dns_overrides("true"))[0] == 2
     # The seconds after the request, before ACM names the record.
     monkeypatch.setattr(external_dns, "validation_records", lambda aws, arns: [])
     status, out, _ = deploy("ns")
@@ -1467,7 +1502,7 @@ def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
 
 def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(aws, deploy):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", "v1", *overrides)[0] == 2  # the resources only
+    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
     status, out, _ = deploy("destroy", "--yes")
     assert status == 0
     assert f"Delete {site.DOMAIN}'s records at your DNS provider too" in " ".join(out.split())
@@ -1479,7 +1514,7 @@ def test_a_hosted_zone_with_external_dns_is_refused_before_any_change(aws, deplo
     status, _, err = deploy(
         *command.split(),
         "--tag",
-        "v1",
+        V1,
         "--set",
         "DnsProvider=external",
         "--set",
@@ -1528,21 +1563,21 @@ def test_rollback_returns_to_the_image_before_and_says_when_there_is_none(aws, d
     status, _, err = deploy("rollback", "--yes")
     assert status == 2
     assert err.splitlines() == [
-        f"error: No earlier image to go back to: {site.SERVICE_STACK} has run v1 only"
+        f"error: No earlier image to go back to: {site.SERVICE_STACK} has run {V1} only"
     ]
     overrides, _ = deployed
-    push_image(aws, "v2")
-    assert deploy("up", "--yes", "--tag", "v2", *overrides)[0] == 0
+    push_image(aws, V2)
+    assert deploy("up", "--yes", "--tag", V2, *overrides)[0] == 0
 
     status, out, err = deploy("rollback", "--yes")
 
     assert status == 0, out + err
-    assert "Rolling back from v2 to v1, the image that ran before it" in out
+    assert f"Rolling back from {V2} to {V1}, the image that ran before it" in out
     assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V1
     # The image that ran before v1 is now v2: a second rollback undoes the first.
     assert deploy("rollback", "--yes")[0] == 0
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V2
 
 
 def test_rollback_skips_a_deploy_that_was_rolled_back(aws, deploy, deployed):
@@ -1552,17 +1587,37 @@ def test_rollback_skips_a_deploy_that_was_rolled_back(aws, deploy, deployed):
     alarm = the_service(aws)["deploymentConfiguration"]["alarms"]["alarmNames"][0]
     cloudwatch = aws("cloudwatch")
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5XX")
-    push_image(aws, "v2")
-    assert deploy("up", "--yes", "--tag", "v2", *overrides)[0] == 1  # rolled back
+    push_image(aws, V2)
+    assert deploy("up", "--yes", "--tag", V2, *overrides)[0] == 1  # rolled back
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet again")
-    push_image(aws, "v3")
-    assert deploy("up", "--yes", "--tag", "v3", *overrides)[0] == 0
+    push_image(aws, V3)
+    assert deploy("up", "--yes", "--tag", V3, *overrides)[0] == 0
 
     status, out, err = deploy("rollback", "--yes")
 
     assert status == 0, out + err
-    assert "Rolling back from v3 to v1, the image that ran before it" in out
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    assert f"Rolling back from {V3} to {V1}, the image that ran before it" in out
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V1
+
+
+def test_rollback_across_a_cpu_switch_takes_the_earlier_images_cpu_back(aws, deploy, deployed):
+    """The image before a switch is built for the CPU the tasks left: on the new one it would
+    exit with `exec format error`."""
+    overrides, _ = deployed
+    switched = tag_for("v2", OTHER_ARCHITECTURE)
+    push_image(aws, switched)
+    settings = ["--set", f"CpuArchitecture={OTHER_ARCHITECTURE}"]
+    assert deploy("up", "--yes", "--tag", switched, *overrides, *settings)[0] == 0
+
+    status, out, err = deploy("rollback", "--yes")
+
+    assert status == 0, out + err
+    assert (
+        f"Rolling back from {switched} to {V1}, the image that ran before it, and the tasks "
+        f"back from {OTHER_ARCHITECTURE} to {ARCHITECTURE}, its CPU"
+    ) in " ".join(out.split())
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V1
+    assert running_on(aws)[0] == ARCHITECTURE
 
 
 # ---------------------------------------------------------------- run
@@ -1598,7 +1653,7 @@ def test_run_prints_the_tasks_logs_exits_with_its_status_or_says_why_it_did_not_
             details["subnetId"] in service["networkConfiguration"]["awsvpcConfiguration"]["subnets"]
         )
 
-    aws("ecr").batch_delete_image(repositoryName=site.SLUG, imageIds=[{"imageTag": "v1"}])
+    aws("ecr").batch_delete_image(repositoryName=site.SLUG, imageIds=[{"imageTag": V1}])
     status, _, err = deploy("run", "--", "true")
     assert status == 1
     (line,) = err.splitlines()
@@ -1617,10 +1672,10 @@ def the_service(aws):
 
 def test_up_before_runs_with_the_new_image_and_a_failure_rolls_nothing_out(aws, deploy, deployed):
     overrides, _ = deployed
-    push_image(aws, "v2")
+    push_image(aws, V2)
     failing = "sh -c 'echo migrating; exit 4'"
 
-    status, out, err = deploy("up", "--yes", "--tag", "v2", "--before", failing, *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V2, "--before", failing, *overrides)
 
     assert status == 1
     assert "migrating" in out.splitlines()
@@ -1628,17 +1683,34 @@ def test_up_before_runs_with_the_new_image_and_a_failure_rolls_nothing_out(aws, 
         f"error: --before `{failing}` exited with status 4: nothing rolled out, "
         f"{site.SERVICE_STACK} runs the image it ran"
     ]
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v1"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V1
     (task,) = one_off_tasks(aws)
-    assert image_of(aws, task["taskDefinitionArn"]) == "v2"
+    assert image_of(aws, task["taskDefinitionArn"]) == V2
     family = f"{site.SERVICE_STACK}-before"
     active = aws("ecs").list_task_definitions(familyPrefix=family)["taskDefinitionArns"]
     assert active == []  # registered for the task, deregistered after it
 
-    status, out, err = deploy("up", "--yes", "--tag", "v2", "--before", "echo migrated", *overrides)
+    status, out, err = deploy("up", "--yes", "--tag", V2, "--before", "echo migrated", *overrides)
     assert status == 0, out + err
     assert "migrated" in out.splitlines()
-    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == "v2"
+    assert parameter(aws, site.SERVICE_STACK, "ImageTag") == V2
+
+
+def test_up_before_runs_on_the_cpu_the_deploy_moves_to(aws, deploy, deployed):
+    """The new image is built for that CPU, not for the one the service runs on until then."""
+    overrides, _ = deployed
+    switched = tag_for("v2", OTHER_ARCHITECTURE)
+    push_image(aws, switched)
+    settings = ["--set", f"CpuArchitecture={OTHER_ARCHITECTURE}", "--before", "echo migrated"]
+
+    status, out, err = deploy("up", "--yes", "--tag", switched, *overrides, *settings)
+
+    assert status == 0, out + err
+    (task,) = one_off_tasks(aws)
+    ecs = aws("ecs")
+    ran = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
+    assert image_of(aws, task["taskDefinitionArn"]) == switched
+    assert ran["runtimePlatform"]["cpuArchitecture"] == OTHER_ARCHITECTURE
 
 
 def test_up_recreating_a_failed_service_stack_skips_before_and_says_so(aws, deploy, deployed):
@@ -1648,7 +1720,7 @@ def test_up_recreating_a_failed_service_stack_skips_before_and_says_so(aws, depl
     stack.status = "ROLLBACK_COMPLETE"  # as a failed creation leaves it
 
     status, out, err = deploy(
-        "up", "--yes", "--tag", "v1", "--recreate", "--before", "echo migrated", *overrides
+        "up", "--yes", "--tag", V1, "--recreate", "--before", "echo migrated", *overrides
     )
 
     assert status == 0, out + err
@@ -1663,7 +1735,7 @@ def test_up_recreating_a_failed_service_stack_skips_before_and_says_so(aws, depl
 def test_one_off_tasks_run_on_demand_when_the_service_runs_on_spot(aws, deploy, deployed):
     """Fargate Spot may stop a task at two minutes' notice: no place for a migration."""
     overrides, _ = deployed
-    assert deploy("up", "--yes", "--tag", "v1", "--set", "Capacity=spot", *overrides)[0] == 0
+    assert deploy("up", "--yes", "--tag", V1, "--set", "Capacity=spot", *overrides)[0] == 0
     assert running_on(aws)[1] == STRATEGIES["spot"]
 
     assert deploy("run", "--", "true")[0] == 0
@@ -1720,7 +1792,7 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
 
     # The next deploy rolls the tasks onto the new version, and a task gets the value as
     # FLASK_API_KEY through container/entrypoint (compared by hash: no value on a command line).
-    status, out, _ = tool("up", "--yes", "--tag", "v1", *overrides)
+    status, out, _ = tool("up", "--yes", "--tag", V1, *overrides)
     assert status == 0
     assert f"{site.SERVICE_STACK}: UPDATE_COMPLETE" in out
     digest = hashlib.sha256(PROBE_VALUE.encode()).hexdigest()
@@ -1753,7 +1825,7 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
     ],
 )
 def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(aws, deploy, name, message):
-    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
     before = stored_secrets(aws)
 
     status, _, err = deploy("secret", "set", name)
@@ -1765,7 +1837,7 @@ def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(aws, deploy,
 
 
 def test_removing_secret_key_needs_yes_and_aws_tags_do_not_count(aws, deploy, monkeypatch):
-    assert deploy("up", "--yes", "--tag", "v1", *site_overrides(aws))[0] == 2  # resources only
+    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
     status, _, err = deploy("secret", "rm", "SECRET_KEY")
     assert status == 2
     assert err.splitlines() == [

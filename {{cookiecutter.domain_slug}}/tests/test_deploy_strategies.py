@@ -8,6 +8,7 @@ from cfnlint.decode import cfn_yaml
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
+    V2,
     aws,
     deploy,
     deployed,
@@ -15,6 +16,7 @@ from test_deploy import (
     fresh_account,
     push_image,
     site_overrides,
+    tag_for,
 )
 
 from deploy import deployments, site
@@ -71,9 +73,10 @@ def in_order(out, lines):
 def test_each_strategy_deploys_and_says_how_the_traffic_moves(aws, deploy, deployed):
     overrides, _ = deployed
     for number, strategy in enumerate(TRAFFIC_LINES, start=2):
-        push_image(aws, f"v{number}")
+        tag = tag_for(f"v{number}")
+        push_image(aws, tag)
         status, out, err = deploy(
-            "up", "--yes", "--service-only", "--tag", f"v{number}",
+            "up", "--yes", "--service-only", "--tag", tag,
             "--set", f"DeploymentStrategy={strategy}", *overrides,
         )  # fmt: skip
         assert status == 0, out + err
@@ -109,9 +112,9 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
             )
 
     monkeypatch.setattr(deployments.time, "sleep", the_app_starts_failing)
-    push_image(aws, "v2")
+    push_image(aws, V2)
     status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", "v2",
+        "up", "--yes", "--service-only", "--tag", V2,
         "--set", "DeploymentStrategy=CANARY", *overrides,
     )  # fmt: skip
 
