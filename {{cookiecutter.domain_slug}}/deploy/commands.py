@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from deploy import account, dns, external_dns, image, rollout, secrets, site, stacks, tasks
 from deploy import status as status_report
-from deploy.deployments import Follower, refuse_a_bake_ci_cannot_wait, refuse_unknown_strategy
+from deploy.deployments import (
+    deploy_service,
+    refuse_a_bake_ci_cannot_wait,
+    refuse_stranding_the_traffic,
+    refuse_unknown_strategy,
+)
 from deploy.errors import USAGE, Abort
 from deploy.ui import console
 
@@ -172,6 +177,7 @@ def check_planned_values(aws, resources_values, service_values):
     refuse_a_bake_ci_cannot_wait(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
+    refuse_stranding_the_traffic(aws, resources_stack, resources_values, service_values)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
     if zone and resources_values["DnsProvider"] == external_dns.EXTERNAL:
         raise Abort(
@@ -321,16 +327,7 @@ def up(aws, options):
         **overrides[stacks.SERVICE],
         **rollout.service_parameters(aws, resources, tag),
     }
-    follower = Follower(aws)
-    service_stack = stacks.deploy(
-        aws,
-        stacks.SERVICE,
-        service_overrides,
-        confirm,
-        recreate=options.recreate,
-        on_poll=follower.on_poll,
-    )
-    follower.to_the_end(service_stack)
+    service_stack = deploy_service(aws, service_overrides, confirm, recreate=options.recreate)
     rollout.mark_rolled_out(aws, service_stack)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")

@@ -59,6 +59,53 @@ def refuse_a_bake_ci_cannot_wait(values):
         )
 
 
+def alternate_share(aws, outputs):
+    """The weight the production rule gives AlternateTargetGroup now (0 without the rule)."""
+    rule, alternate = (
+        outputs.get("ProductionListenerRuleArn"),
+        outputs.get("AlternateTargetGroupArn"),
+    )
+    if not rule:
+        return 0
+    (found,) = aws.client("elbv2").describe_rules(RuleArns=[rule])["Rules"]
+    groups = [
+        g for a in found["Actions"] for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
+    ]
+    return sum(g.get("Weight", 0) for g in groups if g["TargetGroupArn"] == alternate)
+
+
+def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service_values):
+    """One line, before anything changes, for a change that would send the traffic back to
+    TargetGroup while ECS serves the site from AlternateTargetGroup: ECS owns the production
+    rule's weights after a shifting deploy, and CloudFormation writes its own (1 and 0) into a
+    rule it replaces or changes (aws-cdk#36649, containers-roadmap#2853); a ROLLING service puts
+    its tasks in TargetGroup only. Another deploy with the shifting strategy starts its new
+    tasks in the group not serving, TargetGroup here, and moves the traffic there ("Amazon ECS
+    blue/green service deployments workflow":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html)."""
+    if stacks.is_new(resources_stack):
+        return
+    now = stacks.parameters_of(resources_stack)
+    strategy = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name)).get(
+        "DeploymentStrategy", "ROLLING"
+    )
+    changes = [
+        f"{key} {resources_values[key]}"
+        for key in ("EnableHttps", "DomainName")
+        if resources_values[key] != now.get(key)
+    ]
+    if strategy != "ROLLING" and service_values["DeploymentStrategy"] == "ROLLING":
+        changes.append("DeploymentStrategy ROLLING")
+    if changes and alternate_share(aws, stacks.outputs(resources_stack)):
+        raise Abort(
+            f"{', '.join(changes)}: the site is served from AlternateTargetGroup, and this change "
+            "would send its traffic to TargetGroup, which has no tasks; first deploy once more "
+            f"as {strategy} (e.g. `up --tag` a new image), which moves the traffic to "
+            "TargetGroup, then make the change",
+            USAGE,
+        )
+
+
 def traffic(deployment):
     """Who takes what share of the production traffic, or None when nothing shifts (ROLLING)."""
     target = deployment.get("targetServiceRevision", {})
@@ -99,35 +146,64 @@ def why_rolled_back(deployment):
     return "; ".join(causes + ([reason] if reason else [])) or "ECS gave no reason"
 
 
+def deploy_service(aws, overrides, confirm, **options):
+    """stacks.deploy of the service stack, following the ECS deployment it starts to its end; a
+    rollback by ECS exits non-zero with ECS's reason, also when CloudFormation failed the update
+    for it."""
+    follower = Follower(aws)
+    try:
+        stack = stacks.deploy(
+            aws, stacks.SERVICE, overrides, confirm, on_poll=follower.on_poll, **options
+        )
+    except Abort:
+        follower.why_it_failed()
+        raise
+    follower.to_the_end(stack)
+    return stack
+
+
 class Follower:
-    """Prints each change of the service's newest deployment, from the moment it is made."""
+    """Prints each change of the service deployment a stack operation started, from its start.
+
+    The first deployment started since the operation began is this deploy's; a later one is
+    CloudFormation's rollback: when ECS rolls a deployment back, CloudFormation fails the
+    service's update and rolls the stack back (UPDATE_ROLLBACK_COMPLETE), which updates the
+    service once more ("How CloudWatch alarms detect Amazon ECS deployment failures":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html;
+    AlarmBehavior in the CDK reference:
+    https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_ecs.AlarmBehavior.html).
+    """
 
     def __init__(self, aws):
         self.aws = aws
-        self.since = datetime.now(UTC)
-        self.shown = None
+        self.since = None  # the operation's first stack event: CloudFormation's clock, not ours
+        self.stack_id = None
+        self.shown = []  # the lines last printed, this deploy's first
         self.stage_seen = {}  # (stage, share) -> when this follower first saw it
 
-    def latest(self, service_arn):
-        """The service's newest deployment started since this follower was made, or None."""
+    def deployments(self):
+        """This operation's deployments, oldest first, as DescribeServiceDeployments gives them."""
+        arns = stacks.physical_ids(self.aws, self.stack_id, SERVICE) if self.since else []
+        if not arns:
+            return []
         ecs = self.aws.client("ecs")
-        cluster = service_arn.split("/")[-2]
-        briefs = ecs.list_service_deployments(cluster=cluster, service=service_arn)
-        mine = [b for b in briefs["serviceDeployments"] if b["createdAt"] >= self.since]
+        briefs = ecs.list_service_deployments(cluster=arns[0].split("/")[-2], service=arns[0])
+        mine = [
+            b["serviceDeploymentArn"]
+            for b in briefs["serviceDeployments"]
+            if b["createdAt"] >= self.since
+        ]
         if not mine:
-            return None
-        newest = max(mine, key=lambda brief: brief["createdAt"])
-        described = ecs.describe_service_deployments(
-            serviceDeploymentArns=[newest["serviceDeploymentArn"]]
-        )
-        return described["serviceDeployments"][0]
+            return []
+        described = ecs.describe_service_deployments(serviceDeploymentArns=mine)
+        return sorted(described["serviceDeployments"], key=lambda d: d["createdAt"])
 
-    def line(self, deployment):
+    def line(self, deployment, revision="the new revision"):
         status, stage = deployment["status"], deployment.get("lifecycleStage")
         if status in ROLLED_BACK:
             return f"Deployment rolled back ({status}): {why_rolled_back(deployment)}"
         if status in ENDED:
-            return f"Deployment {status}: the new revision serves the site"
+            return f"Deployment {status}: {revision} serves the site"
         words = [STAGES.get(stage, stage or status)]
         shares = traffic(deployment)
         if shares:
@@ -143,31 +219,48 @@ class Follower:
             words.append(f"bake: about {max(left, 0):.0f} of {bake} min left")
         return "Deployment: " + ", ".join(words)
 
-    def show(self, deployment):
-        """Print the deployment's state if it changed since last printed; True once it ended."""
-        line = self.line(deployment)
-        if line != self.shown:
-            self.shown = line
-            style = "red" if deployment["status"] in ROLLED_BACK else None
-            console.print(line, style=style, markup=False)
-        return deployment["status"] in ENDED
+    def show(self):
+        """Print this deploy's deployment, and CloudFormation's rollback after it, where they
+        changed since last printed; returns this deploy's deployment (None before it starts)."""
+        first, *later = self.deployments() or [None]
+        lines = [self.line(first)] if first else []
+        lines += [
+            f"CloudFormation's rollback: {self.line(d, 'the revision before')}" for d in later
+        ]
+        for index, line in enumerate(lines):
+            if index >= len(self.shown) or self.shown[index] != line:
+                style = "red" if line.startswith("Deployment rolled back") else None
+                console.print(line, style=style, markup=False)
+        self.shown = lines
+        return first
 
     def on_poll(self, watcher):
-        """A StackWatcher hook: while CloudFormation updates the service, its deployment."""
-        if not any(kind == SERVICE for kind, _ in watcher.in_progress.values()):
-            return
-        arns = stacks.physical_ids(self.aws, watcher.stack_id, SERVICE)
-        deployment = self.latest(arns[0]) if arns else None
-        if deployment:
-            self.show(deployment)
+        """A StackWatcher hook: while CloudFormation updates the service, its deployments."""
+        if self.since is None and watcher.events:
+            self.since = watcher.events[0]["Timestamp"]
+            self.stack_id = watcher.stack_id
+        if any(kind == SERVICE for kind, _ in watcher.in_progress.values()):
+            self.show()
+
+    def why_it_failed(self):
+        """After a failed stack update: ECS's reason, when it rolled this deploy's deployment
+        back (CloudFormation's own message names only the service)."""
+        first = self.show()
+        if first and first["status"] in ROLLED_BACK:
+            console.print(
+                f"{stacks.SERVICE.name}: ECS rolled the deployment back, then CloudFormation "
+                f"the stack: {why_rolled_back(first)}",
+                style="red",
+                markup=False,
+            )
 
     def to_the_end(self, stack):
         """Follow the deployment the stack's update started until ECS ends it (CloudFormation
         has waited for it already on AWS); a rollback exits non-zero with ECS's reason."""
-        deployment = self.latest(stacks.physical_ids(self.aws, stack["StackId"], SERVICE)[0])
-        while deployment and not self.show(deployment):
+        deployment = self.show()
+        while deployment and deployment["status"] not in ENDED:
             time.sleep(POLL_SECONDS)
-            deployment = self.latest(deployment["serviceArn"])
+            deployment = self.show()
         if deployment and deployment["status"] in ROLLED_BACK:
             raise Abort(
                 f"{stacks.SERVICE.name}: ECS rolled the deployment back and the site runs the "

@@ -19,6 +19,13 @@ rule says what AWS does and where AWS says so:
   CLEAN_UP ("Amazon ECS blue/green service deployments workflow", ECS Developer Guide:
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html).
   A ROLLING deployment shifts no weights between target groups.
+- The production listener rule's weights follow those shares: ECS registers the new revision's
+  tasks in the target group not serving (AlternateTargetGroup, then TargetGroup, and so on) and
+  moves the traffic by changing the rule's weights (same page; AdvancedConfiguration in the ECS
+  API Reference). A first deployment, with no revision before it, is taken to start in the
+  group the rule serves (unverified on AWS). So DescribeRules says which group serves the site,
+  and a CloudFormation update that rewrites the rule (1 and 0) sends the traffic where ECS left
+  none, as on AWS.
 - When an alarm of DeploymentConfiguration.Alarms is in ALARM while the deployment runs, ECS
   sets it to failed and, with Rollback, back to the last completed revision: status
   ROLLBACK_SUCCESSFUL, `rollback.reason`, `alarms.status` TRIGGERED with the
@@ -43,6 +50,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ecs.models import ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.elbv2.models import elbv2_backends
 
 from deploy import moto_rules
 
@@ -104,6 +112,42 @@ def shift_stages(configuration):
     ]
 
 
+def production_groups(service):
+    """The production rule's forward targets ({TargetGroupArn, Weight}, moto's own dicts, so
+    a change here is the rule's), or [] for a service without AdvancedConfiguration."""
+    advanced = (
+        service.load_balancers[0].get("advancedConfiguration") if service.load_balancers else None
+    )
+    if not advanced:
+        return []
+    backend = elbv2_backends[service._account_id][service.region_name]
+    (rule,) = backend.describe_rules(None, [advanced["productionListenerRule"]])
+    return rule.actions[0].data["ForwardConfig"]["TargetGroups"]
+
+
+def new_tasks_group(service, source):
+    """The target group the new revision's tasks go to: the one not serving, or with no
+    revision before, the one serving."""
+    groups = production_groups(service)
+    if not groups:
+        return None
+    serving = max(groups, key=lambda group: group["Weight"])["TargetGroupArn"]
+    if source is None:
+        return serving
+    return next(g["TargetGroupArn"] for g in groups if g["TargetGroupArn"] != serving)
+
+
+def set_weights(deployment):
+    """ECS's traffic shift: the new revision's group takes its share, the other the rest."""
+    share = weight(deployment, "target")
+    if share is None or deployment["green"] is None:
+        return
+    for group in production_groups(deployment["service"]):
+        group["Weight"] = int(
+            share if group["TargetGroupArn"] == deployment["green"] else 100 - share
+        )
+
+
 moto_with_capacity = moto_rules.with_capacity
 
 
@@ -133,6 +177,7 @@ def with_deployment(service, cloudformation_json):
                 "td": service.task_definition,
             },
             "source": source,
+            "green": new_tasks_group(service, source),
             "configuration": configuration,
             "triggered": [],
         }
@@ -248,6 +293,7 @@ def describe_service_deployments(self):
     found = [d for d in deployments_of(self) if d["arn"] in wanted]
     for deployment in found:
         roll_back_on_alarm(deployment)
+        set_weights(deployment)
     result = [described(d) for d in found]
     for deployment in found:
         advance(deployment)

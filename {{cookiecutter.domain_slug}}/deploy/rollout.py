@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from deploy import secrets, stacks
+from deploy.deployments import deploy_service
 
 # Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
 ROLLED_OUT = "deploy:rolled-out"
@@ -25,7 +26,7 @@ def roll(aws, tag, confirm, **parameters):
     change set like `up`'s, keeping every other parameter; returns the stack."""
     resources = stacks.outputs(stacks.require_usable(aws, stacks.RESOURCES.name))
     parameters = {**service_parameters(aws, resources, tag), **parameters}
-    stack = stacks.deploy(aws, stacks.SERVICE, parameters, confirm)
+    stack = deploy_service(aws, parameters, confirm)
     mark_rolled_out(aws, stack)
     return stack
 

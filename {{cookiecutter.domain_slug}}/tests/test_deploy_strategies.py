@@ -19,7 +19,8 @@ from test_deploy import (
     tag_for,
 )
 
-from deploy import deployments, site
+from deploy import deployments, site, stacks
+from deploy.errors import Abort
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account", "site_overrides"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -123,6 +124,94 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
     assert f"Deployment rolled back (ROLLBACK_SUCCESSFUL): alarm {alarm} fired" in out
     assert "ECS rolled the deployment back and the site runs the revision before it" in err
     assert ecs_service(aws)["taskDefinition"] == before
+
+
+def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
+    aws, deploy, deployed, monkeypatch
+):
+    """On AWS, ECS's rollback fails the service's update: CloudFormation rolls the stack back
+    (a second deployment, to the revision before) and `up` sees the failed update first."""
+    overrides, _ = deployed
+    alarm = ecs_service(aws)["deploymentConfiguration"]["alarms"]["alarmNames"][0]
+    cloudwatch, ecs = aws("cloudwatch"), aws("ecs")
+    real = stacks.deploy
+
+    def with_cloudformations_rollback(tool_aws, spec, parameters, *args, **options):
+        before = stacks.parameters_of(stacks.describe(tool_aws, spec.name))["ImageTag"]
+        real(tool_aws, spec, parameters, *args, **options)
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5XX")
+        service = ecs_service(aws)["serviceArn"]
+        (newest, *_) = ecs.list_service_deployments(cluster=site.SLUG, service=service)[
+            "serviceDeployments"
+        ]
+        ecs.describe_service_deployments(serviceDeploymentArns=[newest["serviceDeploymentArn"]])
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rolled back")
+        real(tool_aws, spec, {**parameters, "ImageTag": before}, *args, **options)
+        raise Abort(f"{spec.name}: UPDATE_ROLLBACK_COMPLETE")
+
+    monkeypatch.setattr(stacks, "deploy", with_cloudformations_rollback)
+    push_image(aws, "v2")
+    status, out, err = deploy(
+        "up", "--yes", "--service-only", "--tag", "v2",
+        "--set", "DeploymentStrategy=CANARY", *overrides,
+    )  # fmt: skip
+
+    assert status == 1, out + err
+    assert "UPDATE_ROLLBACK_COMPLETE" in err
+    assert f"Deployment rolled back (ROLLBACK_SUCCESSFUL): alarm {alarm} fired" in out
+    assert "CloudFormation's rollback: Deployment" in out
+    assert f"ECS rolled the deployment back, then CloudFormation the stack: alarm {alarm}" in out
+    assert "the new revision serves the site" not in out
+
+
+def test_rollback_follows_the_deployment_of_a_shifting_strategy(aws, deploy, deployed):
+    overrides, _ = deployed
+    push_image(aws, "v2")
+    status, out, err = deploy(
+        "up", "--yes", "--service-only", "--tag", "v2",
+        "--set", "DeploymentStrategy=BLUE_GREEN", *overrides,
+    )  # fmt: skip
+    assert status == 0, out + err
+    status, out, err = deploy("rollback", "--yes")
+    assert status == 0, out + err
+    assert in_order(out, TRAFFIC_LINES["BLUE_GREEN"]), out
+
+
+def serving(aws):
+    """The output naming the target group the production rule sends the traffic to."""
+    stack = aws("cloudformation").describe_stacks(StackName=f"{site.SLUG}-resources")["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    (rule,) = aws("elbv2").describe_rules(RuleArns=[outputs["ProductionListenerRuleArn"]])["Rules"]
+    (action,) = rule["Actions"]
+    (served,) = [g for g in action["ForwardConfig"]["TargetGroups"] if g["Weight"] == 100]
+    names = {outputs[k]: k for k in ("TargetGroupArn", "AlternateTargetGroupArn")}
+    return names[served["TargetGroupArn"]]
+
+
+def test_going_back_to_rolling_waits_until_a_deploy_moves_the_traffic_to_target_group(
+    aws, deploy, deployed
+):
+    overrides, _ = deployed
+
+    def up(tag, strategy):
+        push_image(aws, tag)
+        return deploy(
+            "up", "--yes", "--service-only", "--tag", tag,
+            "--set", f"DeploymentStrategy={strategy}", *overrides,
+        )  # fmt: skip
+
+    assert up("v2", "BLUE_GREEN")[0] == 0
+    assert serving(aws) == "AlternateTargetGroupArn"
+    status, out, err = up("v3", "ROLLING")
+    assert status == 2, out + err
+    assert err.strip().count("\n") == 0
+    assert "DeploymentStrategy ROLLING: the site is served from AlternateTargetGroup" in err
+    assert serving(aws) == "AlternateTargetGroupArn"
+    # ECS starts the next deploy's tasks in the group not serving and moves the traffic there.
+    assert up("v4", "BLUE_GREEN")[0] == 0
+    assert serving(aws) == "TargetGroupArn"
+    status, out, err = up("v5", "ROLLING")
+    assert status == 0, out + err
 
 
 def test_the_bake_the_tool_refuses_is_the_one_the_service_stack_refuses(aws, deploy):
