@@ -176,14 +176,14 @@ class Follower:
 
     def __init__(self, aws):
         self.aws = aws
-        self.since = None  # the operation's first stack event: CloudFormation's clock, not ours
-        self.stack_id = None
+        self.watcher = None  # the StackWatcher of the operation followed
+        self.since = None  # its first stack event: CloudFormation's clock, not ours
         self.shown = []  # the lines last printed, this deploy's first
         self.stage_seen = {}  # (stage, share) -> when this follower first saw it
 
     def deployments(self):
         """This operation's deployments, oldest first, as DescribeServiceDeployments gives them."""
-        arns = stacks.physical_ids(self.aws, self.stack_id, SERVICE) if self.since else []
+        arns = stacks.physical_ids(self.aws, self.watcher.stack_id, SERVICE) if self.since else []
         if not arns:
             return []
         ecs = self.aws.client("ecs")
@@ -236,9 +236,10 @@ class Follower:
 
     def on_poll(self, watcher):
         """A StackWatcher hook: while CloudFormation updates the service, its deployments."""
-        if self.since is None and watcher.events:
-            self.since = watcher.events[0]["Timestamp"]
-            self.stack_id = watcher.stack_id
+        # The last watcher is this deploy's: stacks.deploy may first follow an earlier
+        # operation still running (stacks.settle), whose deployment is not this deploy's.
+        if watcher is not self.watcher and watcher.events:
+            self.watcher, self.since, self.shown = watcher, watcher.events[0]["Timestamp"], []
         if any(kind == SERVICE for kind, _ in watcher.in_progress.values()):
             self.show()
 

@@ -146,7 +146,14 @@ def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
         ]
         ecs.describe_service_deployments(serviceDeploymentArns=[newest["serviceDeploymentArn"]])
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rolled back")
-        real(tool_aws, spec, {**parameters, "ImageTag": before}, *args, **options)
+        # Part of the failed update's operation on AWS: not watched as an operation of its own.
+        real(
+            tool_aws,
+            spec,
+            {**parameters, "ImageTag": before},
+            *args,
+            **{**options, "on_poll": None},
+        )
         raise Abort(f"{spec.name}: UPDATE_ROLLBACK_COMPLETE")
 
     monkeypatch.setattr(stacks, "deploy", with_cloudformations_rollback)
