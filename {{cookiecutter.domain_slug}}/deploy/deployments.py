@@ -61,16 +61,14 @@ def refuse_a_bake_ci_cannot_wait(values):
 
 def alternate_share(aws, outputs):
     """The weight the production rule gives AlternateTargetGroup now (0 without the rule)."""
-    rule, alternate = (
-        outputs.get("ProductionListenerRuleArn"),
-        outputs.get("AlternateTargetGroupArn"),
-    )
+    rule = outputs.get("ProductionListenerRuleArn")
     if not rule:
         return 0
     (found,) = aws.client("elbv2").describe_rules(RuleArns=[rule])["Rules"]
     groups = [
         g for a in found["Actions"] for g in a.get("ForwardConfig", {}).get("TargetGroups", [])
     ]
+    alternate = outputs["AlternateTargetGroupArn"]
     return sum(g.get("Weight", 0) for g in groups if g["TargetGroupArn"] == alternate)
 
 
@@ -78,7 +76,8 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
     """One line, before anything changes, for a change that would send the traffic back to
     TargetGroup while ECS serves the site from AlternateTargetGroup: ECS owns the production
     rule's weights after a shifting deploy, and CloudFormation writes its own (1 and 0) into a
-    rule it replaces or changes (aws-cdk#36649, containers-roadmap#2853); a ROLLING service puts
+    rule it replaces, EnableHttps's (aws-cdk#36649, containers-roadmap#2853), and perhaps into one
+    whose names change, DomainName's (unverified on AWS, refused too); a ROLLING service puts
     its tasks in TargetGroup only. Another deploy with the shifting strategy starts its new
     tasks in the group not serving, TargetGroup here, and moves the traffic there ("Amazon ECS
     blue/green service deployments workflow":
