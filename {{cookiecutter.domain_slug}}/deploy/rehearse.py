@@ -20,7 +20,7 @@ import os
 import sys
 import warnings
 
-from deploy import account, cli, commands, external_dns, image, site
+from deploy import account, cli, commands, deployments, external_dns, image, site
 from deploy.aws import Aws
 
 TAG = "rehearsal"
@@ -122,6 +122,7 @@ def main():
     from deploy.moto_rules import PUBLIC_DNS, moto_server  # moto opens a boto3 session as it loads
 
     account.ROLE_PROPAGATION_SECONDS = 0  # moto's IAM is consistent at once
+    deployments.POLL_SECONDS = 0  # the stand-in's deployment moves a stage each time it is asked
     image.Delivery = StandInImage
     stand_in_provider(PUBLIC_DNS)
     # moto's notes on the resource types it only pretends to create.

@@ -21,6 +21,7 @@ from deploy import (
     account,
     cli,
     commands,
+    deployments,
     external_dns,
     image,
     moto_rules,
@@ -89,6 +90,8 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setattr(account, "ROLE_PROPAGATION_SECONDS", 0)  # moto's IAM is consistent at once
     monkeypatch.setattr(tasks, "POLL_SECONDS", 0.05)  # a one-off task here takes milliseconds
+    # The stand-in's deployment moves a stage each time it is asked (deploy/moto_deployments.py).
+    monkeypatch.setattr(deployments, "POLL_SECONDS", 0)
     # A user who creates at once each record the tool says to create at their DNS provider, and
     # public DNS as the moto server's stand-in for it, never the internet's.
     moto_rules.PUBLIC_DNS.records.clear()

@@ -50,11 +50,6 @@ TRAFFIC_LINES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch):
-    monkeypatch.setattr(deployments, "POLL_SECONDS", 0)
-
-
 def ecs_service(aws):
     ecs = aws("ecs")
     arn = ecs.list_services(cluster=site.SLUG)["serviceArns"][0]
