@@ -31,6 +31,7 @@ PRICES = {
     "fargate_spot_discount_up_to": 0.7,
     "hosted_zone_month": 0.5,
     "alarm_month": 0.1,
+    "secret_month": 0.4,  # aws.amazon.com/secrets-manager/pricing
 }
 DEFAULT_SITE = cost.Site(
     nat_gateways=0, tasks=2, cpu=256, memory=512, creates_hosted_zone=True, alarms=9
@@ -91,7 +92,13 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
         ),
         pytest.param(
             cost.Site(
-                nat_gateways=1, tasks=3, cpu=512, memory=1024, creates_hosted_zone=True, alarms=0
+                nat_gateways=1,
+                tasks=3,
+                cpu=512,
+                memory=1024,
+                creates_hosted_zone=True,
+                alarms=0,
+                secrets=1,
             ),
             {
                 "NAT gateways": 32.85,
@@ -100,8 +107,9 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
                 "Fargate tasks: 3 × 0.5 vCPU, 1 GB (x86_64, on demand)": 54.06,  # 3 x (0.02024 + 0.004445) x 730 = 54.06015
                 "CloudWatch alarms (0)": 0.0,
                 "Route 53 hosted zone": 0.50,
+                "Secrets Manager secret (1)": 0.40,
             },
-            id="one-nat-three-tasks",
+            id="one-nat-three-tasks-a-secret",
         ),
     ],
 )
@@ -349,5 +357,6 @@ def test_the_bake_prints_the_report_and_writes_it_into_the_readme(tmp_path):
     assert "1 NAT gateway (chosen)" in header and "no NAT gateway" in header
     assert "Fargate tasks: 3 × 0.25 vCPU, 0.5 GB" in report
     assert "Route 53 hosted zone" not in report  # the answers name an existing zone
+    assert "Secrets Manager secret (1)" in report  # the app's secrets, kept by the resources stack
     rollout = re.search(r"(\d+) s per step", report)
     assert rollout and int(rollout[1]) <= 30

@@ -86,6 +86,7 @@ class Site:
     alarms: int
     architecture: str = "x86_64"  # a cpu_architecture answer
     capacity: str = "on_demand"  # a capacity answer
+    secrets: int = 0  # Secrets Manager secrets the stacks keep (the app's secrets: one)
 
     @property
     def on_spot(self) -> int:
@@ -115,7 +116,7 @@ def load_prices(path: Path = PRICES) -> dict:
     return json.loads(path.read_text())
 
 
-def site_from_answers(answers: dict, alarms: int) -> Site:
+def site_from_answers(answers: dict, alarms: int, secrets: int = 0) -> Site:
     return Site(
         nat_gateways=NAT_GATEWAYS[answers["nat_gateways"]],
         tasks=int(answers["desired_count"]),
@@ -126,6 +127,7 @@ def site_from_answers(answers: dict, alarms: int) -> Site:
         alarms=alarms,
         architecture=answers["cpu_architecture"],
         capacity=answers["capacity"],
+        secrets=secrets,
     )
 
 
@@ -160,6 +162,8 @@ def monthly_cost(site: Site, prices: dict) -> dict[str, float]:
     items[f"CloudWatch alarms ({site.alarms})"] = site.alarms * prices["alarm_month"]
     if site.creates_hosted_zone:
         items["Route 53 hosted zone"] = prices["hosted_zone_month"]
+    if site.secrets:
+        items[f"Secrets Manager secret ({site.secrets})"] = site.secrets * prices["secret_month"]
     return {item: round(usd, 2) for item, usd in items.items()}
 
 
@@ -350,9 +354,11 @@ def project_report(project: Path, answers: dict) -> str:
     """The report for a generated project, from its answers and its stacks."""
     stacks = project / "cloudformation"
     service = load_template(stacks / "service.yaml")
-    site = site_from_answers(answers, count_alarms(service))
+    resources = load_template(stacks / "resources.yaml")
+    secrets = len(_resources(resources, "AWS::SecretsManager::Secret"))
+    site = site_from_answers(answers, count_alarms(service), secrets)
     timing = replace(
-        rollout(load_template(stacks / "resources.yaml")),
+        rollout(resources),
         strategy=_value(service, {"Ref": "DeploymentStrategy"}),
         bake_minutes=int(_value(service, {"Ref": "BakeMinutes"})),
     )
