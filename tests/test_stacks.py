@@ -417,14 +417,10 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
     rule = site.resolve("resources", site.resources("resources")["ProductionRule"]["Properties"])
     listener = "HttpsListener" if answers.get("ssl", "yes") == "yes" else "HttpListener"
     assert rule["ListenerArn"] == {"Ref": listener}
-    # The site's two names only, below priority 1: other hosts reach the default action.
+    # Every path (a host-header value holds 128 characters, a domain up to 249), at priority
+    # 1000: rules that must win over the site get 1-999.
     assert rule["Conditions"] == [
-        {
-            "Field": "host-header",
-            "HostHeaderConfig": {
-                "Values": [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}]
-            },
-        }
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}
     ]
     assert rule["Priority"] == 1000
     (forward,) = rule["Actions"]

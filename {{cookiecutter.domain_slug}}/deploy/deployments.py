@@ -76,9 +76,8 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
     """One line, before anything changes, for a change that would send the traffic back to
     TargetGroup while ECS serves the site from AlternateTargetGroup: ECS owns the production
     rule's weights after a shifting deploy, and CloudFormation writes its own (1 and 0) into a
-    rule it replaces, EnableHttps's (aws-cdk#36649, containers-roadmap#2853), and perhaps into one
-    whose names change, DomainName's (unverified on AWS, refused too); a ROLLING service puts
-    its tasks in TargetGroup only. Another deploy with the shifting strategy starts its new
+    rule it replaces, EnableHttps's (aws-cdk#36649, containers-roadmap#2853); a ROLLING service
+    puts its tasks in TargetGroup only. Another deploy with the shifting strategy starts its new
     tasks in the group not serving, TargetGroup here, and moves the traffic there ("Amazon ECS
     blue/green service deployments workflow":
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html)."""
@@ -90,7 +89,7 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
     )
     changes = [
         f"{key} {resources_values[key]}"
-        for key in ("EnableHttps", "DomainName")
+        for key in ("EnableHttps",)
         if resources_values[key] != now.get(key)
     ]
     if strategy != "ROLLING" and service_values["DeploymentStrategy"] == "ROLLING":

@@ -108,8 +108,9 @@ def aws(endpoint):
 @pytest.fixture
 def deploy(endpoint, capsys, monkeypatch):
     """Run `python -m deploy ARGS` in this process; returns (exit status, stdout, stderr)."""
-    # As wide as in a CI log, whatever COLUMNS the test runner has: a table row is one line.
-    monkeypatch.setattr(ui.console, "width", 160)
+    # Whatever COLUMNS the test runner has, a table row is one line, even with the longest
+    # domain (249 characters) and a load balancer's name in one cell.
+    monkeypatch.setattr(ui.console, "width", 512)
 
     def run(*args):
         status = cli.main(["--endpoint-url", endpoint, *args])  # first: `run --` takes the rest

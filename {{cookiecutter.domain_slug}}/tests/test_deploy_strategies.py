@@ -152,9 +152,9 @@ def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
         raise Abort(f"{spec.name}: UPDATE_ROLLBACK_COMPLETE")
 
     monkeypatch.setattr(stacks, "deploy", with_cloudformations_rollback)
-    push_image(aws, "v2")
+    push_image(aws, V2)
     status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", "v2",
+        "up", "--yes", "--service-only", "--tag", V2,
         "--set", "DeploymentStrategy=CANARY", *overrides,
     )  # fmt: skip
 
@@ -168,9 +168,9 @@ def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
 
 def test_rollback_follows_the_deployment_of_a_shifting_strategy(aws, deploy, deployed):
     overrides, _ = deployed
-    push_image(aws, "v2")
+    push_image(aws, V2)
     status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", "v2",
+        "up", "--yes", "--service-only", "--tag", V2,
         "--set", "DeploymentStrategy=BLUE_GREEN", *overrides,
     )  # fmt: skip
     assert status == 0, out + err
@@ -195,7 +195,8 @@ def test_going_back_to_rolling_waits_until_a_deploy_moves_the_traffic_to_target_
 ):
     overrides, _ = deployed
 
-    def up(tag, strategy):
+    def up(name, strategy):
+        tag = tag_for(name)
         push_image(aws, tag)
         return deploy(
             "up", "--yes", "--service-only", "--tag", tag,
