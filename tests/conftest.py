@@ -132,3 +132,13 @@ def default_bake(tmp_path_factory) -> Path:
     bake = bake_cli(tmp_path_factory.mktemp("default"))
     assert bake.returncode == 0, bake.stderr
     return bake.project
+
+
+# The longest tests first (a site's whole suite per bake; the image built and run): the two CI
+# workers then share them at the start and end together on short tests, not one waiting on
+# the other's last long test.
+LONGEST_FIRST = ("test_generated_suite.py", "test_image.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
