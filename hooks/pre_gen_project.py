@@ -30,8 +30,11 @@ FARGATE_MEMORY = {
 # ECS runs at most 5000 tasks per service ("Tasks per service" in
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
 MAX_TASKS = 5000
-# www.<domain> must itself be a valid DNS name (253 characters), so the apex is 4 shorter.
-MAX_DOMAIN_LENGTH = 253 - len("www.")
+# The site's listener rule matches www.<domain> by host header, a value of at most 128
+# characters (HostHeaderConditionConfig in the Elastic Load Balancing API Reference:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HostHeaderConditionConfig.html),
+# so the apex is 4 shorter.
+MAX_DOMAIN_LENGTH = 128 - len("www.")
 # ACM takes at most 64 octets in a certificate's first name, its DomainName (DomainName in
 # https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html); the stack asks
 # for one named after the apex.
@@ -181,6 +184,28 @@ def check_certificate_arn(answers):
         yield problem("certificate_arn", arn, "expected empty when ssl is false")
 
 
+def check_host_site(answers):
+    host = answers["host_site"]
+    if not host:
+        return
+    if len(host) > MAX_SLUG_LENGTH or not SLUG.fullmatch(host):
+        yield problem(
+            "host_site",
+            host,
+            "expected empty or the domain_slug of another site (lowercase letters, digits and "
+            f"single hyphens, starting with a letter, at most {MAX_SLUG_LENGTH} characters)",
+        )
+    elif host == answers["domain_slug"]:
+        yield problem("host_site", host, "a site cannot join itself: leave it empty for a load balancer of its own")
+    elif answers["nat_gateways"] != NAT_CHOICES[0]:
+        yield problem(
+            "nat_gateways",
+            answers["nat_gateways"],
+            f"a site joining {host} runs its tasks in {host}'s subnets, whose NAT gateways are "
+            f"{host}'s answer: leave it at {NAT_CHOICES[0]}",
+        )
+
+
 def check_nat_gateways(answers):
     """cookiecutter checks a choice only when it asks or reads the command line, not when it
     replays a site's .cookiecutter.json, and sites made before these words recorded 0, 1 or 2."""
@@ -223,6 +248,7 @@ CHECKS = [
     check_hosted_zone_id,
     check_certificate_arn,
     check_nat_gateways,
+    check_host_site,
     check_alarm_email,
     check_github_repo,
     check_deploy_strategy,
