@@ -5,7 +5,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from deploy import account, dns, external_dns, image, rollout, secrets, site, stacks, tasks
+from deploy import account, dns, external_dns, host, image, rollout, secrets, site, stacks, tasks
 from deploy import status as status_report
 from deploy.deployments import (
     deploy_service,
@@ -170,6 +170,18 @@ def refuse_a_name_acm_cannot_certify(values):
         )
 
 
+def planned_resources(aws, overrides):
+    """The resources stack's values after a deploy with these overrides; for a site joining a
+    host, the host is checked and what the site takes from it is added to `overrides`."""
+    values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
+    if values["HostSite"]:
+        resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
+        host.refuse_moving(resources_stack, values)
+        overrides |= host.joining_overrides(aws, values, resources_stack)
+        values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
+    return values
+
+
 def check_planned_values(aws, resources_values, service_values):
     """What AWS would refuse only half way through a deploy, refused before anything changes."""
     refuse_inverted_task_counts(service_values)
@@ -177,6 +189,8 @@ def check_planned_values(aws, resources_values, service_values):
     refuse_a_bake_ci_cannot_wait(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
+    host.refuse_moving(resources_stack, resources_values)
+    host.refuse_changes_under_joined_sites(aws, resources_stack, resources_values)
     refuse_stranding_the_traffic(aws, resources_stack, resources_values, service_values)
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
     if zone and resources_values["DnsProvider"] == external_dns.EXTERNAL:
@@ -241,6 +255,8 @@ def service_first(aws, resources, resources_values):
     """
     if not resources or stacks.describe(aws, stacks.SERVICE.name) is None:
         return None
+    if resources.get("HostSite"):  # the host's network: none of this site's own changes
+        return None
     inputs = stacks.service_inputs(resources)
     if resources["ServiceAssignPublicIp"] == "DISABLED" and resources_values["NatGateways"] == "0":
         console.print("NatGateways goes to 0: the tasks move to the public subnets first")
@@ -284,7 +300,7 @@ def up(aws, options):
             "leaves alone; deploy it with `make deploy`",
             USAGE,
         )
-    resources_values = stacks.planned_values(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
+    resources_values = planned_resources(aws, overrides[stacks.RESOURCES])
     service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
     resources_stack = check_planned_values(aws, resources_values, service_values)
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
@@ -342,7 +358,7 @@ def up(aws, options):
 
 def plan(aws, options):
     overrides = split_overrides(aws, options.set)
-    resources_values = stacks.planned_values(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])
+    resources_values = planned_resources(aws, overrides[stacks.RESOURCES])
     service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
     check_planned_values(aws, resources_values, service_values)
     summaries = [stacks.plan(aws, stacks.RESOURCES, overrides[stacks.RESOURCES])]
@@ -475,6 +491,8 @@ def destroy(aws, options):
     if resources_stack is None and service_stack is None:
         stacks.require(aws, stacks.RESOURCES.name)
     domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
+    if resources_stack:
+        host.refuse_destroying_a_host(aws)
     confirm_destroy(options.yes, domain)
     kept = retained_resources(aws, resources_stack) if resources_stack else []
     if service_stack:

@@ -19,7 +19,7 @@ import socket
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from deploy import stacks
+from deploy import host, stacks
 from deploy.ui import console
 
 EXTERNAL = "external"
@@ -73,7 +73,9 @@ def load_balancer_name(aws, stack_id):
     """The name the site's records point at once the load balancer exists, or None: its DNS
     name, "dualstack." first when it has IPv6 addresses. Read from the stack's resources, not
     its outputs: it exists while the creation still waits for the certificate."""
-    arns = stacks.physical_ids(aws, stack_id, LOAD_BALANCER)
+    stack = aws.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+    balancer_stack = host.load_balancer_stack_id(aws, stack)
+    arns = stacks.physical_ids(aws, balancer_stack, LOAD_BALANCER) if balancer_stack else []
     if not arns:
         return None
     described = aws.client("elbv2").describe_load_balancers(LoadBalancerArns=arns[:1])

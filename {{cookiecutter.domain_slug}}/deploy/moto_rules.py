@@ -1016,11 +1016,12 @@ MODEL_CACHES = [parsing.get_model_list, parsing.get_model_map, parsing.get_name_
 @contextlib.contextmanager
 def moto_server():
     """Yield the endpoint URL of a moto server taught the AWS rules above, and those of
-    deploy/moto_tasks.py (one-off tasks and the secrets) and deploy/moto_deployments.py (ECS's
-    deployments), which build on these."""
-    from deploy import moto_deployments, moto_tasks  # they import this module
+    deploy/moto_tasks.py (one-off tasks and the secrets), deploy/moto_deployments.py (ECS's
+    deployments) and deploy/moto_sharing.py (sites sharing a load balancer), which build on
+    these."""
+    from deploy import moto_deployments, moto_sharing, moto_tasks  # they import this module
 
-    patches = [*PATCHES, *moto_tasks.PATCHES, *moto_deployments.PATCHES]
+    patches = [*PATCHES, *moto_tasks.PATCHES, *moto_deployments.PATCHES, *moto_sharing.PATCHES]
     # Read before any is applied: an attribute patched twice gets moto's own back.
     originals = [(owner, name, vars(owner).get(name, MISSING)) for owner, name, _ in patches]
     for owner, name, replacement in patches:

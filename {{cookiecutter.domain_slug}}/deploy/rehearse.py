@@ -13,12 +13,23 @@ stand-in of each in the moto account, as the real account has them. A site whose
 another provider gets a stand-in of it and of public DNS: every record the tool says to create
 there is created at once, as its user would, and the certificate validates through it only if
 the record is exactly the one ACM named.
+
+A site that joins another's load balancer (HostSite) gets a stand-in host: this site's own
+resources template, deployed under the host's stack name with a network and load balancer of
+its own, HTTPS on, and a domain under rehearsal.invalid. Sites that share a load balancer
+(HostSite) can also rehearse together, against one server: `make rehearse
+ARGS=--serve` in the host's folder starts it and prints its address; then `make rehearse
+ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's.
 """
 
+import argparse
 import json
 import os
 import sys
+import tempfile
+import threading
 import warnings
+from pathlib import Path
 
 from deploy import account, cli, commands, deployments, external_dns, image, site
 from deploy.aws import Aws
@@ -103,11 +114,40 @@ def stand_in_overrides(aws, defaults):
     return overrides
 
 
-def rehearse(endpoint):
+def stand_in_host(aws, host):
+    """The host's resources stack as a site of its own would have it (see the module's notes)."""
+    from deploy import stacks
+
+    # The stack names its repository, cluster and log group after the site: the host's are the host's.
+    body = stacks.RESOURCES.body()
+    for name in (site.SLUG, f"/ecs/{site.SLUG}"):
+        body = body.replace(json.dumps(name), json.dumps(name.replace(site.SLUG, host)))
+    values = {
+        "HostSite": "",
+        "DomainName": f"{host}.rehearsal.invalid",
+        "DnsProvider": "route53",
+        "HostedZoneId": "",
+        "CertificateArn": "",
+        "EnableHttps": "true",
+        "GithubRepo": "",
+        "ServiceStackName": f"{host}-service",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        template = Path(folder) / "resources.yaml"
+        template.write_text(body)
+        spec = stacks.StackSpec(f"{host}-resources", template)
+        account.create_service_linked_roles(aws)  # as the host's first `up` did
+        stacks.deploy(aws, spec, values, confirm=lambda spec: True)
+    print(f"Stand-in host: {spec.name}, as the site {host} would have it")
+
+
+def rehearse(endpoint, with_host=False):
     from deploy import stacks
 
     aws = Aws(endpoint_url=endpoint)
     defaults, _ = stacks.template_summary(aws, stacks.RESOURCES)
+    if with_host and defaults["HostSite"]:
+        stand_in_host(aws, defaults["HostSite"])
     common = ["--endpoint-url", endpoint]
     status = cli.main(["up", "--yes", *stand_in_overrides(aws, defaults), *common])
     if status == 0:
@@ -115,24 +155,77 @@ def rehearse(endpoint):
     return status
 
 
-def main():
+def parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.rehearse",
+        description="The site's first deploy against a local moto server, offline.",
+    )
+    shared = parser.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--serve",
+        action="store_true",
+        help="only start a moto server and print its address, until Ctrl-C: for sites that "
+        "share a load balancer, which each rehearse against it with --endpoint-url",
+    )
+    shared.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="rehearse against this running server (another `rehearse --serve`) and leave it",
+    )
+    return parser.parse_args(argv)
+
+
+def serve(moto_server):
+    with moto_server() as endpoint:
+        print(
+            f"moto server at {endpoint}: rehearse each site against it with `make rehearse "
+            f"ARGS=--endpoint-url={endpoint}`, the host first. Ctrl-C stops it.",
+            flush=True,
+        )
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def main(argv=None):
+    options = parse(argv)
     for key in UNSET:
         os.environ.pop(key, None)
     os.environ.update(ISOLATED)
     from deploy.moto_rules import PUBLIC_DNS, moto_server  # moto opens a boto3 session as it loads
 
+    if options.serve:
+        return serve(moto_server)
     account.ROLE_PROPAGATION_SECONDS = 0  # moto's IAM is consistent at once
     deployments.POLL_SECONDS = 0  # the stand-in's deployment moves a stage each time it is asked
     image.Delivery = StandInImage
     stand_in_provider(PUBLIC_DNS)
     # moto's notes on the resource types it only pretends to create.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+    if options.endpoint_url:
+        if external_dns.EXTERNAL == template_default("DnsProvider"):
+            print(
+                "--endpoint-url: a site whose DNS is at another provider rehearses on a server "
+                "of its own (the stand-in provider lives in the server's process)",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"Rehearsing the first deploy of {site.DOMAIN} against {options.endpoint_url}.")
+        return rehearse(options.endpoint_url)
     print(f"Rehearsing the first deploy of {site.DOMAIN} against a local moto server, not AWS.")
     with moto_server() as endpoint:
-        status = rehearse(endpoint)
+        status = rehearse(endpoint, with_host=True)
     outcome = "passed" if status == 0 else "failed"
     print(f"\nRehearsal {outcome}; the moto server is stopped and nothing of it is kept.")
     return status
+
+
+def template_default(parameter):
+    from deploy import stacks
+
+    return stacks.decode(stacks.RESOURCES.body())["Parameters"][parameter]["Default"]
 
 
 if __name__ == "__main__":

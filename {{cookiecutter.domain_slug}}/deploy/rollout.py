@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from deploy import secrets, stacks
+from deploy import host, secrets, stacks
 from deploy.deployments import deploy_service
 
 # Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
@@ -11,11 +11,13 @@ ROLLED_OUT = "deploy:rolled-out"
 
 def service_parameters(aws, resources, tag):
     """The service stack's parameters that only the tool sets: the image, the resources stack's
-    outputs, and the secret with its current version (a new version rolls the tasks)."""
+    outputs (a joining site's subnets: its host's), and the secret with its current version (a
+    new version rolls the tasks)."""
     arn = resources.get("SecretsArn", "")  # none in a resources stack made by an older template
     return {
         "ImageTag": tag,
         **stacks.service_inputs(resources),
+        **host.task_network(aws, resources),
         "SecretsArn": arn,
         "SecretsVersion": secrets.current_version(aws, arn),
     }

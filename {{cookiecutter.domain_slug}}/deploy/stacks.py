@@ -50,9 +50,18 @@ FROM_RESOURCES = (
     "ProductionListenerRuleArn",
     "AlternateTargetGroupArn",
     "LoadBalancerRoleArn",
+    # The resources stack whose load balancer serves the site: its own, or its host's.
+    "LoadBalancerStackName",
 )
+# What a resources stack made before an output had stands for it.
+OLDER_RESOURCES = {"LoadBalancerStackName": site.RESOURCES_STACK}
 
-RESOURCES = StackSpec(site.RESOURCES_STACK, TEMPLATES / "resources.yaml")
+# A joining site's listener and rule priority come from its host (deploy/host.py).
+RESOURCES = StackSpec(
+    site.RESOURCES_STACK,
+    TEMPLATES / "resources.yaml",
+    frozenset({"HostListenerArn", "ListenerRulePriority"}),
+)
 SERVICE = StackSpec(
     site.SERVICE_STACK,
     TEMPLATES / "service.yaml",
@@ -122,7 +131,7 @@ def outputs(stack):
 
 def service_inputs(resources):
     """The service stack's parameters that come from the resources stack's outputs."""
-    return {key: resources.get(key, "") for key in FROM_RESOURCES}
+    return {key: resources.get(key, OLDER_RESOURCES.get(key, "")) for key in FROM_RESOURCES}
 
 
 def parameters_of(stack):

@@ -6,7 +6,7 @@ shows: `python -m deploy status --output json`.
 
 from rich.text import Text
 
-from deploy import dns, external_dns, site, stacks
+from deploy import dns, external_dns, host, site, stacks
 from deploy.ui import console, status_style, table
 from deploy.watch import all_events, first_failure, last_operation
 
@@ -33,6 +33,9 @@ def gather(aws):
         "url": None,
         # With DnsProvider external: what public DNS answers for the apex and www.
         "dns": [],
+        # The site whose load balancer this one runs on (HostSite), or the sites on this one's.
+        "host": None,
+        "joined_sites": [],
     }
     if service_stack and service_stack["StackStatus"] != "REVIEW_IN_PROGRESS":
         facts["image"] = stacks.parameters_of(service_stack).get("ImageTag")
@@ -42,6 +45,8 @@ def gather(aws):
         facts["certificates"] = certificate_facts(aws, resources_stack, resources)
         facts["url"] = resources.get("SiteUrl")
         facts["dns"] = public_dns_facts(aws, resources_stack, facts["domain"])
+        facts["host"] = stacks.parameters_of(resources_stack).get("HostSite") or None
+        facts["joined_sites"] = [] if facts["host"] else host.joined_sites(aws)
     return facts
 
 
@@ -148,6 +153,10 @@ def show(facts):
         rows.add_row("certificate", certificate_words(certificate))
     if facts["url"]:
         rows.add_row("url", facts["url"])
+    if facts["host"]:
+        rows.add_row("load balancer", f"{facts['host']}'s (this site joins it)")
+    if facts["joined_sites"]:
+        rows.add_row("sites joined", ", ".join(facts["joined_sites"]))
     for check in facts["dns"]:
         style = "green" if check["state"] == "ok" else "yellow"
         rows.add_row(f"dns {check['record']}", Text(external_dns.check_words(check), style=style))
