@@ -134,6 +134,15 @@ SUPPORTED = [
     pytest.param(
         {"capacity": "mixed", "desired_count": "1", "max_count": "1"}, id="mixed-with-one-task"
     ),
+    pytest.param(
+        {"domain": ".".join(["a" * 60, "b" * 59]) + ".com", "ssl": "no"}, id="domain-124-characters"
+    ),
+    # A joining site takes every other answer as a site of its own does (NAT: the host's).
+    pytest.param({"domain": "blog.example.org", "host_site": "example-com"}, id="joins-a-host"),
+    pytest.param(
+        {"host_site": "site-7seas-com", "ssl": "no", "dns": "external", "github_repo": "a/b"},
+        id="joins-a-digit-first-host-without-https-dns-external-github",
+    ),
 ]
 
 
@@ -289,7 +298,8 @@ UNSUPPORTED = [
     ("domain-empty-label", {"domain": "site..com"}, "domain"),
     ("domain-trailing-dot", {"domain": "example.com."}, "domain"),
     ("domain-label-64", {"domain": f"{TOO_LONG_LABEL}.com"}, "domain"),
-    ("domain-250-characters", {"domain": ".".join(["a" * 49] * 5) + ".com"}, "domain"),
+    # www.<domain> in a listener rule's host-header value: 128 characters at most.
+    ("domain-125-characters", {"domain": ".".join(["a" * 60] * 2) + ".com"}, "domain"),
     ("domain-numeric-tld", {"domain": "10.0.0.1"}, "domain"),
     ("domain-65-characters-with-certificate-requested", {"domain": DOMAIN_65}, "domain"),
     ("domain-with-space", {"domain": "my site.com"}, "domain"),
@@ -336,6 +346,18 @@ UNSUPPORTED = [
     ("github-no-owner", {"github_repo": "site"}, "github_repo"),
     ("github-url", {"github_repo": "https://github.com/acme/site"}, "github_repo"),
     ("github-dot-dot", {"github_repo": "acme/.."}, "github_repo"),
+    ("host-site-a-domain", {"host_site": "example.com"}, "host_site"),
+    ("host-site-uppercase", {"host_site": "Example-com"}, "host_site"),
+    (
+        "host-site-itself",
+        {"domain": "blog.example.org", "host_site": "blog-example-org"},
+        "host_site",
+    ),
+    (
+        "host-site-with-nat-gateways",
+        {"domain": "blog.example.org", "host_site": "example-com", "nat_gateways": "shared"},
+        "nat_gateways",
+    ),
 ]
 
 
@@ -397,8 +419,7 @@ def test_a_replayed_platform_answer_outside_the_choices_is_refused_naming_them(q
 
     assert named == question
     assert error == (
-        f"{question}: {json.dumps(value)} is not allowed; "
-        f"expected {', '.join(QUESTIONS[question])}"
+        f"{question}: {json.dumps(value)} is not allowed; expected {', '.join(QUESTIONS[question])}"
     )
 
 

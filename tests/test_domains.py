@@ -18,7 +18,7 @@ LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", fullmatch=True)
 TOP_LEVEL = st.from_regex(r"[a-z]{2,12}|xn--[a-z0-9]{2,20}", fullmatch=True)
 DNS_NAMES = st.builds(
     lambda labels, top: ".".join([*labels, top]), st.lists(LABEL, min_size=1, max_size=4), TOP_LEVEL
-).filter(lambda name: len(name) <= 249)
+).filter(lambda name: len(name) <= 124)  # www.<domain> fits a host-header value (128)
 # cookiecutter itself renders every answer as a Jinja template, so `{{`, `{%` and `{#` in an answer
 # are cookiecutter's syntax, not ours (see README).
 ANY_TEXT = st.text(max_size=60).filter(lambda text: not re.search(r"\{[{%#]", text))

@@ -135,11 +135,15 @@ def site_rules(aws):
     found = []
     for key in ("HttpListenerArn", "HttpsListenerArn"):
         listener = outputs(aws, HOST)[key]
-        (port,) = {l["Port"] for l in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]}
+        (port,) = {
+            l["Port"] for l in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
+        }
         for rule in elbv2.describe_rules(ListenerArn=listener)["Rules"]:
             if not rule["IsDefault"]:
                 (condition,) = rule["Conditions"]
-                found.append((int(rule["Priority"]), tuple(condition["HostHeaderConfig"]["Values"]), port))
+                found.append(
+                    (int(rule["Priority"]), tuple(condition["HostHeaderConfig"]["Values"]), port)
+                )
     return sorted(found)
 
 
@@ -186,7 +190,9 @@ def test_a_joining_site_names_its_host_and_the_host_refuses_changes_they_depend_
 def test_destroying_the_host_is_refused_while_sites_are_joined(aws, run):
     destroy = run(HOST, "destroy", "--yes")
     assert destroy.returncode != 0
-    assert "blog-example-org, docs-example-io, shop-example-net run on example-com's" in said(destroy)
+    assert "blog-example-org, docs-example-io, shop-example-net run on example-com's" in said(
+        destroy
+    )
     assert aws("elbv2").describe_load_balancers()["LoadBalancers"]
 
 

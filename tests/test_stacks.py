@@ -91,6 +91,24 @@ COMBINATIONS = [
         },
         "http-github-cpu8192-dns-external-ap-southeast-2",
     ),
+    # Sites joining another's load balancer (host_site), with and without HTTPS.
+    combo(
+        {"domain": "blog.example.org", "host_site": "example-com", "github_repo": "acme/blog"},
+        "joins-host-github",
+        checkov=True,
+    ),
+    combo(
+        {
+            "domain": "shop.example.net",
+            "host_site": "example-com",
+            "ssl": "no",
+            "dns": "external",
+            "cpu_architecture": "arm64",
+            "deploy_strategy": "blue_green",
+        },
+        "joins-host-http-dns-external-arm64-blue-green",
+        checkov=True,
+    ),
 ]
 
 
@@ -236,7 +254,7 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
 
 @parametrized
 def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_checkov):
-    resources = site.resources("resources")
+    resources = site.created("resources")
     service_group = {"Ref": "ServiceSecurityGroup"}
     assert "SecurityGroupIngress" not in resources["ServiceSecurityGroup"]["Properties"]
     rules = [
@@ -252,9 +270,24 @@ def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_che
             "IpProtocol": "tcp",
             "FromPort": 8080,
             "ToPort": 8080,
-            "SourceSecurityGroupId": {"Ref": "LoadBalancerSecurityGroup"},
+            "SourceSecurityGroupId": (
+                {
+                    "Fn::ImportValue": {
+                        "Fn::Sub": "${HostSite}-resources-LoadBalancerSecurityGroupId"
+                    }
+                }
+                if answers.get("host_site")
+                else {"Ref": "LoadBalancerSecurityGroup"}
+            ),
         }
     ]
+    if not answers.get("host_site"):
+        # The load balancer sends to the tasks' port inside the VPC only: its own sites' and
+        # those joining it, without their stacks editing its group.
+        balancer = resources["LoadBalancerSecurityGroup"]["Properties"]
+        (egress,) = balancer["SecurityGroupEgress"]
+        assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 8080, 8080)
+        assert egress["CidrIp"] == resources["Vpc"]["Properties"]["CidrBlock"]
     # The service stack runs the tasks in that group and opens nothing itself.
     service = site.resources("service")
     assert not [r for r in service.values() if r["Type"].startswith("AWS::EC2::SecurityGroup")]
@@ -268,6 +301,21 @@ def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_che
 def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
     ssl = answers.get("ssl", "yes") == "yes"
     created = site.created("resources")
+    assert ("Certificate" in created) == (ssl and not answers.get("certificate_arn"))
+    if answers.get("host_site"):  # the host's listeners; its certificate beside the host's
+        assert not {"HttpListener", "HttpsListener"} & set(created)
+        assert ("HostListenerCertificate" in created) == ssl
+        return
+    assert "HostListenerCertificate" not in created
+    # A name no site on the load balancer serves: a 404, never some site's page.
+    not_found = {
+        "Type": "fixed-response",
+        "FixedResponseConfig": {
+            "StatusCode": "404",
+            "ContentType": "text/plain",
+            "MessageBody": "No site here by that name.",
+        },
+    }
     http_actions = created["HttpListener"]["Properties"]["DefaultActions"]
     if ssl:
         (redirect,) = http_actions
@@ -276,10 +324,10 @@ def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
         assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
         https = created["HttpsListener"]["Properties"]
         assert https["Port"] == 443 and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+        assert https["DefaultActions"] == [not_found]
     else:
-        assert [action["Type"] for action in http_actions] == ["forward"]
+        assert http_actions == [not_found]
         assert "HttpsListener" not in created
-    assert ("Certificate" in created) == (ssl and not answers.get("certificate_arn"))
 
 
 def nginx_seconds(project, directive):
@@ -349,9 +397,10 @@ def expected_defaults(answers):
         "dynamodb_access": "no",
         "github_repo": "",
         "deploy_strategy": "rolling",
+        "host_site": "",
         **answers,
     }
-    slug = "example-com"
+    slug = full["domain"].replace(".", "-")  # the combinations' domains slugify so
     flag = {"yes": "true", "no": "false"}
     return {
         "resources": {
@@ -367,6 +416,9 @@ def expected_defaults(answers):
             "LogRetentionDays": 30,
             "EnableIpv6": "true",
             "ServiceStackName": f"{slug}-service",
+            "HostSite": full["host_site"],
+            "HostListenerArn": "",
+            "ListenerRulePriority": 1000,
         },
         "service": {
             "ResourcesStackName": f"{slug}-resources",
@@ -382,6 +434,7 @@ def expected_defaults(answers):
             "AlarmEmail": full["alarm_email"],
             "DynamoDbAccess": flag[full["dynamodb_access"]],
             "DynamoDbTablePrefix": f"{slug}-",
+            "LoadBalancerStackName": f"{full['host_site'] or slug}-resources",
         },
     }
 
@@ -397,7 +450,8 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
     assert configuration["Strategy"] == ("ROLLING" if rolling else {"Ref": "DeploymentStrategy"})
     assert configuration["Alarms"] == {
         "AlarmNames": [
-            {"Ref": "LoadBalancer5xxAlarm"},
+            # Counted per load balancer only: a site on a host's shared one has no such alarm.
+            *([] if answers.get("host_site") else [{"Ref": "LoadBalancer5xxAlarm"}]),
             {"Ref": "Target5xxAlarm"},
             {"Ref": "ResponseTimeP99Alarm"},
             # No circuit breaker, no production traffic yet: new tasks that never turn healthy.
@@ -416,13 +470,22 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
     # The rule ECS moves the weights of is on the listener the site answers on.
     rule = site.resolve("resources", site.resources("resources")["ProductionRule"]["Properties"])
     listener = "HttpsListener" if answers.get("ssl", "yes") == "yes" else "HttpListener"
-    assert rule["ListenerArn"] == {"Ref": listener}
-    # Every path (a host-header value holds 128 characters, a domain up to 249), at priority
-    # 1000: rules that must win over the site get 1-999.
+    # On the host's listener for a joining site (the deploy tool passes the one it serves on).
+    assert rule["ListenerArn"] == {
+        "Ref": "HostListenerArn" if answers.get("host_site") else listener
+    }
+    # The site's two names, so that names no site serves reach the listener's 404; priority 1000
+    # on a load balancer of its own (rules that must win over the site get 1-999), and what the
+    # deploy tool chooses on a host's.
     assert rule["Conditions"] == [
-        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}
+        {
+            "Field": "host-header",
+            "HostHeaderConfig": {
+                "Values": [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}]
+            },
+        }
     ]
-    assert rule["Priority"] == 1000
+    assert rule["Priority"] == {"Ref": "ListenerRulePriority"}
     (forward,) = rule["Actions"]
     assert [
         (g["TargetGroupArn"]["Ref"], g["Weight"]) for g in forward["ForwardConfig"]["TargetGroups"]
@@ -455,6 +518,36 @@ def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling
         "Fn::Select": [5, {"Fn::Split": [":", {"Ref": "AlternateTargetGroupArn"}]}]
     }
     assert alternate.split(":")[5] == "targetgroup/alt/0123456789abcdef"
+
+
+@parametrized
+def test_the_sites_alarms_watch_its_own_target_groups_not_a_shared_load_balancer(
+    site, answers, run_checkov
+):
+    alternate = (
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/alt/0123456789abcdef"
+    )
+    created = site.created("service", AlternateTargetGroupArn=alternate)
+    alarms = {
+        name: r["Properties"]
+        for name, r in created.items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    # The load balancer's own 5XX are counted per load balancer only: a host's alone.
+    assert ("LoadBalancer5xxAlarm" in alarms) == (not answers.get("host_site"))
+    balancer = {"Fn::ImportValue": {"Fn::Sub": "${LoadBalancerStackName}-LoadBalancerFullName"}}
+    for name, expression in (
+        ("Target5xxAlarm", "SUM([first, second])"),
+        ("ResponseTimeP99Alarm", "MAX([first, second])"),
+        ("UnhealthyHostsAlarm", "MAX([first, second])"),
+    ):
+        combined, *metrics = alarms[name]["Metrics"]
+        assert combined["Expression"] == expression, name
+        dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in metrics]
+        assert [[d["Name"] for d in each] for each in dimensions] == [
+            ["LoadBalancer", "TargetGroup"]
+        ] * 2, name
+        assert all(each[0]["Value"] == balancer for each in dimensions), name
 
 
 @parametrized
@@ -509,10 +602,22 @@ def test_conditional_parts_follow_the_answers(site, answers, run_checkov):
 
 @parametrized
 def test_aaaa_records_and_a_dualstack_load_balancer_exactly_with_ipv6(site, answers, run_checkov):
-    to_load_balancer = {
-        "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
-        "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
-    }
+    joins = bool(answers.get("host_site"))
+    to_load_balancer = (
+        {  # the host's, which the deploy tool gives the host's EnableIpv6 to follow
+            "DNSName": {
+                "Fn::ImportValue": {"Fn::Sub": "${HostSite}-resources-LoadBalancerDnsName"}
+            },
+            "HostedZoneId": {
+                "Fn::ImportValue": {"Fn::Sub": "${HostSite}-resources-LoadBalancerZoneId"}
+            },
+        }
+        if joins
+        else {
+            "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+            "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]},
+        }
+    )
     in_route53 = answers.get("dns", "route53") == "route53"
     names = [{"Ref": "DomainName"}, {"Fn::Sub": "www.${DomainName}"}] if in_route53 else []
     for ipv6 in (True, False):
@@ -526,6 +631,8 @@ def test_aaaa_records_and_a_dualstack_load_balancer_exactly_with_ipv6(site, answ
             typed = [r for r in records if r["Type"] == record_type]
             assert [r["Name"] for r in typed] == expected, (ipv6, record_type)
             assert all(r["AliasTarget"] == to_load_balancer for r in typed), (ipv6, record_type)
+        if joins:
+            continue
         load_balancer = resources["LoadBalancer"]["Properties"]
         assert load_balancer["IpAddressType"] == ("dualstack" if ipv6 else "ipv4")
         # Dualstack needs IPv6 in the load balancer's subnets and a route out, which stay
@@ -585,12 +692,14 @@ def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
 @parametrized
 def test_no_subnet_depends_on_a_parameter(site, answers, run_checkov):
     """EC2 refuses to delete a subnet holding tasks' or the load balancer's addresses, or to take
-    its IPv6 range back: no --set may remove or change one (the deploy tool moves tasks)."""
+    its IPv6 range back: no --set may remove or change one (the deploy tool moves tasks). A
+    joining site has none, and the deploy tool refuses to change HostSite of a deployed site."""
     resources = site.resources("resources")
     for name, resource in resources.items():
         if resource["Type"] in ("AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation"):
-            assert "Condition" not in resource, name
-            assert not list(parameters_referenced(site, "resources", resource["Properties"])), name
+            assert resource["Condition"] == "OwnsNetwork", name
+            referenced = set(parameters_referenced(site, "resources", resource["Properties"]))
+            assert referenced == set(), name
 
 
 def parameters_referenced(site, stack, node):
@@ -615,8 +724,10 @@ def test_no_export_carries_a_value_a_parameter_can_change(site, answers, run_che
     for stack in STACKS:
         for name, output in site.templates[stack].get("Outputs", {}).items():
             if "Export" in output:
-                assert "Condition" not in output, name
-                assert list(parameters_referenced(site, stack, output["Value"])) == [], name
+                # Only HostSite, which the deploy tool refuses to change on a deployed site.
+                assert output.get("Condition", "OwnsNetwork") == "OwnsNetwork", name
+                referenced = set(parameters_referenced(site, stack, output["Value"]))
+                assert referenced <= {"HostSite"}, name
 
 
 @parametrized

@@ -22,6 +22,10 @@ FARGATE_PRICES = {
 CAPACITIES = ("on_demand", "spot", "mixed")
 # An internet-facing load balancer holds a public IPv4 address in each of its two zones.
 LOAD_BALANCER_ADDRESSES = 2
+# A site joining another's load balancer, at the questions' defaults (cookiecutter.json): 2 tasks
+# of 0.25 vCPU and 0.5 GB, x86_64, on demand, rolling deploys with autoscaling up to 4 tasks.
+JOINER_DEFAULTS = {"tasks": 2, "cpu": 256, "memory": 512}
+JOINER_SERVICE_DEFAULTS = {"DesiredCount": "2", "MaxCount": "4", "DeploymentStrategy": "ROLLING"}
 # Application Auto Scaling creates a scale-out and a scale-in alarm for each target tracking policy.
 ALARMS_PER_TARGET_TRACKING_POLICY = 2
 # What bounds a rollout step from below: the load balancer checks a target at most every 5 s and
@@ -87,6 +91,9 @@ class Site:
     architecture: str = "x86_64"  # a cpu_architecture answer
     capacity: str = "on_demand"  # a capacity answer
     secrets: int = 0  # Secrets Manager secrets the stacks keep (the app's secrets: one)
+    # On another site's load balancer (host_site): no load balancer or NAT gateway of its own,
+    # and nat_gateways is then the host's, which decides where the tasks run.
+    joins_host: bool = False
 
     @property
     def on_spot(self) -> int:
@@ -96,6 +103,8 @@ class Site:
     @property
     def public_addresses(self) -> int:
         tasks_in_public_subnets = self.tasks if self.nat_gateways == 0 else 0
+        if self.joins_host:
+            return tasks_in_public_subnets
         return LOAD_BALANCER_ADDRESSES + self.nat_gateways + tasks_in_public_subnets
 
 
@@ -128,6 +137,7 @@ def site_from_answers(answers: dict, alarms: int, secrets: int = 0) -> Site:
         architecture=answers["cpu_architecture"],
         capacity=answers["capacity"],
         secrets=secrets,
+        joins_host=bool(answers.get("host_site")),
     )
 
 
@@ -152,9 +162,11 @@ def monthly_cost(site: Site, prices: dict) -> dict[str, float]:
     """USD a month per line item, each rounded to cents: hourly charges only, no traffic."""
     vcpus, gigabytes = site.cpu / 1024, site.memory / 1024
     tasks = f"Fargate tasks: {site.tasks} × {vcpus:g} vCPU, {gigabytes:g} GB"
-    hourly = {
+    hourly = {} if site.joins_host else {
         "NAT gateways": site.nat_gateways * prices["nat_gateway_hour"],
         "Load balancer": prices["load_balancer_hour"],
+    }
+    hourly |= {
         "Public IPv4 addresses": site.public_addresses * prices["public_ipv4_hour"],
         f"{tasks} ({site.architecture}, {_capacity_words(site)})": fargate_hour(site, prices),
     }
@@ -228,6 +240,15 @@ def _resources(template: dict, resource_type: str) -> list[dict]:
     ]
 
 
+def with_defaults(template: dict, **values: str) -> dict:
+    """The template as if generated with other answers: these parameters' defaults replaced."""
+    parameters = {
+        key: {**spec, "Default": values.get(key, spec.get("Default"))}
+        for key, spec in template["Parameters"].items()
+    }
+    return {**template, "Parameters": parameters}
+
+
 def count_alarms(service: dict) -> int:
     """Alarms of the service stack, those Application Auto Scaling creates for it included."""
     alarms = _resources(service, "AWS::CloudWatch::Alarm")
@@ -291,14 +312,38 @@ def fargate_table(site: Site, prices: dict) -> str:
     return _markdown_table([header, *rows])
 
 
-def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
-    """The cost table of the site beside its NAT alternatives, its tasks beside their other
-    architecture and capacities, the prices' source, the rollout."""
-    choices = [site.nat_gateways] + [n for n in NAT_GATEWAYS.values() if n != site.nat_gateways]
+def _host_label(count: int) -> str:
+    return "on a host with no NAT gateway" if count == 0 else "on a host with NAT gateways"
+
+
+def joined_site_words(joiner: Site, prices: dict) -> str:
+    """What each site joining this one adds, at the questions' defaults."""
+    private, public = (
+        sum(monthly_cost(replace(joiner, nat_gateways=n), prices).values()) for n in (1, 0)
+    )
+    return (
+        f"- Each site joining this one (its host_site answer) adds its own tasks, alarms, secret"
+        f" and hosted zone, and no load balancer, NAT gateway or address of its own: ${private:.2f}"
+        f" a month idle at the default answers ({joiner.tasks} tasks of {joiner.cpu / 1024:g}"
+        f" vCPU, x86_64, on demand) while this site has NAT gateways, ${public:.2f} without"
+        " (its tasks then hold a public IPv4 address each)."
+    )
+
+
+def report(site: Site, timing: Rollout, prices: dict, region: str, joiner: Site | None = None) -> str:
+    """The cost table of the site beside its NAT alternatives (a joining site: its host's), its
+    tasks beside their other architecture and capacities, the prices' source, the rollout, and
+    for a site of its own what each site joining it adds (`joiner`)."""
+    if site.joins_host:  # where the tasks run is the host's choice: both cases
+        choices = [0, 1]
+        labels = [_host_label(n) for n in choices]
+    else:
+        choices = [site.nat_gateways] + [
+            n for n in NAT_GATEWAYS.values() if n != site.nat_gateways
+        ]
+        labels = [_chosen(_nat_label(n), n == site.nat_gateways) for n in choices]
     costs = [monthly_cost(replace(site, nat_gateways=n), prices) for n in choices]
-    header = ["USD a month, idle"] + [
-        _chosen(_nat_label(n), n == site.nat_gateways) for n in choices
-    ]
+    header = ["USD a month, idle", *labels]
     rows = [[item] + [f"{cost[item]:.2f}" for cost in costs] for item in costs[0]]
     total = ["Total"] + [f"{sum(cost.values()):.2f}" for cost in costs]
     totals = [total]
@@ -327,8 +372,12 @@ def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
             " cost (its prices follow spare capacity and differ by region). A Spot task may be"
             " stopped with a two-minute warning; mixed keeps the first task on demand. arm64"
             " (Graviton) is AWS's Linux/ARM price.",
-            "- Public IPv4: two addresses for the load balancer, one per NAT gateway, one per task"
-            " when there is no NAT gateway.",
+            "- Public IPv4: one per task when there is no NAT gateway"
+            + (
+                " (the load balancer's and NAT gateways' are the host's)."
+                if site.joins_host
+                else ", two addresses for the load balancer, one per NAT gateway."
+            ),
             "- Not included: traffic (load balancer capacity units, NAT and data transfer per GB),"
             " logs, Container Insights metrics, image storage. An account's first 10 alarms"
             " are free.",
@@ -346,6 +395,7 @@ def report(site: Site, timing: Rollout, prices: dict, region: str) -> str:
                 site.tasks,
                 fargate_hour(site, prices),
             ),
+            *([joined_site_words(joiner, prices)] if joiner else []),
         ]
     )
 
@@ -362,4 +412,17 @@ def project_report(project: Path, answers: dict) -> str:
         strategy=_value(service, {"Ref": "DeploymentStrategy"}),
         bake_minutes=int(_value(service, {"Ref": "BakeMinutes"})),
     )
-    return report(site, timing, load_prices(), answers["aws_region"])
+    joiner = None
+    if not site.joins_host:
+        joined = with_defaults(
+            service, LoadBalancerStackName="joined-site-host", **JOINER_SERVICE_DEFAULTS
+        )
+        joiner = Site(
+            nat_gateways=1,
+            creates_hosted_zone=True,
+            alarms=count_alarms(joined),
+            secrets=secrets,
+            joins_host=True,
+            **JOINER_DEFAULTS,
+        )
+    return report(site, timing, load_prices(), answers["aws_region"], joiner)

@@ -87,11 +87,17 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
     strategy = stacks.parameters_of(stacks.describe(aws, stacks.SERVICE.name)).get(
         "DeploymentStrategy", "ROLLING"
     )
+    # A new listener (EnableHttps) replaces the rule; new host names (DomainName), or a template
+    # whose rule matches otherwise, change it: either way CloudFormation writes its weights.
     changes = [
         f"{key} {resources_values[key]}"
-        for key in ("EnableHttps",)
+        for key in ("EnableHttps", "DomainName")
         if resources_values[key] != now.get(key)
     ]
+    if rule_conditions(stacks.deployed_template(aws, resources_stack["StackId"])) != (
+        rule_conditions(stacks.decode(stacks.RESOURCES.body()))
+    ):
+        changes.append("ProductionRule's conditions (this template's update)")
     if strategy != "ROLLING" and service_values["DeploymentStrategy"] == "ROLLING":
         changes.append("DeploymentStrategy ROLLING")
     if changes and alternate_share(aws, stacks.outputs(resources_stack)):
@@ -102,6 +108,12 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
             "TargetGroup, then make the change",
             USAGE,
         )
+
+
+def rule_conditions(template):
+    """ProductionRule's conditions in a template (none in one made before the rule)."""
+    rule = template.get("Resources", {}).get("ProductionRule", {})
+    return rule.get("Properties", {}).get("Conditions")
 
 
 def traffic(deployment):
