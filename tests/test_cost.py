@@ -2,6 +2,7 @@
 
 import dataclasses
 import importlib.util
+import json
 import re
 import sys
 
@@ -111,6 +112,31 @@ def test_the_data_file_holds_every_price_with_its_region_and_date():
             },
             id="one-nat-three-tasks-a-secret",
         ),
+        # On a host's load balancer: no load balancer, NAT gateway or their addresses.
+        *[
+            pytest.param(
+                cost.Site(
+                    nat_gateways=host_nat,
+                    tasks=2,
+                    cpu=256,
+                    memory=512,
+                    creates_hosted_zone=True,
+                    alarms=8,
+                    secrets=1,
+                    joins_host=True,
+                ),
+                {
+                    "Public IPv4 addresses": addresses,
+                    "Fargate tasks: 2 × 0.25 vCPU, 0.5 GB (x86_64, on demand)": 18.02,
+                    "CloudWatch alarms (8)": 0.80,
+                    "Route 53 hosted zone": 0.50,
+                    "Secrets Manager secret (1)": 0.40,
+                },
+                id=f"joins-a-host-with-{host_nat}-nat-gateways",
+            )
+            # The host's tasks, and so the joined site's, in public subnets: an address each.
+            for host_nat, addresses in ((0, 7.30), (1, 0.0))
+        ],
     ],
 )
 def test_monthly_cost_matches_hand_computation(site, expected):
@@ -360,3 +386,31 @@ def test_the_bake_prints_the_report_and_writes_it_into_the_readme(tmp_path):
     assert "Secrets Manager secret (1)" in report  # the app's secrets, kept by the resources stack
     rollout = re.search(r"(\d+) s per step", report)
     assert rollout and int(rollout[1]) <= 30
+
+
+def test_a_joining_site_at_the_default_answers_costs_at_most_20_usd_a_month_idle(tmp_path):
+    """The target of issue 11, at the list prices in prices.json; and the host says so too."""
+    bake = bake_cli(tmp_path / "joins", domain="blog.example.org", host_site="example-com")
+    assert bake.returncode == 0, bake.stderr
+    (total,) = [line for line in bake.stdout.splitlines() if line.startswith("| Total ")]
+    on_a_host_without_nat, on_a_host_with_nat = (float(cell) for cell in total.split("|")[2:4])
+    assert on_a_host_with_nat <= 20 < on_a_host_without_nat  # the tasks' public addresses
+    rows = [line.split("|")[1].strip() for line in bake.stdout.splitlines() if line.startswith("|")]
+    assert "Load balancer" not in rows and "NAT gateways" not in rows
+    host = bake_cli(tmp_path / "host")
+    assert f"${on_a_host_with_nat:.2f} a month idle at the default answers" in host.stdout
+    assert f"${on_a_host_without_nat:.2f} without" in host.stdout
+
+
+def test_the_joined_site_figures_use_the_questions_defaults():
+    questions = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert cost.JOINER_DEFAULTS == {
+        "tasks": int(questions["desired_count"]),
+        "cpu": int(questions["cpu"][0]),
+        "memory": int(questions["cpu"][0]) * 2,  # the memory question's default, twice the CPU
+    }
+    assert cost.JOINER_SERVICE_DEFAULTS == {
+        "DesiredCount": questions["desired_count"],
+        "MaxCount": questions["max_count"],
+        "DeploymentStrategy": questions["deploy_strategy"][0].upper(),
+    }

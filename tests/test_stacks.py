@@ -416,9 +416,9 @@ def expected_defaults(answers):
             "LogRetentionDays": 30,
             "EnableIpv6": "true",
             "ServiceStackName": f"{slug}-service",
-            "HostSite": full["host_site"],
-            "HostListenerArn": "",
             "ListenerRulePriority": 1000,
+            # Only a template generated with host_site names a host (and then may join one).
+            **({"HostSite": full["host_site"], "HostListenerArn": ""} if full["host_site"] else {}),
         },
         "service": {
             "ResourcesStackName": f"{slug}-resources",
@@ -695,9 +695,10 @@ def test_no_subnet_depends_on_a_parameter(site, answers, run_checkov):
     its IPv6 range back: no --set may remove or change one (the deploy tool moves tasks). A
     joining site has none, and the deploy tool refuses to change HostSite of a deployed site."""
     resources = site.resources("resources")
+    joins = bool(answers.get("host_site"))
     for name, resource in resources.items():
         if resource["Type"] in ("AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation"):
-            assert resource["Condition"] == "OwnsNetwork", name
+            assert resource.get("Condition") == ("OwnsNetwork" if joins else None), name
             referenced = set(parameters_referenced(site, "resources", resource["Properties"]))
             assert referenced == set(), name
 
@@ -724,7 +725,8 @@ def test_no_export_carries_a_value_a_parameter_can_change(site, answers, run_che
     for stack in STACKS:
         for name, output in site.templates[stack].get("Outputs", {}).items():
             if "Export" in output:
-                # Only HostSite, which the deploy tool refuses to change on a deployed site.
+                # Only on HostSite (a template generated with host_site), which the deploy tool
+                # refuses to change on a deployed site.
                 assert output.get("Condition", "OwnsNetwork") == "OwnsNetwork", name
                 referenced = set(parameters_referenced(site, stack, output["Value"]))
                 assert referenced <= {"HostSite"}, name
@@ -857,3 +859,13 @@ def test_load_balancer_idle_timeout_lies_between_the_longest_request_and_nginx_k
     keepalive = nginx_seconds(default_bake, "keepalive_timeout")
     longest_request = nginx_seconds(default_bake, "proxy_read_timeout")
     assert longest_request < idle["Default"] <= idle["MaxValue"] < keepalive
+
+
+@parametrized
+def test_a_site_of_its_own_names_no_host_and_imports_nothing(site, answers, run_checkov):
+    """CloudFormation documents no Fn::ImportValue inside Fn::If, not even in the branch not
+    taken: only a template generated with host_site holds the joining parts."""
+    text = json.dumps(site.templates["resources"])  # not its comments
+    joins = bool(answers.get("host_site"))
+    for word in ("ImportValue", "HostSite", "OwnsNetwork", "HostListenerCertificate"):
+        assert (word in text) == joins, word

@@ -174,7 +174,7 @@ def planned_resources(aws, overrides):
     """The resources stack's values after a deploy with these overrides; for a site joining a
     host, the host is checked and what the site takes from it is added to `overrides`."""
     values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
-    if values["HostSite"]:
+    if values.get("HostSite"):  # a template generated with host_site
         resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
         host.refuse_moving(resources_stack, values)
         overrides |= host.joining_overrides(aws, values, resources_stack)
@@ -182,8 +182,9 @@ def planned_resources(aws, overrides):
     return values
 
 
-def check_planned_values(aws, resources_values, service_values):
-    """What AWS would refuse only half way through a deploy, refused before anything changes."""
+def check_planned_values(aws, resources_values, service_values, service_only=False):
+    """What AWS would refuse only half way through a deploy, refused before anything changes
+    (`service_only`: a deploy that leaves the resources stack as it is)."""
     refuse_inverted_task_counts(service_values)
     refuse_unknown_strategy(service_values)
     refuse_a_bake_ci_cannot_wait(service_values)
@@ -191,7 +192,9 @@ def check_planned_values(aws, resources_values, service_values):
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     host.refuse_moving(resources_stack, resources_values)
     host.refuse_changes_under_joined_sites(aws, resources_stack, resources_values)
-    refuse_stranding_the_traffic(aws, resources_stack, resources_values, service_values)
+    refuse_stranding_the_traffic(
+        aws, resources_stack, resources_values, service_values, not service_only
+    )
     zone, domain = resources_values["HostedZoneId"], resources_values["DomainName"]
     if zone and resources_values["DnsProvider"] == external_dns.EXTERNAL:
         raise Abort(
@@ -255,10 +258,12 @@ def service_first(aws, resources, resources_values):
     """
     if not resources or stacks.describe(aws, stacks.SERVICE.name) is None:
         return None
-    if resources.get("HostSite"):  # the host's network: none of this site's own changes
-        return None
-    inputs = stacks.service_inputs(resources)
-    if resources["ServiceAssignPublicIp"] == "DISABLED" and resources_values["NatGateways"] == "0":
+    inputs = {**stacks.service_inputs(resources), **host.task_network(aws, resources)}
+    # A joining site's tasks run where its host's do (no ServiceAssignPublicIp of its own).
+    if (
+        resources.get("ServiceAssignPublicIp") == "DISABLED"
+        and resources_values["NatGateways"] == "0"
+    ):
         console.print("NatGateways goes to 0: the tasks move to the public subnets first")
         return {
             **inputs,
@@ -302,7 +307,9 @@ def up(aws, options):
         )
     resources_values = planned_resources(aws, overrides[stacks.RESOURCES])
     service_values = stacks.planned_values(aws, stacks.SERVICE, overrides[stacks.SERVICE])
-    resources_stack = check_planned_values(aws, resources_values, service_values)
+    resources_stack = check_planned_values(
+        aws, resources_values, service_values, options.service_only
+    )
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
     architecture = service_values["CpuArchitecture"]
@@ -491,7 +498,7 @@ def destroy(aws, options):
     if resources_stack is None and service_stack is None:
         stacks.require(aws, stacks.RESOURCES.name)
     domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
-    if resources_stack:
+    if resources_stack and not stacks.parameters_of(resources_stack).get("HostSite"):
         host.refuse_destroying_a_host(aws)
     confirm_destroy(options.yes, domain)
     kept = retained_resources(aws, resources_stack) if resources_stack else []

@@ -162,10 +162,14 @@ def monthly_cost(site: Site, prices: dict) -> dict[str, float]:
     """USD a month per line item, each rounded to cents: hourly charges only, no traffic."""
     vcpus, gigabytes = site.cpu / 1024, site.memory / 1024
     tasks = f"Fargate tasks: {site.tasks} × {vcpus:g} vCPU, {gigabytes:g} GB"
-    hourly = {} if site.joins_host else {
-        "NAT gateways": site.nat_gateways * prices["nat_gateway_hour"],
-        "Load balancer": prices["load_balancer_hour"],
-    }
+    hourly = (
+        {}
+        if site.joins_host
+        else {
+            "NAT gateways": site.nat_gateways * prices["nat_gateway_hour"],
+            "Load balancer": prices["load_balancer_hour"],
+        }
+    )
     hourly |= {
         "Public IPv4 addresses": site.public_addresses * prices["public_ipv4_hour"],
         f"{tasks} ({site.architecture}, {_capacity_words(site)})": fargate_hour(site, prices),
@@ -330,7 +334,9 @@ def joined_site_words(joiner: Site, prices: dict) -> str:
     )
 
 
-def report(site: Site, timing: Rollout, prices: dict, region: str, joiner: Site | None = None) -> str:
+def report(
+    site: Site, timing: Rollout, prices: dict, region: str, joiner: Site | None = None
+) -> str:
     """The cost table of the site beside its NAT alternatives (a joining site: its host's), its
     tasks beside their other architecture and capacities, the prices' source, the rollout, and
     for a site of its own what each site joining it adds (`joiner`)."""
@@ -338,9 +344,7 @@ def report(site: Site, timing: Rollout, prices: dict, region: str, joiner: Site 
         choices = [0, 1]
         labels = [_host_label(n) for n in choices]
     else:
-        choices = [site.nat_gateways] + [
-            n for n in NAT_GATEWAYS.values() if n != site.nat_gateways
-        ]
+        choices = [site.nat_gateways] + [n for n in NAT_GATEWAYS.values() if n != site.nat_gateways]
         labels = [_chosen(_nat_label(n), n == site.nat_gateways) for n in choices]
     costs = [monthly_cost(replace(site, nat_gateways=n), prices) for n in choices]
     header = ["USD a month, idle", *labels]

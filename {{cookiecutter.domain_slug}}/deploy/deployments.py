@@ -72,7 +72,9 @@ def alternate_share(aws, outputs):
     return sum(g.get("Weight", 0) for g in groups if g["TargetGroupArn"] == alternate)
 
 
-def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service_values):
+def refuse_stranding_the_traffic(
+    aws, resources_stack, resources_values, service_values, resources_change=True
+):
     """One line, before anything changes, for a change that would send the traffic back to
     TargetGroup while ECS serves the site from AlternateTargetGroup: ECS owns the production
     rule's weights after a shifting deploy, and CloudFormation writes its own (1 and 0) into a
@@ -94,9 +96,9 @@ def refuse_stranding_the_traffic(aws, resources_stack, resources_values, service
         for key in ("EnableHttps", "DomainName")
         if resources_values[key] != now.get(key)
     ]
-    if rule_conditions(stacks.deployed_template(aws, resources_stack["StackId"])) != (
-        rule_conditions(stacks.decode(stacks.RESOURCES.body()))
-    ):
+    if resources_change and rule_conditions(
+        stacks.deployed_template(aws, resources_stack["StackId"])
+    ) != rule_conditions(stacks.decode(stacks.RESOURCES.body())):
         changes.append("ProductionRule's conditions (this template's update)")
     if strategy != "ROLLING" and service_values["DeploymentStrategy"] == "ROLLING":
         changes.append("DeploymentStrategy ROLLING")

@@ -21,6 +21,9 @@ from deploy.ui import console
 # with HTTPS) without the listener's default one, the host's.
 MAX_RULES = 100
 MAX_CERTIFICATES = 25
+# And 100 target groups, two per site (TargetGroup and AlternateTargetGroup).
+MAX_TARGET_GROUPS = 100
+TARGET_GROUPS_PER_SITE = 2
 # A joining site's rule: the lowest free priority above the host's own (1000, the resources
 # stack's default), up to ELB's highest (RulePriorityPair in the ELB API Reference).
 HOST_PRIORITY = 1000
@@ -56,9 +59,9 @@ def refuse_changes_under_joined_sites(aws, resources_stack, values):
         return
     now = stacks.parameters_of(resources_stack)
     changes = [
-        f"{key} {values[key] or '(empty)'}"
+        f"{key} {values.get(key) or '(empty)'}"
         for key in SHARED_SETTINGS
-        if key in now and values[key] != now[key]
+        if key in now and values.get(key, "") != now[key]
     ]
     joined = joined_sites(aws) if changes else []
     if joined:
@@ -74,9 +77,9 @@ def refuse_moving(resources_stack, values):
     if stacks.is_new(resources_stack):
         return
     before = stacks.parameters_of(resources_stack).get("HostSite", "")
-    if values["HostSite"] != before:
+    if values.get("HostSite", "") != before:
         raise Abort(
-            f"HostSite {values['HostSite'] or '(empty)'}: {site.SLUG} runs on "
+            f"HostSite {values.get('HostSite') or '(empty)'}: {site.SLUG} runs on "
             f"{before or 'its own load balancer'} now, and moving a deployed site replaces the "
             f"network under its tasks; `make destroy` it and deploy it again ({README})",
             USAGE,
@@ -150,12 +153,18 @@ def joining_overrides(aws, values, resources_stack):
     elbv2 = aws.client("elbv2")
     listeners = [outputs[key] for key in ("HttpListenerArn", "HttpsListenerArn") if key in outputs]
     rules = [rule for rule in rules_of(elbv2, listeners) if not rule["IsDefault"]]
-    certificates = sni_certificates(elbv2, outputs["HttpsListenerArn"]) if "HttpsListenerArn" in outputs else []
+    certificates = (
+        sni_certificates(elbv2, outputs["HttpsListenerArn"])
+        if "HttpsListenerArn" in outputs
+        else []
+    )
     now = {} if stacks.is_new(resources_stack) else stacks.parameters_of(resources_stack)
     joined = joined_sites(aws, host)
     on_it = now.get("HostListenerArn") == listener
     if not on_it:
-        refuse_a_full_host(host, rules, certificates, values)
+        groups = target_groups_of(elbv2, listener)
+        refuse_a_full_host(host, rules, certificates, groups, values)
+        refuse_a_certificate_in_use(host, elbv2, listeners, values)
         priority = lowest_free_priority(rules)
     else:
         priority = int(now["ListenerRulePriority"])
@@ -174,11 +183,23 @@ def joining_overrides(aws, values, resources_stack):
     }
 
 
-def refuse_a_full_host(host, rules, certificates, values):
-    """A joining site adds a rule, and a certificate with HTTPS: refused when that would not fit."""
+def target_groups_of(elbv2, listener):
+    """The target groups of the load balancer the listener belongs to."""
+    (described,) = elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
+    pages = elbv2.get_paginator("describe_target_groups").paginate(
+        LoadBalancerArn=described["LoadBalancerArn"]
+    )
+    return [group for page in pages for group in page["TargetGroups"]]
+
+
+def refuse_a_full_host(host, rules, certificates, groups, values):
+    """A joining site adds a rule, two target groups, and a certificate with HTTPS: refused when
+    that would not fit."""
     full = []
     if len(rules) >= MAX_RULES:
         full.append(f"{len(rules)} rules of {MAX_RULES}")
+    if len(groups) + TARGET_GROUPS_PER_SITE > MAX_TARGET_GROUPS:
+        full.append(f"{len(groups)} target groups of {MAX_TARGET_GROUPS}")
     if values["EnableHttps"] == "true" and len(certificates) >= MAX_CERTIFICATES:
         full.append(f"{len(certificates)} certificates of {MAX_CERTIFICATES}")
     if full:
@@ -186,6 +207,22 @@ def refuse_a_full_host(host, rules, certificates, values):
             f"HostSite {host}: {host}'s load balancer is full ({', '.join(full)}, AWS's default "
             "quotas); join another host, or ask AWS to raise the quota and set the new figure "
             "in deploy/host.py",
+            USAGE,
+        )
+
+
+def refuse_a_certificate_in_use(host, elbv2, listeners, values):
+    """A certificate of the site's own (CertificateArn) that is on the host's listeners already,
+    the host's or another site's: deleting this site would take it from the listener with it."""
+    arn = values.get("CertificateArn")
+    if not arn or values["EnableHttps"] != "true":
+        return
+    described = (elbv2.describe_listener_certificates(ListenerArn=each) for each in listeners)
+    if any(c["CertificateArn"] == arn for page in described for c in page["Certificates"]):
+        raise Abort(
+            f"CertificateArn {arn}: already on {host}'s load balancer (the host's or another "
+            "site's), which this site's deletion would take it from: request one for this site "
+            "(--set CertificateArn=)",
             USAGE,
         )
 

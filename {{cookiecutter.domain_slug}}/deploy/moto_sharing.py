@@ -2,6 +2,8 @@
 
 Built on deploy/moto_rules.py, whose moto_server() applies these PATCHES too.
 
+- CloudFormation's ListChangeSets lists the named stack's change sets; moto lists every stack's,
+  which shows once several sites share an account.
 - CloudFormation's ListImports, which moto lacks: the stacks importing an export, and
   ValidationError "Export '<name>' is not imported by any stack." when none does (ListImports
   in the AWS CloudFormation API Reference).
@@ -36,6 +38,17 @@ def list_imports(self):
     if not importers:
         raise ValidationError(message=f"Export '{name}' is not imported by any stack.")
     return ActionResult({"Imports": importers})
+
+
+def list_change_sets(self):
+    """CloudFormationResponse.list_change_sets, of the stack named (by name or id) only."""
+    name = self._get_param("StackName")
+    change_sets = [
+        change_set
+        for change_set in self.cloudformation_backend.list_change_sets()
+        if name in (change_set.stack_name, change_set.stack_id)
+    ]
+    return ActionResult({"Summaries": change_sets})
 
 
 class ListenerCertificate(Taught, CloudFormationModel):
@@ -99,6 +112,7 @@ def create_rule(self, listener_arn, conditions, priority, actions, tags=None):
 
 PATCHES = [
     (CloudFormationResponse, "list_imports", list_imports),
+    (CloudFormationResponse, "list_change_sets", list_change_sets),
     (ELBv2Backend, "add_listener_certificates", add_listener_certificates),
     (ELBv2Backend, "create_rule", create_rule),
     (FakeListenerRule, "delete", delete_listener_rule),

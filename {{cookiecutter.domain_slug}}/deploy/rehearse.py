@@ -118,7 +118,7 @@ def stand_in_host(aws, host):
     """The host's resources stack as a site of its own would have it (see the module's notes)."""
     from deploy import stacks
 
-    # The stack names its repository, cluster and log group after the site: the host's are the host's.
+    # The stack names its repository, cluster and log group after the site: the host's, here.
     body = stacks.RESOURCES.body()
     for name in (site.SLUG, f"/ecs/{site.SLUG}"):
         body = body.replace(json.dumps(name), json.dumps(name.replace(site.SLUG, host)))
@@ -146,7 +146,7 @@ def rehearse(endpoint, with_host=False):
 
     aws = Aws(endpoint_url=endpoint)
     defaults, _ = stacks.template_summary(aws, stacks.RESOURCES)
-    if with_host and defaults["HostSite"]:
+    if with_host and defaults.get("HostSite"):  # a site generated with host_site
         stand_in_host(aws, defaults["HostSite"])
     common = ["--endpoint-url", endpoint]
     status = cli.main(["up", "--yes", *stand_in_overrides(aws, defaults), *common])
