@@ -137,7 +137,7 @@ def default_bake(tmp_path_factory) -> Path:
 # The longest tests first (a site's whole suite per bake; the image built and run): the two CI
 # workers then share them at the start and end together on short tests, not one waiting on
 # the other's last long test.
-LONGEST_FIRST = ("test_generated_suite.py", "test_image.py")
+LONGEST_FIRST = ("test_generated_suite.py", "test_image.py", "test_shared_load_balancer.py")
 
 
 def pytest_collection_modifyitems(items):
