@@ -147,6 +147,16 @@ def site_rules(aws):
     return sorted(found)
 
 
+def test_a_site_joining_a_host_not_deployed_is_refused_in_one_line(aws, run):
+    plan = run("blog-example-org", "plan")
+    assert plan.returncode == 2
+    assert plan.stderr.strip() == (
+        f"error: HostSite {HOST}: there is no stack {HOST}-resources in {REGION} (a site joins a "
+        "host in its own account and region; deploy the host first)"
+    )
+    assert aws("cloudformation").describe_stacks()["Stacks"] == []
+
+
 def test_the_host_and_three_joining_sites_deploy_onto_one_load_balancer(aws, run):
     for slug in [HOST, *JOINERS]:
         rehearsal = run(slug, module="deploy.rehearse")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import image, stacks, tasks, watch
+from deploy import host, image, stacks, tasks, watch
 from deploy.errors import USAGE, Abort
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -309,3 +309,32 @@ def test_the_logs_are_read_after_the_task_stopped_until_they_stay_quiet(no_waiti
     tasks.follow(Answers(), "cluster", STOPPED, logs)
 
     assert (logs.reads, logs.counts) == (4, [])
+
+
+HOST_LISTENERS = {"HttpListenerArn": "arn:http", "HttpsListenerArn": "arn:https"}
+
+
+@pytest.mark.parametrize(
+    ("outputs", "https", "listener"),
+    [(HOST_LISTENERS, "true", "arn:https"), (HOST_LISTENERS, "false", "arn:http")],
+)
+def test_a_joining_site_goes_on_the_hosts_listener_it_serves_on(outputs, https, listener):
+    assert host.listener_of("example-com", outputs, {"EnableHttps": https}) == listener
+
+
+def test_a_host_without_https_is_refused_to_a_site_with_https_in_one_line():
+    with pytest.raises(Abort) as refused:
+        host.listener_of("example-com", {"HttpListenerArn": "arn:http"}, {"EnableHttps": "true"})
+    assert refused.value.status == USAGE
+    assert str(refused.value) == (
+        "HostSite example-com: example-com serves no HTTPS (its EnableHttps is false) and this "
+        "site does; turn HTTPS on there, or --set EnableHttps=false here"
+    )
+
+
+@pytest.mark.parametrize(
+    ("taken", "chosen"),
+    [([], 1001), ([1000], 1001), ([1000, 1001, 1003], 1002), ([5, 1000, 1001, 1002], 1003)],
+)
+def test_a_joining_site_takes_the_lowest_free_priority_above_the_hosts(taken, chosen):
+    assert host.lowest_free_priority([{"Priority": str(p)} for p in taken]) == chosen
