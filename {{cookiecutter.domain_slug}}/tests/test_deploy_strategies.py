@@ -68,15 +68,20 @@ def in_order(out, lines):
     return True
 
 
+def deploy_image_as(aws, deploy, overrides, tag, strategy):
+    """`up --service-only` of a new image `tag` with that strategy: (status, out, err)."""
+    push_image(aws, tag)
+    return deploy(
+        "up", "--yes", "--service-only", "--tag", tag,
+        "--set", f"DeploymentStrategy={strategy}", *overrides,
+    )  # fmt: skip
+
+
 def test_each_strategy_deploys_and_says_how_the_traffic_moves(aws, deploy, deployed):
     overrides, _ = deployed
     for number, strategy in enumerate(TRAFFIC_LINES, start=2):
         tag = tag_for(f"v{number}")
-        push_image(aws, tag)
-        status, out, err = deploy(
-            "up", "--yes", "--service-only", "--tag", tag,
-            "--set", f"DeploymentStrategy={strategy}", *overrides,
-        )  # fmt: skip
+        status, out, err = deploy_image_as(aws, deploy, overrides, tag, strategy)
         assert status == 0, out + err
         assert in_order(out, TRAFFIC_LINES[strategy]), out
         configuration = ecs_service(aws)["deploymentConfiguration"]
@@ -112,11 +117,7 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
             )
 
     monkeypatch.setattr(deployments.time, "sleep", the_app_starts_failing)
-    push_image(aws, V2)
-    status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", V2,
-        "--set", "DeploymentStrategy=CANARY", *overrides,
-    )  # fmt: skip
+    status, out, err = deploy_image_as(aws, deploy, overrides, V2, "CANARY")
 
     assert status == 1, out + err
     assert "new revision 10 % of the traffic" in out
@@ -156,11 +157,7 @@ def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
         raise Abort(f"{spec.name}: UPDATE_ROLLBACK_COMPLETE")
 
     monkeypatch.setattr(stacks, "deploy", with_cloudformations_rollback)
-    push_image(aws, V2)
-    status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", V2,
-        "--set", "DeploymentStrategy=CANARY", *overrides,
-    )  # fmt: skip
+    status, out, err = deploy_image_as(aws, deploy, overrides, V2, "CANARY")
 
     assert status == 1, out + err
     assert "UPDATE_ROLLBACK_COMPLETE" in err
@@ -172,11 +169,7 @@ def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
 
 def test_rollback_follows_the_deployment_of_a_shifting_strategy(aws, deploy, deployed):
     overrides, _ = deployed
-    push_image(aws, V2)
-    status, out, err = deploy(
-        "up", "--yes", "--service-only", "--tag", V2,
-        "--set", "DeploymentStrategy=BLUE_GREEN", *overrides,
-    )  # fmt: skip
+    status, out, err = deploy_image_as(aws, deploy, overrides, V2, "BLUE_GREEN")
     assert status == 0, out + err
     status, out, err = deploy("rollback", "--yes")
     assert status == 0, out + err
@@ -200,12 +193,7 @@ def test_going_back_to_rolling_waits_until_a_deploy_moves_the_traffic_to_target_
     overrides, _ = deployed
 
     def up(name, strategy):
-        tag = tag_for(name)
-        push_image(aws, tag)
-        return deploy(
-            "up", "--yes", "--service-only", "--tag", tag,
-            "--set", f"DeploymentStrategy={strategy}", *overrides,
-        )  # fmt: skip
+        return deploy_image_as(aws, deploy, overrides, tag_for(name), strategy)
 
     assert up("v2", "BLUE_GREEN")[0] == 0
     assert serving(aws) == "AlternateTargetGroupArn"
