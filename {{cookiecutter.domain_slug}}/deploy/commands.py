@@ -177,7 +177,14 @@ def planned_resources(aws, overrides):
     if values.get("HostSite"):  # a template generated with host_site
         resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
         host.refuse_moving(resources_stack, values)
-        overrides |= host.joining_overrides(aws, values, resources_stack)
+        taken = host.joining_overrides(aws, values, resources_stack)
+        if overrides.get("EnableIpv6", taken["EnableIpv6"]) != taken["EnableIpv6"]:
+            raise Abort(
+                f"--set EnableIpv6={overrides['EnableIpv6']}: a site joining {values['HostSite']} "
+                f"follows its load balancer, whose EnableIpv6 is {taken['EnableIpv6']}",
+                USAGE,
+            )
+        overrides |= taken
         values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
     return values
 

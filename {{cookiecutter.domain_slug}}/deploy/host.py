@@ -107,7 +107,11 @@ def usable_host(aws, host):
             USAGE,
         )
     if stack["StackStatus"] not in stacks.USABLE:
-        raise Abort(f"HostSite {host}: {name} is {stack['StackStatus']}", USAGE)
+        raise Abort(
+            f"HostSite {host}: {name} is {stack['StackStatus']}; `make status` in {host}'s "
+            "folder says where it is, and a deploy of it makes it usable again",
+            USAGE,
+        )
     outer = stacks.parameters_of(stack).get("HostSite")
     if outer:
         raise Abort(f"HostSite {host}: {host} itself joins {outer}; join {outer} instead", USAGE)
@@ -116,21 +120,20 @@ def usable_host(aws, host):
 
 def listener_of(host, outputs, values):
     """The host's listener this site's rule goes on: HTTPS, or HTTP without it."""
-    if values["EnableHttps"] == "true":
-        listener = outputs.get("HttpsListenerArn")
-        if not listener:
-            raise Abort(
-                f"HostSite {host}: {host} serves no HTTPS (its EnableHttps is false) and this "
-                f"site does; turn HTTPS on there, or --set EnableHttps=false here",
-                USAGE,
-            )
-        return listener
     if "HttpListenerArn" not in outputs:
         raise Abort(
             f"HostSite {host}: {host} was deployed by an older template; `make deploy` it first",
             USAGE,
         )
-    return outputs["HttpListenerArn"]
+    if values["EnableHttps"] != "true":
+        return outputs["HttpListenerArn"]
+    if "HttpsListenerArn" not in outputs:
+        raise Abort(
+            f"HostSite {host}: {host} serves no HTTPS (its EnableHttps is false) and this site "
+            "does; --set EnableHttps=false here, or turn HTTPS on there while no site is joined",
+            USAGE,
+        )
+    return outputs["HttpsListenerArn"]
 
 
 def rules_of(elbv2, listeners):
@@ -162,12 +165,15 @@ def joining_overrides(aws, values, resources_stack):
     joined = joined_sites(aws, host)
     on_it = now.get("HostListenerArn") == listener
     if not on_it:
+        # A joined site moving to the other listener (EnableHttps) keeps its target groups.
         groups = target_groups_of(elbv2, listener)
-        refuse_a_full_host(host, rules, certificates, groups, values)
-        refuse_a_certificate_in_use(host, elbv2, listeners, values)
+        added = 0 if now.get("HostListenerArn") else TARGET_GROUPS_PER_SITE
+        refuse_a_full_host(host, rules, certificates, len(groups) + added, values)
         priority = lowest_free_priority(rules)
     else:
         priority = int(now["ListenerRulePriority"])
+    if values.get("CertificateArn") != now.get("CertificateArn"):
+        refuse_a_certificate_in_use(host, elbv2, listeners, values)
     others = [slug for slug in joined if slug != site.SLUG]
     console.print(
         f"Joining {host}'s load balancer, with {len(others)} other site"
@@ -192,14 +198,14 @@ def target_groups_of(elbv2, listener):
     return [group for page in pages for group in page["TargetGroups"]]
 
 
-def refuse_a_full_host(host, rules, certificates, groups, values):
+def refuse_a_full_host(host, rules, certificates, groups_after, values):
     """A joining site adds a rule, two target groups, and a certificate with HTTPS: refused when
-    that would not fit."""
+    that would not fit (`groups_after`: the load balancer's target groups once it has joined)."""
     full = []
     if len(rules) >= MAX_RULES:
         full.append(f"{len(rules)} rules of {MAX_RULES}")
-    if len(groups) + TARGET_GROUPS_PER_SITE > MAX_TARGET_GROUPS:
-        full.append(f"{len(groups)} target groups of {MAX_TARGET_GROUPS}")
+    if groups_after > MAX_TARGET_GROUPS:
+        full.append(f"{groups_after - TARGET_GROUPS_PER_SITE} target groups of {MAX_TARGET_GROUPS}")
     if values["EnableHttps"] == "true" and len(certificates) >= MAX_CERTIFICATES:
         full.append(f"{len(certificates)} certificates of {MAX_CERTIFICATES}")
     if full:

@@ -109,7 +109,10 @@ def stand_in_overrides(aws, defaults):
     if defaults["CertificateArn"]:
         overrides += ["--set", f"CertificateArn={stand_in_certificate(aws)}"]
     if defaults["HostedZoneId"]:
-        zone = aws.client("route53").create_hosted_zone(Name=site.DOMAIN, CallerReference=TAG)
+        # A reference of its own: sites rehearsing together share one Route 53.
+        zone = aws.client("route53").create_hosted_zone(
+            Name=site.DOMAIN, CallerReference=f"{TAG}-{site.SLUG}"
+        )
         overrides += ["--set", f"HostedZoneId={zone['HostedZone']['Id'].split('/')[-1]}"]
     return overrides
 

@@ -1,6 +1,7 @@
 """Create, update, plan and delete the site's two stacks, always through change sets."""
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +34,15 @@ class StackSpec:
     set_by_the_tool: frozenset = frozenset()
 
     def body(self):
-        return self.template.read_text()
+        """The template as CloudFormation gets it: compact JSON, without the YAML file's comments
+        (the resources template with them is over CloudFormation's 51,200 bytes for a
+        TemplateBody: "CloudFormation quotas" in the CloudFormation User Guide)."""
+        return compact(self.template.read_text())
+
+
+@functools.lru_cache(maxsize=8)
+def compact(text):
+    return json.dumps(decode(text), separators=(",", ":"))
 
 
 # Parameters of the service stack that the deploy tool sets from the resources stack's outputs

@@ -4,6 +4,7 @@ The facts hold what AWS says and nothing worded, so a script reads the same valu
 shows: `python -m deploy status --output json`.
 """
 
+import botocore.exceptions
 from rich.text import Text
 
 from deploy import dns, external_dns, host, site, stacks
@@ -46,8 +47,17 @@ def gather(aws):
         facts["url"] = resources.get("SiteUrl")
         facts["dns"] = public_dns_facts(aws, resources_stack, facts["domain"])
         facts["host"] = stacks.parameters_of(resources_stack).get("HostSite") or None
-        facts["joined_sites"] = [] if facts["host"] else host.joined_sites(aws)
+        facts["joined_sites"] = [] if facts["host"] else joined_sites(aws)
     return facts
+
+
+def joined_sites(aws):
+    """The sites joined to this one, or None when AWS does not say (a principal that may not
+    call ListImports): the rest of the status still shows."""
+    try:
+        return host.joined_sites(aws)
+    except botocore.exceptions.ClientError:
+        return None
 
 
 def public_dns_facts(aws, stack, domain):
@@ -157,6 +167,8 @@ def show(facts):
         rows.add_row("load balancer", f"{facts['host']}'s (this site joins it)")
     if facts["joined_sites"]:
         rows.add_row("sites joined", ", ".join(facts["joined_sites"]))
+    elif facts["joined_sites"] is None:
+        rows.add_row("sites joined", Text("unknown (ListImports was refused)", style="yellow"))
     for check in facts["dns"]:
         style = "green" if check["state"] == "ok" else "yellow"
         rows.add_row(f"dns {check['record']}", Text(external_dns.check_words(check), style=style))

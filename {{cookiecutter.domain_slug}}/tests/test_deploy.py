@@ -998,10 +998,10 @@ def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
     """A site deployed by an older version of the template, whose service imports an export the
     new resources template no longer has (AWS refuses to remove an export in use)."""
     overrides, _ = deployed
-    old = stacks.RESOURCES.body() + (
+    old = stacks.RESOURCES.template.read_text() + (
         '  OldExport:\n    Value: old\n    Export: {Name: !Sub "${AWS::StackName}-OldExport"}\n'
     )
-    importing = stacks.SERVICE.body().replace(
+    importing = stacks.SERVICE.template.read_text().replace(
         "  AlarmTopicArn:\n",
         '  OldImport:\n    Value: {"Fn::ImportValue": !Sub "${ResourcesStackName}-OldExport"}\n'
         "  AlarmTopicArn:\n",

@@ -328,7 +328,7 @@ def test_a_host_without_https_is_refused_to_a_site_with_https_in_one_line():
     assert refused.value.status == USAGE
     assert str(refused.value) == (
         "HostSite example-com: example-com serves no HTTPS (its EnableHttps is false) and this "
-        "site does; turn HTTPS on there, or --set EnableHttps=false here"
+        "site does; --set EnableHttps=false here, or turn HTTPS on there while no site is joined"
     )
 
 
@@ -338,3 +338,15 @@ def test_a_host_without_https_is_refused_to_a_site_with_https_in_one_line():
 )
 def test_a_joining_site_takes_the_lowest_free_priority_above_the_hosts(taken, chosen):
     assert host.lowest_free_priority([{"Priority": str(p)} for p in taken]) == chosen
+
+
+# CloudFormation takes at most 51,200 bytes in a TemplateBody ("CloudFormation quotas", AWS
+# CloudFormation User Guide); the resources template's comments alone would take it over.
+TEMPLATE_BODY_BYTES = 51_200
+
+
+@pytest.mark.parametrize("spec", [stacks.RESOURCES, stacks.SERVICE], ids=lambda spec: spec.name)
+def test_each_template_goes_to_cloudformation_within_its_size_limit_and_unchanged(spec):
+    body = spec.body()
+    assert len(body.encode()) <= TEMPLATE_BODY_BYTES
+    assert stacks.decode(body) == stacks.decode(spec.template.read_text())
