@@ -174,9 +174,9 @@ def planned_resources(aws, overrides):
     """The resources stack's values after a deploy with these overrides; for a site joining a
     host, the host is checked and what the site takes from it is added to `overrides`."""
     values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
+    resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
+    host.refuse_moving(resources_stack, values)  # before anything is asked of a new host
     if values.get("HostSite"):  # a template generated with host_site
-        resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
-        host.refuse_moving(resources_stack, values)
         taken = host.joining_overrides(aws, values, resources_stack)
         if overrides.get("EnableIpv6", taken["EnableIpv6"]) != taken["EnableIpv6"]:
             raise Abort(
@@ -197,7 +197,6 @@ def check_planned_values(aws, resources_values, service_values, service_only=Fal
     refuse_a_bake_ci_cannot_wait(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
-    host.refuse_moving(resources_stack, resources_values)
     host.refuse_changes_under_joined_sites(aws, resources_stack, resources_values)
     refuse_stranding_the_traffic(
         aws, resources_stack, resources_values, service_values, not service_only
@@ -505,8 +504,8 @@ def destroy(aws, options):
     if resources_stack is None and service_stack is None:
         stacks.require(aws, stacks.RESOURCES.name)
     domain = stacks.domain_of(resources_stack) if resources_stack else site.DOMAIN
-    if resources_stack and not stacks.parameters_of(resources_stack).get("HostSite"):
-        host.refuse_destroying_a_host(aws)
+    if resources_stack:
+        host.refuse_destroying_a_host(aws, resources_stack)
     confirm_destroy(options.yes, domain)
     kept = retained_resources(aws, resources_stack) if resources_stack else []
     if service_stack:

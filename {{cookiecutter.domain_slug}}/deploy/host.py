@@ -86,7 +86,10 @@ def refuse_moving(resources_stack, values):
         )
 
 
-def refuse_destroying_a_host(aws):
+def refuse_destroying_a_host(aws, resources_stack):
+    """This site's deletion while sites are joined to it (a site that joins one hosts none)."""
+    if stacks.parameters_of(resources_stack).get("HostSite"):
+        return
     joined = joined_sites(aws)
     if joined:
         raise Abort(

@@ -119,6 +119,7 @@ def stand_in_overrides(aws, defaults):
 
 def stand_in_host(aws, host):
     """The host's resources stack as a site of its own would have it (see the module's notes)."""
+    from deploy import host as sharing
     from deploy import stacks
 
     # The stack names its repository, cluster and log group after the site: the host's, here.
@@ -133,12 +134,12 @@ def stand_in_host(aws, host):
         "CertificateArn": "",
         "EnableHttps": "true",
         "GithubRepo": "",
-        "ServiceStackName": f"{host}-service",
+        "ServiceStackName": f"{host}-service",  # as site.py names a site's
     }
     with tempfile.TemporaryDirectory() as folder:
         template = Path(folder) / "resources.yaml"
         template.write_text(body)
-        spec = stacks.StackSpec(f"{host}-resources", template)
+        spec = stacks.StackSpec(sharing.resources_stack_name(host), template)
         account.create_service_linked_roles(aws)  # as the host's first `up` did
         stacks.deploy(aws, spec, values, confirm=lambda spec: True)
     print(f"Stand-in host: {spec.name}, as the site {host} would have it")
