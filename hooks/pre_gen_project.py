@@ -60,6 +60,8 @@ DEPLOY_STRATEGY_CHOICES = ["rolling", "blue_green", "canary", "linear"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
+# The github_subject choices of cookiecutter.json, in its order.
+GITHUB_SUBJECT_CHOICES = ["ids", "names"]
 GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
 
 
@@ -236,6 +238,11 @@ def check_github_repo(answers):
     repo = answers["github_repo"]
     if repo and not GITHUB_REPO.fullmatch(repo):
         yield problem("github_repo", repo, "expected empty or a GitHub repository as owner/name")
+    # A choice replayed from a .cookiecutter.json is not checked by cookiecutter (see
+    # check_nat_gateways).
+    subject = answers["github_subject"]
+    if subject not in GITHUB_SUBJECT_CHOICES:
+        yield problem("github_subject", subject, f"expected {' or '.join(GITHUB_SUBJECT_CHOICES)}")
 
 
 CHECKS = [

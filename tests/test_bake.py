@@ -392,6 +392,14 @@ def test_cookiecutter_refuses_other_choices_itself(answers, question):
         answers_for(**answers)
 
 
+def test_a_replayed_github_subject_outside_the_choices_is_refused_naming_them():
+    """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""
+    answers = {**DEFAULTS, "github_repo": "acme/site", "github_subject": "immutable"}
+    assert PRE_GEN.problems(answers) == [
+        ("github_subject", 'github_subject: "immutable" is not allowed; expected ids or names')
+    ]
+
+
 def test_a_replayed_dns_answer_outside_the_choices_is_refused_naming_them():
     """A replayed .cookiecutter.json skips cookiecutter's choice check: the hook has its own."""
     assert PRE_GEN.problems({**DEFAULTS, "dns": "Route53"}) == [

@@ -100,7 +100,7 @@ def test_github_expressions_survive_generation(workflows):
 
     assert "if: ${{ vars.AWS_DEPLOY_ROLE_ARN == '' }}" in text
     assert "role-session-name: deploy-${{ github.run_id }}" in text
-    assert "repo:acme/example.com-site:ref:refs/heads/main" in text
+    assert "repo:acme@<id>/example.com-site@<id>:ref:refs/heads/main" in text
     assert not re.search(r"(?<!\$)\{\{|\{%|\{#", text), "only GitHub's ${{ }} may remain"
 
 

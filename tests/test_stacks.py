@@ -669,9 +669,26 @@ def test_deploy_role_trusts_only_the_main_branch(site, answers, run_checkov):
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     claims = statement["Condition"]["StringEquals"]
     assert claims["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert claims["token.actions.githubusercontent.com:sub"] == {
-        "Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"
+    # GitHub's subject for main: with the owner's and repository's ids for repositories made or
+    # renamed since 2026-07-15 (GithubSubject ids, the default), names only for older ones.
+    owner_and_name = {
+        "Owner": {"Fn::Select": [0, {"Fn::Split": ["/", {"Ref": "GithubRepo"}]}]},
+        "Name": {"Fn::Select": [1, {"Fn::Split": ["/", {"Ref": "GithubRepo"}]}]},
     }
+    assert claims["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": [
+            "repo:${Owner}@${GithubOwnerId}/${Name}@${GithubRepoId}:ref:refs/heads/main",
+            owner_and_name,
+        ]
+    }
+    older = site.created("resources", GithubSubject="names")["DeployRole"]["Properties"]
+    (older_statement,) = older["AssumeRolePolicyDocument"]["Statement"]
+    assert older_statement["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"
+    ] == {"Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"}
+    # CloudFormation refuses the ids form without the ids, before it changes anything.
+    (assertion,) = site.templates["resources"]["Rules"]["GithubIdsGiven"]["Assertions"]
+    assert "GithubOwnerId" in json.dumps(assertion) and "GithubRepoId" in json.dumps(assertion)
     (policy,) = role["Policies"]
     passable = [
         s for s in policy["PolicyDocument"]["Statement"] if "iam:PassRole" in as_list(s["Action"])

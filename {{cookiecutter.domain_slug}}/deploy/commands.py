@@ -5,7 +5,19 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from deploy import account, dns, external_dns, host, image, rollout, secrets, site, stacks, tasks
+from deploy import (
+    account,
+    dns,
+    external_dns,
+    github,
+    host,
+    image,
+    rollout,
+    secrets,
+    site,
+    stacks,
+    tasks,
+)
 from deploy import status as status_report
 from deploy.deployments import (
     deploy_service,
@@ -172,7 +184,8 @@ def refuse_a_name_acm_cannot_certify(values):
 
 def planned_resources(aws, overrides):
     """The resources stack's values after a deploy with these overrides; for a site joining a
-    host, the host is checked and what the site takes from it is added to `overrides`."""
+    host, the host is checked and what the site takes from it is added to `overrides`, as are
+    the GitHub repository's ids its deploy role trusts (deploy/github.py)."""
     values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
     resources_stack = stacks.describe(aws, stacks.RESOURCES.name)
     host.refuse_moving(resources_stack, values)  # before anything is asked of a new host
@@ -185,6 +198,10 @@ def planned_resources(aws, overrides):
                 USAGE,
             )
         overrides |= taken
+        values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
+    trust = github.subject_overrides(resources_stack, values, overrides)
+    if trust:
+        overrides |= trust
         values = stacks.planned_values(aws, stacks.RESOURCES, overrides)
     return values
 

@@ -59,6 +59,12 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
   (cloudformation-coverage-roadmap#818, containers-roadmap#2614); IAM names that role
   AWSServiceRoleForECS and refuses to create it twice ("has been taken in this account").
 - An account holds one OIDC provider per URL (IAM: EntityAlreadyExists).
+- STS grants a role to a web identity token only when the account has an OIDC provider for the
+  token's issuer and audience, and the role's trust policy allows that provider and the token's
+  claims (`StringEquals`/`StringLike` on `<issuer>:aud` and `<issuer>:sub`); else "Not authorized
+  to perform sts:AssumeRoleWithWebIdentity" (AssumeRoleWithWebIdentity in the STS API
+  Reference; IAM User Guide, "Available keys for OIDC federation"). moto grants any role to any
+  token, so a deploy role no GitHub token can assume passes there.
 - A service takes a launch type or a capacity provider strategy, not both, and its strategy
   names only capacity providers associated with its cluster (CreateService,
   CapacityProviderStrategyItem in the ECS API Reference).
@@ -71,9 +77,12 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
   from the stack instead.
 """
 
+import base64
 import contextlib
+import fnmatch
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 
@@ -91,6 +100,8 @@ from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
 from moto.route53.models import DelegationSet, FakeZone, RecordSetGroup, route53_backends
 from moto.server import ThreadedMotoServer
+from moto.sts.exceptions import STSClientError
+from moto.sts.responses import TokenResponse as STSResponse
 from moto.utilities.utils import get_partition
 
 from deploy.external_dns import Answer
@@ -712,6 +723,79 @@ class OidcProvider(Taught, CloudFormationModel):
         iam_backends[account_id]["global"].delete_open_id_connect_provider(self.physical_id)
 
 
+# ---------------------------------------------------------------- web identities
+
+
+moto_assume_role_with_web_identity = STSResponse.assume_role_with_web_identity
+NOT_AUTHORIZED = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+
+def token_claims(token):
+    """The claims of a JSON Web Token (its signature is not checked here)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def condition_holds(operator, key_values, claims, issuer):
+    matches = {
+        "StringEquals": lambda value, wanted: value == wanted,
+        "StringLike": fnmatch.fnmatchcase,
+    }.get(operator)
+    if matches is None:  # an operator not taught here: never taken for granted
+        return False
+    for key, wanted in key_values.items():
+        provider, _, claim = key.partition(":")
+        value = claims.get(claim) if provider == issuer else None
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        if not isinstance(value, str) or not any(matches(value, w) for w in wanted):
+            return False
+    return True
+
+
+def trusts(policy, provider_arn, claims, issuer):
+    for statement in policy.get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        federated = statement.get("Principal", {}).get("Federated")
+        if (
+            statement.get("Effect") == "Allow"
+            and "sts:AssumeRoleWithWebIdentity" in actions
+            and federated == provider_arn
+            and all(
+                condition_holds(operator, key_values, claims, issuer)
+                for operator, key_values in statement.get("Condition", {}).items()
+            )
+        ):
+            return True
+    return False
+
+
+def assume_role_with_web_identity(self):
+    arn = self._get_param("RoleArn")
+    claims = token_claims(self._get_param("WebIdentityToken"))
+    issuer = claims.get("iss", "").removeprefix("https://")
+    account_id = arn.split(":")[4]
+    iam = iam_backends[account_id]["global"]
+    audiences = claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+    provider = next(
+        (
+            provider
+            for provider in iam.open_id_providers.values()
+            if provider.url == issuer and set(audiences) & set(provider.client_id_list)
+        ),
+        None,
+    )
+    if provider is None:
+        raise STSClientError(
+            "InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {issuer}"
+        )
+    roles = [role for role in iam.roles.values() if role.arn == arn]
+    policy = json.loads(roles[0].assume_role_policy_document) if roles else {}
+    if not trusts(policy, provider.arn, claims, issuer):
+        raise STSClientError("AccessDenied", NOT_AUTHORIZED)
+    return moto_assume_role_with_web_identity(self)
+
+
 # ---------------------------------------------------------------- template functions
 
 
@@ -1007,6 +1091,7 @@ PATCHES = [
     (Service, "create_from_cloudformation_json", classmethod(create_service)),
     (Service, "update_from_cloudformation_json", classmethod(update_service)),
     (FakeLoadBalancer, "create_from_cloudformation_json", classmethod(create_load_balancer)),
+    (STSResponse, "assume_role_with_web_identity", assume_role_with_web_identity),
 ]
 MISSING = object()
 # moto finds resource types among CloudFormationModel's subclasses, and caches what it found.

@@ -8,11 +8,12 @@ nothing about quotas, permissions or the time things take.
 
 One step is a stand-in: moto has no image registry, so instead of building and pushing, the
 rehearsal records an image manifest under the tag `rehearsal` as `docker push` would, and needs
-neither Docker nor a git commit. A site that names an existing certificate or hosted zone gets a
-stand-in of each in the moto account, as the real account has them. A site whose DNS is at
-another provider gets a stand-in of it and of public DNS: every record the tool says to create
-there is created at once, as its user would, and the certificate validates through it only if
-the record is exactly the one ACM named.
+neither Docker nor a git commit. A site deployed from GitHub gets stand-in ids of its
+repository, which on AWS `up` reads with gh. A site that names an existing certificate or hosted
+zone gets a stand-in of each in the moto account, as the real account has them. A site whose DNS
+is at another provider gets a stand-in of it and of public DNS: every record the tool says to
+create there is created at once, as its user would, and the certificate validates through it
+only if the record is exactly the one ACM named.
 
 A site that joins another's load balancer (HostSite) gets a stand-in host: this site's own
 resources template, deployed under the host's stack name with a network and load balancer of
@@ -31,7 +32,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from deploy import account, cli, commands, deployments, external_dns, image, site
+from deploy import account, cli, commands, deployments, external_dns, github, image, site
 from deploy.aws import Aws
 
 TAG = "rehearsal"
@@ -101,6 +102,16 @@ def stand_in_provider(public_dns, patch=setattr):
 
     patch(external_dns, "show", show_and_create)
     patch(external_dns, "resolve", public_dns.resolve)
+
+
+def stand_in_github(patch=setattr):
+    """GitHub, which `up` asks for the repository's ids (with gh, or in GitHub Actions): stand-in
+    ids here, said to be stand-ins. `patch` is setattr, or a test's monkeypatch.setattr."""
+    stand_in = [("a stand-in of GitHub", lambda repo: STAND_IN_GITHUB_IDS)]
+    patch(github, "ID_SOURCES", stand_in)
+
+
+STAND_IN_GITHUB_IDS = ("1000001", "1000002")
 
 
 def stand_in_overrides(aws, defaults):
@@ -206,6 +217,7 @@ def main(argv=None):
     deployments.POLL_SECONDS = 0  # the stand-in's deployment moves a stage each time it is asked
     image.Delivery = StandInImage
     stand_in_provider(PUBLIC_DNS)
+    stand_in_github()
     # moto's notes on the resource types it only pretends to create.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     if options.endpoint_url:

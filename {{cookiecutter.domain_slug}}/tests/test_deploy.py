@@ -1,9 +1,11 @@
 """`python -m deploy` against a real moto server standing in for AWS (see deploy/moto_rules.py)."""
 
+import base64
 import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 import types
@@ -13,6 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto.route53.models import route53_backends
@@ -23,6 +26,7 @@ from deploy import (
     commands,
     deployments,
     external_dns,
+    github,
     host,
     image,
     moto_rules,
@@ -38,7 +42,11 @@ from deploy.errors import Abort
 from deploy.moto_rules import moto_server
 
 # moto cannot run some resource types of the stacks and says so for each: expected here.
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS::"),
+    # STS's model names no AccessDenied error, which AWS answers all the same.
+    pytest.mark.filterwarnings("ignore:Exception.STSClientError. with code AccessDenied"),
+]
 
 ACCOUNT = "123456789012"  # moto's account
 MAX_CERTIFICATE_NAME = 64  # ACM's limit on a certificate's own name (its DomainName)
@@ -103,6 +111,7 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     # public DNS as the moto server's stand-in for it, never the internet's.
     moto_rules.PUBLIC_DNS.records.clear()
     rehearse.stand_in_provider(moto_rules.PUBLIC_DNS, monkeypatch.setattr)
+    rehearse.stand_in_github(monkeypatch.setattr)  # a user with gh, logged in
     monkeypatch.setattr(watch, "POLL_SECONDS", 0.01)  # a creation waiting for that record
     if HOST:
         rehearse.stand_in_host(Aws(endpoint_url=endpoint), HOST)
@@ -963,7 +972,7 @@ def test_a_second_service_linked_role_is_refused_as_iam_does(aws):
 
 
 def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy):
-    github = ["--set", "GithubRepo=acme/site", *site_overrides(aws)]
+    github = [*GITHUB, *GITHUB_IDS, *site_overrides(aws)]
     assert deploy("up", "--yes", "--tag", V1, *github)[0] == 2  # resources only: no image yet
     (provider,) = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
 
@@ -977,6 +986,173 @@ def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, dep
     assert parameter(aws, site.RESOURCES_STACK, "GithubOidcProviderArn") == provider["Arn"]
     listed = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
     assert listed == [provider]
+
+
+# ---------------------------------------------------------------- the GitHub deploy role's trust
+
+GITHUB = ["--set", "GithubRepo=acme/site"]
+GITHUB_ID_SOURCES = github.ID_SOURCES  # the fixture puts a stand-in of GitHub there
+GITHUB_IDS = ["--set", "GithubOwnerId=123456", "--set", "GithubRepoId=456789"]
+
+
+def github_token(sub, aud="sts.amazonaws.com"):
+    """A token as GitHub's OIDC provider issues one to a workflow (unsigned: the stand-in reads
+    its claims only)."""
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"iss": "https://token.actions.githubusercontent.com", "aud": aud, "sub": sub}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.signature"
+
+
+def assume_deploy_role(aws, sub, aud="sts.amazonaws.com"):
+    described = aws("cloudformation").describe_stacks(StackName=site.RESOURCES_STACK)["Stacks"][0]
+    role = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}["DeployRoleArn"]
+    return aws("sts").assume_role_with_web_identity(
+        RoleArn=role, RoleSessionName="deploy-1", WebIdentityToken=github_token(sub, aud)
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "trusted", "refused"),
+    [
+        pytest.param(
+            "ids",
+            "repo:acme@123456/site@456789:ref:refs/heads/main",
+            [
+                "repo:acme/site:ref:refs/heads/main",  # the form of older repositories
+                "repo:acme@123456/site@999999:ref:refs/heads/main",  # a new repo of that name
+                "repo:acme@123456/site@456789:ref:refs/heads/dev",
+                "repo:acme@123456/site@456789:pull_request",
+            ],
+            id="ids",
+        ),
+        pytest.param(
+            "names",
+            "repo:acme/site:ref:refs/heads/main",
+            [
+                "repo:acme@123456/site@456789:ref:refs/heads/main",
+                "repo:acme/site:ref:refs/heads/dev",
+                "repo:acme/site:environment:production",
+            ],
+            id="names",
+        ),
+    ],
+)
+def test_the_deploy_role_trusts_main_by_the_subject_github_sends(
+    aws, deploy, subject, trusted, refused
+):
+    command = ["up", "--yes", "--tag", V1, *GITHUB, *GITHUB_IDS, *site_overrides(aws)]
+    status, out, err = deploy(*command, "--set", f"GithubSubject={subject}")
+    assert status == 2, out + err  # the resources stack only: no image yet
+
+    assert assume_deploy_role(aws, trusted)["AssumedRoleUser"]["Arn"]
+    for sub in refused:
+        with pytest.raises(ClientError, match="Not authorized to perform sts:AssumeRole"):
+            assume_deploy_role(aws, sub)
+    with pytest.raises(ClientError, match="InvalidIdentityToken"):
+        assume_deploy_role(aws, trusted, aud="https://github.com/acme")
+
+
+def fake_gh(tmp_path, monkeypatch, answer):
+    """A `gh` on PATH that answers `gh api repos/...` with `answer` (JSON), as GitHub's API does."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!/bin/sh\ncat <<'EOF'\n{answer}\nEOF\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def outside_github_actions(monkeypatch):
+    monkeypatch.setattr(github, "ID_SOURCES", GITHUB_ID_SOURCES)
+    for key in ("GITHUB_REPOSITORY", "GITHUB_REPOSITORY_ID", "GITHUB_REPOSITORY_OWNER_ID"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def without_github(monkeypatch):
+    """Neither a GitHub Actions job nor a gh that answers."""
+    outside_github_actions(monkeypatch)
+    monkeypatch.setattr(github.shutil, "which", lambda name: None)
+
+
+def test_the_repository_ids_come_from_gh(aws, deploy, tmp_path, monkeypatch):
+    outside_github_actions(monkeypatch)
+    fake_gh(tmp_path, monkeypatch, '{"owner": 123456, "repo": 456789}')
+
+    status, out, err = deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))
+
+    assert status == 2, out + err
+    assert "GitHub repository acme/site: owner id 123456, repository id 456789 (from gh)" in out
+    assert assume_deploy_role(aws, "repo:acme@123456/site@456789:ref:refs/heads/main")
+
+
+def test_the_repository_ids_come_from_the_github_actions_job(aws, deploy, monkeypatch):
+    without_github(monkeypatch)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/site")
+    monkeypatch.setenv("GITHUB_REPOSITORY_OWNER_ID", "11")
+    monkeypatch.setenv("GITHUB_REPOSITORY_ID", "22")
+
+    status, out, err = deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))
+
+    assert status == 2, out + err
+    assert "owner id 11, repository id 22 (from this GitHub Actions job)" in out
+    assert parameter(aws, site.RESOURCES_STACK, "GithubRepoId") == "22"
+
+
+@pytest.mark.parametrize("command", ["plan", "up --yes"])
+def test_unknown_repository_ids_are_refused_in_one_line_before_any_change(
+    aws, deploy, monkeypatch, command
+):
+    without_github(monkeypatch)
+
+    status, out, err = deploy(*command.split(), "--tag", V1, *GITHUB, *site_overrides(aws))
+
+    assert status == 2, out + err
+    assert err.splitlines() == [
+        "error: GithubRepo acme/site: the deploy role trusts its owner's and repository's ids "
+        "(GithubSubject ids), and gh could not read them here: run `gh api repos/acme/site "
+        "--jq '.owner.id, .id'` and deploy with --set GithubOwnerId=<first> --set "
+        "GithubRepoId=<second> (or --set GithubSubject=names for a repository made before "
+        "2026-07-15 that has not opted in)"
+    ]
+    assert stack_names(aws) == set()
+
+
+def test_a_deploy_role_made_before_the_ids_form_keeps_trusting_names(
+    aws, deploy, monkeypatch, tmp_path
+):
+    """A site whose deploy role trusted repo:<owner>/<name> before this template knew ids: its
+    repository's tokens still name no ids, so an update must not switch its CI off."""
+    without_github(monkeypatch)
+    older = stacks.decode(stacks.RESOURCES.template.read_text())
+    for key in ("GithubSubject", "GithubOwnerId", "GithubRepoId"):
+        del older["Parameters"][key]
+    del older["Rules"], older["Conditions"]["GithubSubjectHasIds"]
+    trust = older["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+    claims = trust["Statement"][0]["Condition"]["StringEquals"]
+    claims["token.actions.githubusercontent.com:sub"] = {
+        "Fn::Sub": "repo:${GithubRepo}:ref:refs/heads/main"
+    }
+    (tmp_path / "resources.json").write_text(json.dumps(older))
+    current = stacks.RESOURCES
+    monkeypatch.setattr(
+        stacks, "RESOURCES", dataclasses.replace(current, template=tmp_path / "resources.json")
+    )
+    assert deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))[0] == 2
+    stacks.RESOURCES = current
+    push_image(aws, V1)
+
+    status, out, err = deploy("up", "--yes", "--tag", V1, *site_overrides(aws))
+
+    assert status == 0, out + err
+    assert (
+        "GithubSubject names: kept for acme/site, whose deploy role was made before the ids "
+        "form; `--set GithubSubject=ids` once its tokens name ids (GitHub's OIDC settings)"
+    ) in out
+    assert parameter(aws, site.RESOURCES_STACK, "GithubSubject") == "names"
+    assert assume_deploy_role(aws, "repo:acme/site:ref:refs/heads/main")
 
 
 @pytest.mark.parametrize("command", ["plan", "up --yes"])
