@@ -5,24 +5,26 @@ BIN := $(VENV)/bin
 CHECKOV := $(VENV)/checkov
 PROJECT := {{cookiecutter.domain_slug}}
 BUILD := build
-COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --custom-compile-command "make lock" $(ARGS)
+COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(ARGS)
 
 .PHONY: bake test bench lock clean
 
-$(VENV)/.installed: requirements.txt
+# The deploy tool editable from src/, without dependencies: they are in requirements.txt, locked.
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --requirement requirements.txt
+	$(BIN)/pip install --quiet --require-hashes --requirement requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 # checkov pins boto3 exactly: as in a site, its own venv, from the site's lock (tests/test_stacks.py).
 $(CHECKOV)/.installed: $(PROJECT)/requirements-checkov.txt | $(VENV)/.installed
 	$(BIN)/uv venv --quiet --clear --python $(PYTHON) $(CHECKOV)
-	$(BIN)/uv pip install --quiet --python $(CHECKOV)/bin/python --requirement $<
+	$(BIN)/uv pip install --quiet --require-hashes --python $(CHECKOV)/bin/python --requirement $<
 	touch $@
 
 bake: $(VENV)/.installed ## generate the default site into build/, validated by the hooks
 	rm -rf $(BUILD)
-	$(BIN)/cookiecutter . --no-input --output-dir $(BUILD)
+	$(BIN)/cookiecutter $(CURDIR) --no-input --output-dir $(BUILD)
 
 test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's test suite, in parallel
 	$(BIN)/pytest

@@ -1,4 +1,5 @@
-"""Finish the new project: drop disabled options' files, lint the stacks, cost it, say what next.
+"""Finish the new project: drop disabled options' files, pin the deploy tool, lint the stacks,
+cost it, say what next.
 
 Runs inside the new project folder. Offline and idempotent: cruft runs it again on every update,
 where it does the same work but says nothing. A lint finding exits 1, and cookiecutter then
@@ -7,15 +8,76 @@ call its functions.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 COST_BEGIN, COST_END = "<!-- cost report: begin -->", "<!-- cost report: end -->"
+# Where the README links the tool's reference: replaced by that version's docs/ (tool_source).
+DOCS_MARKER = "@tool-docs@"
+TOOL = "flask-fargate[standin]"  # with the stand-in: each site rehearses its first deploy
+
+
+@dataclass(frozen=True)
+class ToolSource:
+    requirement: str  # the line of requirements-tool.txt
+    docs: str  # that version's docs/ folder
+    this_machine_only: bool  # a folder on this machine, not a commit anyone can fetch
+
+
+def git(folder, *args):
+    done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def checkout_of(answers):
+    """The template's folder, absolute, when cookiecutter ran on one (`cookiecutter .` gives
+    `_repo_dir` relative to the folder it ran in, which the shell's PWD names); None under cruft,
+    which does not say."""
+    folder = answers.get("_repo_dir")
+    if not folder:
+        return None
+    return (Path(os.environ.get("PWD", ".")) / Path(folder).expanduser()).resolve()
+
+
+def tool_source(answers):
+    """The deploy tool the site pins: the template's own source. From git (`cookiecutter
+    gh:org/flask-fargate`, cruft), its repository at the template's commit; from a local folder,
+    that folder as it is, which works on this machine only."""
+    checkout = checkout_of(answers)
+    template = answers["_template"]
+    local = checkout is not None and (Path(template).expanduser().is_dir() or template == ".")
+    if local and "_commit" not in answers:
+        return ToolSource(f"{TOOL} @ {checkout.as_uri()}", f"{checkout}/docs", True)
+    commit = answers.get("_commit") or git(checkout, "rev-parse", "HEAD")
+    url = git(checkout, "remote", "get-url", "origin") if checkout else template
+    if Path(url).expanduser().is_dir():
+        url = Path(url).expanduser().resolve().as_uri()
+    url = re.sub(r"^(git\+)?", "", re.sub(r"^gh:", "https://github.com/", url))
+    github = re.fullmatch(r"(?:https://|git@)github\.com[/:](.+?)(?:\.git)?/?", url)
+    docs = f"https://github.com/{github[1]}/tree/{commit}/docs" if github else f"{url} at {commit}, docs/"
+    if url.startswith("git@"):  # scp-like: pip takes it as ssh://
+        url = "ssh://" + url.replace(":", "/", 1)
+    return ToolSource(f"{TOOL} @ git+{url}@{commit}", docs, url.startswith("file:"))
+
+
+def pin_tool(answers, project):
+    """Write requirements-tool.txt and point the README's links at that version's docs."""
+    source = tool_source(answers)
+    (project / "requirements-tool.txt").write_text(
+        "# The deploy tool, exactly the version this site was made with (installed by make venv).\n"
+        "# Updating it is changing this line; its CHANGELOG says what each version needs.\n"
+        f"{source.requirement}\n"
+    )
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace(DOCS_MARKER, source.docs))
+    return source
 
 
 def remove_disabled_options(answers, project):
@@ -69,9 +131,12 @@ def inside_git_work_tree(folder):
 
 def write_cost_report(answers, project):
     """Keep the site's idle cost and rollout figure in the README between markers; return them."""
-    sys.dont_write_bytecode = True  # no __pycache__ left in the new project
-    sys.path.insert(0, str(project))
-    from deploy.cost import project_report
+    sys.dont_write_bytecode = True  # no __pycache__ left in the template's checkout
+    checkout = checkout_of(answers)
+    if checkout is None:  # under cruft: the report in the site's README stays as it is
+        return None
+    sys.path.insert(0, str(checkout / "src"))
+    from flask_fargate.cost import project_report
 
     report = project_report(project, answers)
     readme = project / "README.md"
@@ -79,6 +144,13 @@ def write_cost_report(answers, project):
     _, tail = rest.split(COST_END, 1)
     readme.write_text(f"{head}{COST_BEGIN}\n{report}\n{COST_END}{tail}")
     return report
+
+
+def shown_path(project):
+    """The folder as the user's shell reaches it: relative below it (make bake: build/...), else
+    absolute. The hook runs in the new folder; the user's shell is where PWD says."""
+    relative = os.path.relpath(project, os.environ.get("PWD", project.parent))
+    return project if relative.startswith("..") else relative
 
 
 def next_steps(answers, project):
@@ -90,7 +162,7 @@ def next_steps(answers, project):
     )
     return (
         f"\nCreated {project.name}/ for {answers['domain']}. Next steps:\n"
-        f"  cd {project.name}\n"
+        f"  cd {shown_path(project)}\n"
         f"{first_commit}"
         "  make test      # the site's own tests (installs its tools into .venv on first run)\n"
         "  make deploy    # both stacks and the image, with AWS credentials and Docker\n"
@@ -107,9 +179,17 @@ def main(answers, project):
         for line in findings:
             print(f"  {line}", file=sys.stderr)
         return 1
+    source = pin_tool(answers, project)
     report = write_cost_report(answers, project)
     if not made_by_cruft_to_compare(answers, project):
-        print(f"\n{report}")
+        if report:
+            print(f"\n{report}")
+        if source.this_machine_only:
+            print(
+                f"\nnote: requirements-tool.txt pins the tool in {source.docs[:-5]}, on this "
+                "machine only; to share the site, pin a commit of the template's repository "
+                "(its README: \"Updating the deploy tool\")"
+            )
         print(next_steps(answers, project))
     return 0
 

@@ -3,11 +3,11 @@
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-from deploy import site
-
 PROJECT = Path(__file__).resolve().parent.parent
+SITE = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["flask-fargate"]
 
 
 def test_make_rehearse_deploys_both_stacks_offline_with_no_credentials_of_the_user(tmp_path):
@@ -24,9 +24,9 @@ def test_make_rehearse_deploys_both_stacks_offline_with_no_credentials_of_the_us
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert f"{site.RESOURCES_STACK}: CREATE_COMPLETE" in out
-    assert f"{site.SERVICE_STACK}: CREATE_COMPLETE" in out
-    assert f"{site.DOMAIN} runs image rehearsal: http" in out
+    assert f"{SITE['slug']}-resources: CREATE_COMPLETE" in out
+    assert f"{SITE['slug']}-service: CREATE_COMPLETE" in out
+    assert f"{SITE['domain']} runs image rehearsal: http" in out
     assert out.rstrip().endswith(
         "Rehearsal passed; the moto server is stopped and nothing of it is kept."
     )

@@ -1,0 +1,5 @@
+import sys
+
+from flask_fargate.main import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""One AWS session for a command: region, profile and endpoint checked once, clients on demand."""
+
+import boto3
+import botocore.exceptions
+
+from flask_fargate import site
+from flask_fargate.errors import USAGE, Abort
+
+# Error codes AWS answers when the credentials themselves are the problem.
+CREDENTIAL_ERRORS = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+}
+
+
+def known_regions(session):
+    """Every region botocore knows CloudFormation in, across all partitions (aws, aws-cn, ...)."""
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("cloudformation", partition_name=partition)
+    }
+
+
+class Aws:
+    """The AWS account and region a command works in."""
+
+    def __init__(self, region=None, profile=None, endpoint_url=None):
+        try:
+            self.session = boto3.Session(profile_name=profile, region_name=region or site.current().region)
+        except botocore.exceptions.ProfileNotFound:
+            raise Abort(
+                f"--profile {profile}: no such profile in ~/.aws/config or ~/.aws/credentials",
+                USAGE,
+            ) from None
+        self.region = self.session.region_name
+        self.endpoint_url = endpoint_url
+        self._clients = {}
+
+    def check(self):
+        """Fail early, with one line, on an unknown region or when no credentials are found."""
+        if self.region not in known_regions(self.session):
+            raise Abort(
+                f"--region {self.region}: not an AWS region (for example {site.current().region})", USAGE
+            )
+        try:
+            credentials = self.session.get_credentials()
+        except botocore.exceptions.BotoCoreError as error:
+            raise Abort(f"AWS credentials could not be loaded: {error}", USAGE) from None
+        if credentials is None:
+            raise Abort(
+                "No AWS credentials found: run `aws configure` or `aws sso login`, "
+                "or set AWS_PROFILE (or pass --profile)",
+                USAGE,
+            )
+
+    def client(self, service):
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url
+            )
+        return self._clients[service]
+
+    @property
+    def cloudformation(self):
+        return self.client("cloudformation")
+
+
+def credential_problem(error):
+    """A one-line explanation when `error` is AWS refusing the credentials, else None."""
+    if isinstance(
+        error, botocore.exceptions.NoCredentialsError | botocore.exceptions.TokenRetrievalError
+    ):
+        return f"AWS credentials unusable: {error}"
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in CREDENTIAL_ERRORS:
+            message = error.response["Error"].get("Message", "")
+            return (
+                f"AWS refused the credentials ({code}: {message}): log in again or pass --profile"
+            )
+    return None

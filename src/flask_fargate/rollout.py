@@ -1,0 +1,91 @@
+"""What the service stack runs: the parameters every change of it takes, and its image history."""
+
+from datetime import UTC, datetime
+
+from flask_fargate import host, secrets, stacks
+from flask_fargate.deployments import deploy_service
+
+# Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
+ROLLED_OUT = "deploy:rolled-out"
+
+
+def service_parameters(aws, resources, tag):
+    """The service stack's parameters that only the tool sets: the image, the resources stack's
+    outputs (a joining site's subnets: its host's), and the secret with its current version (a
+    new version rolls the tasks)."""
+    arn = resources.get("SecretsArn", "")  # none in a resources stack made by an older template
+    return {
+        "ImageTag": tag,
+        **stacks.service_inputs(resources),
+        **host.task_network(aws, resources),
+        "SecretsArn": arn,
+        "SecretsVersion": secrets.current_version(aws, arn),
+    }
+
+
+def roll(aws, tag, confirm, **parameters):
+    """Update the service stack to run `tag` with the current secrets and `parameters`, through a
+    change set like `up`'s, keeping every other parameter; returns the stack."""
+    resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
+    parameters = {**service_parameters(aws, resources, tag), **parameters}
+    stack = deploy_service(aws, parameters, confirm)
+    mark_rolled_out(aws, stack)
+    return stack
+
+
+def mark_rolled_out(aws, service_stack):
+    """Tag the task definition revision the service stack now runs, once its deploy succeeded.
+
+    A failed deploy leaves a revision too (CloudFormation deregisters it as it rolls back, and
+    ECS keeps it describable), which the revisions' numbers alone cannot tell from one that ran.
+    ECS's service deployments would tell them apart, but ECS keeps their last 90 days only
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html), and
+    the revision a site ran before may be older; a tag lasts as long as the revision.
+    """
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    aws.client("ecs").tag_resource(
+        resourceArn=stacks.outputs(service_stack)["TaskDefinitionArn"],
+        tags=[{"key": ROLLED_OUT, "value": now}],
+    )
+
+
+def image_tag(task_definition):
+    """The tag of the task definition's first container image (the site's one container)."""
+    return task_definition["containerDefinitions"][0]["image"].rpartition(":")[2]
+
+
+def previous_revision(aws, task_definition_arn):
+    """The revision (as DescribeTaskDefinition gives it) that ran the image the service ran before
+    the one of `task_definition_arn`, or None.
+
+    Read from the task definition's family: CloudFormation registers a revision for every change
+    of the task definition and deregisters the one it replaces, and ECS keeps deregistered
+    (INACTIVE) revisions describable. Only revisions below the current one that a deploy rolled
+    out (tagged ROLLED_OUT) count, newest first: a failed deploy's revision may sit below the
+    current one once a later deploy succeeded. The first whose image differs is the one before.
+    (ECR's push dates would name images pushed but never run, or the failed image a rollback
+    just left; CloudFormation keeps no earlier parameter values.)
+    """
+    ecs = aws.client("ecs")
+    family, _, revision = task_definition_arn.rpartition("/")[2].rpartition(":")
+    current = ecs.describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    paginator = ecs.get_paginator("list_task_definitions")
+    earlier = sorted(
+        (
+            int(arn.rpartition(":")[2])
+            for status in ("ACTIVE", "INACTIVE")
+            for page in paginator.paginate(familyPrefix=family, status=status)
+            for arn in page["taskDefinitionArns"]
+            # familyPrefix is a prefix: <family>-before, the one-off tasks', starts the same
+            if arn.rpartition("/")[2].rpartition(":")[0] == family
+        ),
+        reverse=True,
+    )
+    for number in (n for n in earlier if n < int(revision)):
+        described = ecs.describe_task_definition(
+            taskDefinition=f"{family}:{number}", include=["TAGS"]
+        )
+        rolled_out = any(tag["key"] == ROLLED_OUT for tag in described.get("tags", []))
+        if rolled_out and image_tag(described["taskDefinition"]) != image_tag(current):
+            return described["taskDefinition"]
+    return None

@@ -1,0 +1,307 @@
+"""What the moto server needs, beyond standin/rules.py, to stand in for ECS's deployments.
+
+moto (5.2) keeps no deployment configuration or load balancers for a stack's service and has no
+service deployments API; `server.moto_server()` applies these patches after its own. Each
+rule says what AWS does and where AWS says so:
+
+- No AWS::CloudWatch::Alarm in stacks: taught here through moto's CloudWatch API, named as
+  CloudFormation names a resource without a name (<logical id>-<random>), `Ref` being that name
+  (CloudFormation User Guide, AWS::CloudWatch::Alarm "Return values"); its metric and
+  dimensions are not kept (nothing here reads them).
+- AWS::ECS::Service keeps its DeploymentConfiguration and LoadBalancers (AdvancedConfiguration
+  included), which DescribeServices returns (ECS API Reference, Service).
+- Every creation or update of the service by CloudFormation starts a service deployment, which
+  ListServiceDeployments and DescribeServiceDeployments return (ECS API Reference,
+  ServiceDeployment): status IN_PROGRESS, then SUCCESSFUL; the target and source revisions'
+  requestedProductionTrafficWeight (ServiceRevisionSummary) follow the strategy's traffic steps
+  (BLUE_GREEN 100; CANARY CanaryPercent, then 100; LINEAR StepPercent at a time), through the
+  lifecycle stages SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME and
+  CLEAN_UP ("Amazon ECS blue/green service deployments workflow", ECS Developer Guide:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html).
+  A ROLLING deployment shifts no weights between target groups.
+- The production listener rule's weights follow those shares: ECS registers the new revision's
+  tasks in the target group not serving (AlternateTargetGroup, then TargetGroup, and so on) and
+  moves the traffic by changing the rule's weights (same page; AdvancedConfiguration in the ECS
+  API Reference). A first deployment, with no revision before it, is taken to start in the
+  group the rule serves (unverified on AWS). So DescribeRules says which group serves the site,
+  and a CloudFormation update that rewrites the rule (1 and 0) sends the traffic where ECS left
+  none, as on AWS.
+- When an alarm of DeploymentConfiguration.Alarms is in ALARM while the deployment runs, ECS
+  sets it to failed and, with Rollback, back to the last completed revision: status
+  ROLLBACK_SUCCESSFUL, `rollback.reason`, `alarms.status` TRIGGERED with the
+  `triggeredAlarmNames`, all the traffic back on the source revision ("How CloudWatch alarms
+  detect Amazon ECS deployment failures":
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+
+The stand-in's clock: a deployment moves one stage further after each DescribeServiceDeployments
+answers, which checks the alarms first, so a test sets an alarm between two calls "mid-way". Not
+taught: AWS's CloudFormation waits for the deployment and fails the stack's update when ECS
+rolls it back (UPDATE_ROLLBACK_COMPLETE); moto completes the update at once, and the deploy tool
+follows the deployment after the stack either way.
+"""
+
+import secrets
+import string
+import uuid
+from datetime import UTC, datetime
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
+from moto.ecs.models import ecs_backends
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.elbv2.models import elbv2_backends
+
+from flask_fargate.standin import rules
+
+
+class Alarm(rules.Taught, CloudFormationModel):
+    """AWS::CloudWatch::Alarm through moto's CloudWatch API, state OK until set otherwise."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        suffix = "".join(secrets.choice(string.ascii_uppercase) for _ in range(12))
+        name = properties.get("AlarmName", f"{resource_name}-{suffix}")
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=properties.get("Namespace"),
+            metric_name=properties.get("MetricName"),
+            comparison_operator=properties["ComparisonOperator"],
+            evaluation_periods=int(properties["EvaluationPeriods"]),
+            period=int(properties.get("Period", 60)),
+            threshold=float(properties["Threshold"]),
+            statistic=properties.get("Statistic"),
+            description=properties.get("AlarmDescription"),
+            dimensions=[],
+            alarm_actions=[],
+        )
+        return cls(name)
+
+    def delete(self, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
+
+
+# A ROLLING deployment's stages: no traffic weights, new tasks join the old ones' target group.
+ROLLING_STAGES = [("SCALE_UP", None), ("CLEAN_UP", None)]
+
+
+def shift_stages(configuration):
+    """The deployment's stages, each with the new revision's share of the traffic."""
+    strategy = configuration.get("strategy", "ROLLING")
+    if strategy == "ROLLING":
+        return ROLLING_STAGES
+    if strategy == "CANARY":
+        shares = [configuration["canaryConfiguration"]["canaryPercent"], 100]
+    elif strategy == "LINEAR":
+        step = configuration["linearConfiguration"]["stepPercent"]
+        shares = [min(step * n, 100) for n in range(1, int(100 // step) + 1 + (100 % step > 0))]
+    else:
+        shares = [100]
+    shifts = [("PRODUCTION_TRAFFIC_SHIFT", share) for share in shares]
+    return [
+        ("SCALE_UP", 0),
+        ("TEST_TRAFFIC_SHIFT", 0),
+        *shifts,
+        ("BAKE_TIME", 100),
+        ("CLEAN_UP", 100),
+    ]
+
+
+def production_groups(service):
+    """The production rule's forward targets ({TargetGroupArn, Weight}, moto's own dicts, so
+    a change here is the rule's), or [] for a service without AdvancedConfiguration."""
+    advanced = (
+        service.load_balancers[0].get("advancedConfiguration") if service.load_balancers else None
+    )
+    if not advanced:
+        return []
+    backend = elbv2_backends[service._account_id][service.region_name]
+    (rule,) = backend.describe_rules(None, [advanced["productionListenerRule"]])
+    return rule.actions[0].data["ForwardConfig"]["TargetGroups"]
+
+
+def new_tasks_group(service, source):
+    """The target group the new revision's tasks go to: the one not serving, or with no
+    revision before, the one serving."""
+    groups = production_groups(service)
+    if not groups:
+        return None
+    serving = max(groups, key=lambda group: group["Weight"])["TargetGroupArn"]
+    if source is None:
+        return serving
+    return next(g["TargetGroupArn"] for g in groups if g["TargetGroupArn"] != serving)
+
+
+def set_weights(deployment):
+    """ECS's traffic shift: the new revision's group takes its share, the other the rest."""
+    share = weight(deployment, "target")
+    if share is None or deployment["green"] is None:
+        return
+    for group in production_groups(deployment["service"]):
+        group["Weight"] = int(
+            share if group["TargetGroupArn"] == deployment["green"] else 100 - share
+        )
+
+
+moto_with_capacity = rules.with_capacity
+
+
+def with_deployment(service, cloudformation_json):
+    """rules.py's (every create and update of a stack's service passes there), then the service
+    keeps its deployment configuration and load balancers and starts a deployment."""
+    service = moto_with_capacity(service, cloudformation_json)
+    properties = cloudformation_json["Properties"]
+    configuration = rules.camel(properties.get("DeploymentConfiguration", {}))
+    service.deployment_configuration = configuration
+    service.load_balancers = rules.camel(properties.get("LoadBalancers", []))
+    # Kept on moto's service, so that a reset of the server forgets them with it.
+    history = vars(service).setdefault("service_deployments", [])
+    source = history[-1]["target"] if history else None
+    now = datetime.now(UTC)
+    history.append(
+        {
+            "arn": service.arn.replace(":service/", ":service-deployment/")
+            + f"/{uuid.uuid4().hex}",
+            "service": service,
+            "created": now,
+            "stages": shift_stages(configuration),
+            "stage": 0,
+            "status": "IN_PROGRESS",
+            "target": {
+                "arn": f"{service.arn}/revision/{uuid.uuid4().hex}",
+                "td": service.task_definition,
+            },
+            "source": source,
+            "green": new_tasks_group(service, source),
+            "configuration": configuration,
+            "triggered": [],
+        }
+    )
+    return service
+
+
+def triggered_alarms(deployment):
+    alarms = deployment["configuration"].get("alarms", {})
+    if not alarms.get("enable"):
+        return []
+    service = deployment["service"]
+    watched = cloudwatch_backends[service._account_id][service.region_name].alarms
+    return [
+        name
+        for name in alarms["alarmNames"]
+        if name in watched and watched[name].state_value == "ALARM"
+    ]
+
+
+def roll_back_on_alarm(deployment):
+    """ECS's alarm check: an alarm in ALARM while the deployment runs rolls it back to the source
+    revision."""
+    triggered = triggered_alarms(deployment)
+    if deployment["status"] == "IN_PROGRESS" and triggered:
+        if deployment["configuration"]["alarms"].get("rollback"):
+            deployment["status"] = "ROLLBACK_SUCCESSFUL"
+            deployment["triggered"] = triggered
+            if deployment["source"]:
+                deployment["service"].task_definition = deployment["source"]["td"]
+
+
+def advance(deployment):
+    """One tick of the stand-in's clock: the next stage, SUCCESSFUL after the last."""
+    if deployment["status"] != "IN_PROGRESS":
+        return
+    if deployment["stage"] + 1 < len(deployment["stages"]):
+        deployment["stage"] += 1
+    else:
+        deployment["status"] = "SUCCESSFUL"
+
+
+def weight(deployment, revision):
+    """The share of production traffic the revision takes now (None for ROLLING)."""
+    stage, share = deployment["stages"][deployment["stage"]]
+    if share is None:
+        return None
+    new = 0 if deployment["status"].startswith("ROLLBACK") else share
+    return float(new if revision == "target" else 100 - new)
+
+
+def summary(deployment, revision):
+    described = {"arn": deployment[revision]["arn"], "requestedTaskCount": 0}
+    share = weight(deployment, revision)
+    if share is not None:
+        described["requestedProductionTrafficWeight"] = share
+    return described
+
+
+def described(deployment):
+    stage, _ = deployment["stages"][deployment["stage"]]
+    result = {
+        "serviceDeploymentArn": deployment["arn"],
+        "serviceArn": deployment["service"].arn,
+        "createdAt": deployment["created"].timestamp(),
+        "status": deployment["status"],
+        "lifecycleStage": stage,
+        "targetServiceRevision": summary(deployment, "target"),
+        "sourceServiceRevisions": [summary(deployment, "source")] if deployment["source"] else [],
+        "deploymentConfiguration": deployment["configuration"],
+        "alarms": {
+            "status": "TRIGGERED" if deployment["triggered"] else "MONITORING",
+            "alarmNames": deployment["configuration"].get("alarms", {}).get("alarmNames", []),
+            "triggeredAlarmNames": deployment["triggered"],
+        },
+    }
+    if deployment["triggered"]:
+        names = ", ".join(deployment["triggered"])
+        result["rollback"] = {
+            "reason": f"the CloudWatch alarm(s) {names} went into ALARM state",
+            "serviceRevisionArn": deployment["source"]["arn"] if deployment["source"] else "",
+        }
+        result["statusReason"] = "Deployment failed: one or more alarms went into ALARM state."
+    return result
+
+
+def deployments_of(response, service=None):
+    """The deployments of the service named (ARN or name), or of every service."""
+    services = ecs_backends[response.current_account][response.region].services.values()
+    return [
+        deployment
+        for each in services
+        if service in (None, each.arn, each.name)
+        for deployment in reversed(vars(each).get("service_deployments", []))
+    ]
+
+
+def list_service_deployments(self):
+    briefs = [
+        {
+            "serviceDeploymentArn": d["arn"],
+            "serviceArn": d["service"].arn,
+            "createdAt": d["created"].timestamp(),
+            "status": d["status"],
+        }
+        for d in deployments_of(self, self._get_param("service"))
+    ]
+    return ActionResult({"serviceDeployments": briefs})
+
+
+def describe_service_deployments(self):
+    wanted = set(self._get_param("serviceDeploymentArns", []))
+    found = [d for d in deployments_of(self) if d["arn"] in wanted]
+    for deployment in found:
+        roll_back_on_alarm(deployment)
+        set_weights(deployment)
+    result = [described(d) for d in found]
+    for deployment in found:
+        advance(deployment)
+    return ActionResult({"serviceDeployments": result, "failures": []})
+
+
+PATCHES = [
+    (rules, "with_capacity", with_deployment),
+    (EC2ContainerServiceResponse, "list_service_deployments", list_service_deployments),
+    (EC2ContainerServiceResponse, "describe_service_deployments", describe_service_deployments),
+]
