@@ -43,6 +43,12 @@ def start_session():
     return "ok"
 
 
+@probe.get("/referrer-policy")
+def referrer_policy():
+    """Sends a Referrer-Policy of the app's own, which nginx must not override."""
+    return "ok", 200, {"Referrer-Policy": "no-referrer"}
+
+
 @probe.get("/slow")
 def slow():
     """Answers after ?seconds=, for the tests that stop the server while a request is in flight."""

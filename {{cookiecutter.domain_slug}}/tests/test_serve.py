@@ -245,6 +245,61 @@ def test_home_page_through_nginx(stack):
     assert response.getheader("Server") == "nginx"  # no version given away
 
 
+# Sent by nginx on every response (container/nginx.conf).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": "frame-ancestors 'self'",
+}
+SECURITY_HEADER_URLS = {
+    "page": ("/", {}, 200),
+    "static-file": ("/static/probe/large.css", {}, 200),
+    "hashed-static-file": (f"/static/probe/large.{content_hash('probe/large.css')}.css", {}, 200),
+    "favicon": ("/favicon.ico", {}, 200),
+    "health-check": ("/health", {}, 200),
+    "apps-404": ("/no-such-page", {"X-Forwarded-Proto": "https"}, 404),
+    "nginxs-404": ("/static/probe/missing.css", {"X-Forwarded-Proto": "https"}, 404),
+    "not-modified": ("/static/probe/large.css", {"If-None-Match": "*"}, 304),
+}
+if HTTPS:
+    SECURITY_HEADER_URLS["http-to-https-redirect"] = ("/", {"X-Forwarded-Proto": "http"}, 301)
+    SECURITY_HEADER_URLS["static-redirect"] = (
+        "/static/probe/large.css",
+        {"X-Forwarded-Proto": "http"},
+        301,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "status"), SECURITY_HEADER_URLS.values(), ids=SECURITY_HEADER_URLS.keys()
+)
+def test_every_response_carries_the_security_headers_once(stack, url, headers, status):
+    response, _ = stack.fetch(url, headers)
+
+    assert response.status == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get_all(name) == [value], name
+
+
+def test_hashed_static_files_keep_the_security_headers_beside_their_cache_control(stack):
+    """The one location that adds a header of its own (Cache-Control) loses none of the
+    server's, HSTS included."""
+    url = f"/static/probe/large.{content_hash('probe/large.css')}.css"
+
+    response, _ = stack.fetch(url, {"X-Forwarded-Proto": "https"})
+
+    assert response.headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]
+    assert (response.getheader("Strict-Transport-Security") is not None) is HTTPS
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get_all(name) == [value], name
+
+
+def test_the_apps_own_referrer_policy_is_the_one_sent(stack):
+    response, _ = stack.fetch("/probe/referrer-policy")
+
+    assert response.headers.get_all("Referrer-Policy") == ["no-referrer"]
+
+
 def test_health_check_without_forwarded_proto_is_answered(stack):
     # What the load balancer's health check sends: plain HTTP, no X-Forwarded-Proto.
     response, body = stack.get("/health")
