@@ -17,7 +17,7 @@ from app.views import site
 
 DEFAULT_DOMAIN = {{ cookiecutter.domain | tojson }}{{ "  # noqa: E501 - the domain as answered, however long" if (cookiecutter.domain | length) > 80 else "" }}
 # As container/entrypoint reads it: the service stack passes the resources stack's SiteUrl.
-DEFAULT_SITE_URL = {{ (("https://" if cookiecutter.ssl else "http://") ~ cookiecutter.domain) | tojson }}{{ "  # noqa: E501 - the domain as answered, however long" if (cookiecutter.domain | length) > 71 else "" }}
+DEFAULT_SITE_URL = {{ ("https://" if cookiecutter.ssl else "http://") | tojson }} + DEFAULT_DOMAIN
 
 
 def create_app(config=None):
