@@ -149,7 +149,9 @@ def test_nginx_holds_10000_clients_within_fargates_open_file_limit(
 ):
     conf = (default_bake / "container" / "nginx.conf").read_text()
     connections = nginx_number(conf, "worker_connections")
-    open_files = nginx_number(conf, "worker_rlimit_nofile")
+    # The entrypoint fills it in: OPEN_FILES, or a lower hard limit it was started with.
+    assert re.search(r"^worker_rlimit_nofile \$\{OPEN_FILES\};", conf, re.MULTILINE)
+    open_files = runpy.run_path(str(default_bake / "container" / "entrypoint"))["OPEN_FILES"]
     monkeypatch.setenv("SCRATCH_DIR", str(tmp_path))
     gunicorn = runpy.run_path(str(default_bake / "container" / "gunicorn.conf.py"))
     # Connections nginx may hold to gunicorn: as many as its listen queue takes.

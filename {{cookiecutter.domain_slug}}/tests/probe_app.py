@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, request, session, url_for
 
 from app import create_app
 
@@ -34,6 +34,19 @@ def config_digest(name):
     if name not in current_app.config:
         abort(404)
     return hashlib.sha256(str(current_app.config[name]).encode()).hexdigest()
+
+
+@probe.get("/session")
+def start_session():
+    """Puts something in the session, so the answer sets the session cookie."""
+    session["probe"] = "seen"
+    return "ok"
+
+
+@probe.get("/referrer-policy")
+def referrer_policy():
+    """Sends a Referrer-Policy of the app's own, which nginx must not override."""
+    return "ok", 200, {"Referrer-Policy": "no-referrer"}
 
 
 @probe.get("/slow")

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask, url_for
 from probe_app import probe
 
-from app import DEFAULT_DOMAIN, create_app
+from app import DEFAULT_DOMAIN, DEFAULT_SITE_URL, create_app
 from app.static_urls import hash_static_urls, hashed_names
 
 
@@ -126,6 +126,41 @@ def test_flask_settings_come_from_prefixed_environment_variables(monkeypatch):
     monkeypatch.setenv("FLASK_MAX_CONTENT_LENGTH", "1048576")
 
     assert create_app().config["MAX_CONTENT_LENGTH"] == 1048576
+
+
+def session_cookie(site_url, monkeypatch):
+    """The session cookie's attributes, as {lowercase name: value}, set by an app given
+    site_url as SITE_URL (None: not set, the address answered at generation)."""
+    if site_url is None:
+        monkeypatch.delenv("SITE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SITE_URL", site_url)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test"})
+    app.register_blueprint(probe)
+
+    (cookie,) = app.test_client().get("/probe/session").headers.getlist("Set-Cookie")
+    name_value, *attributes = (part.strip() for part in cookie.split(";"))
+    assert name_value.startswith("session=")
+    return {name.lower(): value for name, _, value in (a.partition("=") for a in attributes)}
+
+
+@pytest.mark.parametrize(
+    ("site_url", "secure"),
+    [
+        ("https://www.example.org", True),
+        ("http://www.example.org", False),
+        (None, DEFAULT_SITE_URL.startswith("https://")),
+    ],
+    ids=["https-site-url", "http-site-url", "answered-at-generation"],
+)
+def test_the_session_cookie_is_httponly_samesite_lax_and_secure_on_https(
+    monkeypatch, site_url, secure
+):
+    attributes = session_cookie(site_url, monkeypatch)
+
+    assert "httponly" in attributes  # no script reads it
+    assert attributes["samesite"] == "Lax"  # not sent on other sites' requests (forms, frames)
+    assert ("secure" in attributes) is secure  # never sent over plain HTTP when there is HTTPS
 
 
 def test_health_answers_ok_uncached(client):

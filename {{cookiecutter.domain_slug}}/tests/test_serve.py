@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import json
 import os
+import resource
 import runpy
 import shutil
 import signal
@@ -135,7 +136,7 @@ def start_entrypoint(scratch, app_module=None, site_url=None, project=PROJECT, s
     return Stack(scratch, [sys.executable, str(project / "container" / "entrypoint")], env)
 
 
-def start_make_serve(scratch):
+def start_make_serve(scratch, **popen):
     """`make serve` in a process group of its own, as a shell runs a command in a terminal.
 
     Its .venv stands in for one: marked installed, with the tests' own interpreter for a bin.
@@ -143,7 +144,7 @@ def start_make_serve(scratch):
     (scratch / ".installed").touch()
     python_bin = Path(sys.executable).parent
     command = ["make", "--no-print-directory", "serve", f"VENV={scratch}", f"BIN={python_bin}"]
-    return Stack(scratch, command, os.environ, cwd=PROJECT, process_group=0)
+    return Stack(scratch, command, os.environ, cwd=PROJECT, process_group=0, **popen)
 
 
 # Static files of the tests' own, by name: what the site's own are is yours to change.
@@ -243,6 +244,61 @@ def test_home_page_through_nginx(stack):
     assert response.status == 200
     assert response.getheader("Content-Type").startswith("text/html")
     assert response.getheader("Server") == "nginx"  # no version given away
+
+
+# Sent by nginx on every response (container/nginx.conf).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": "frame-ancestors 'self'",
+}
+SECURITY_HEADER_URLS = {
+    "page": ("/", {}, 200),
+    "static-file": ("/static/probe/large.css", {}, 200),
+    "hashed-static-file": (f"/static/probe/large.{content_hash('probe/large.css')}.css", {}, 200),
+    "favicon": ("/favicon.ico", {}, 200),
+    "health-check": ("/health", {}, 200),
+    "apps-404": ("/no-such-page", {"X-Forwarded-Proto": "https"}, 404),
+    "nginxs-404": ("/static/probe/missing.css", {"X-Forwarded-Proto": "https"}, 404),
+    "not-modified": ("/static/probe/large.css", {"If-None-Match": "*"}, 304),
+}
+if HTTPS:
+    SECURITY_HEADER_URLS["http-to-https-redirect"] = ("/", {"X-Forwarded-Proto": "http"}, 301)
+    SECURITY_HEADER_URLS["static-redirect"] = (
+        "/static/probe/large.css",
+        {"X-Forwarded-Proto": "http"},
+        301,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "status"), SECURITY_HEADER_URLS.values(), ids=SECURITY_HEADER_URLS.keys()
+)
+def test_every_response_carries_the_security_headers_once(stack, url, headers, status):
+    response, _ = stack.fetch(url, headers)
+
+    assert response.status == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get_all(name) == [value], name
+
+
+def test_hashed_static_files_keep_the_security_headers_beside_their_cache_control(stack):
+    """The one location that adds a header of its own (Cache-Control) loses none of the
+    server's, HSTS included."""
+    url = f"/static/probe/large.{content_hash('probe/large.css')}.css"
+
+    response, _ = stack.fetch(url, {"X-Forwarded-Proto": "https"})
+
+    assert response.headers.get_all("Cache-Control") == ["public, max-age=31536000, immutable"]
+    assert (response.getheader("Strict-Transport-Security") is not None) is HTTPS
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get_all(name) == [value], name
+
+
+def test_the_apps_own_referrer_policy_is_the_one_sent(stack):
+    response, _ = stack.fetch("/probe/referrer-policy")
+
+    assert response.headers.get_all("Referrer-Policy") == ["no-referrer"]
 
 
 def test_health_check_without_forwarded_proto_is_answered(stack):
@@ -628,6 +684,45 @@ def test_make_serve_ends_once_everything_it_started_has_stopped(make_serve, stop
 
     assert still_running(started) == []
     assert not listening(make_serve.port)
+
+
+@linux_only  # the entrypoint sees make's signal in /proc
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_to_make_alone_stops_everything_within_seconds(make_serve, stop_signal):
+    """`kill -INT <pid of make>`, as a supervisor stops it: make passes SIGINT and SIGHUP on to
+    no one (a terminal sends them to the whole group) and waits for its children; the entrypoint
+    sees make handling one and drains, so make dies of it a moment later."""
+    started = serving_processes(make_serve)
+
+    os.kill(make_serve.process.pid, stop_signal)  # to make alone, not its process group
+    code = make_serve.process.wait(timeout=10)
+
+    assert code == -stop_signal  # make's way out: its signal, raised again once its children end
+    assert still_running(started) == []
+    assert not listening(make_serve.port)
+    assert f"{stop_signal.name} sent to the process that started this one" in make_serve.errors()
+
+
+def lower_open_files_limit():
+    """Run in make's process before it starts (preexec_fn): a hard limit of open files below the
+    entrypoint's OPEN_FILES, as on many machines (`ulimit -Hn`); lowering one needs no privilege."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, low), low))
+
+
+def test_make_serve_prints_no_alert_under_a_lower_open_files_limit(tmp_path):
+    """nginx sets its workers' open-file limits, soft and hard, to worker_rlimit_nofile, and
+    cannot raise the hard one: above it, each worker used to log [alert] setrlimit(...) failed."""
+    running = start_make_serve(tmp_path, preexec_fn=lower_open_files_limit)
+    try:
+        serving_processes(running)  # a worker has started, and answered
+        errors = running.errors()
+    finally:
+        running.stop()
+
+    assert "[alert]" not in errors
+    assert "[emerg]" not in errors
 
 
 def test_make_serve_answers_the_apps_static_urls_itself(make_serve):
