@@ -7,6 +7,7 @@ those conditions for the defaults, the way CloudFormation would on a first deplo
 
 import json
 import re
+from fnmatch import fnmatchcase
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cfnlint.decode import decode_str
-from conftest import bake_cli
+from conftest import answers_for, bake_cli, load_hook
 
 STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
@@ -252,6 +253,36 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
                     )
 
 
+
+@parametrized
+def test_the_dynamodb_policy_reaches_no_other_sites_tables(site, answers, run_checkov):
+    """Issue 22.4: <slug>-* matched the tables of every site whose slug starts with <slug>-
+    (example-com-au-* from example-com). The prefix ends with a character no slug holds."""
+    slug = site.project.name
+    policy = site.created("service", DynamoDbAccess="true")["DynamoDbPolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    prefix = site.templates["service"]["Parameters"]["DynamoDbTablePrefix"]["Default"]
+    hook = load_hook("pre_gen_project", answers_for())
+    assert hook.SLUG.fullmatch(f"a{prefix[-1]}b") is None, prefix  # no slug holds it
+    account = "arn:aws:dynamodb:eu-west-1:123456789012"
+    patterns = [
+        r["Fn::Sub"]
+        .replace("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}", account)
+        .replace("${DynamoDbTablePrefix}", prefix)
+        for r in statement["Resource"]
+    ]
+
+    def reachable(arn):
+        return any(fnmatchcase(arn, pattern) for pattern in patterns)
+
+    assert reachable(f"{account}:table/{slug}.orders")
+    assert reachable(f"{account}:table/{slug}.orders/index/by-date")
+    for other in (f"{slug}-au", f"{slug}-shop", f"{slug}2"):  # other sites' slugs
+        assert hook.SLUG.fullmatch(other)
+        for table in (f"{other}.orders", f"{other}-orders"):
+            assert not reachable(f"{account}:table/{table}"), table
+            assert not reachable(f"{account}:table/{table}/index/by-date"), table
+
 @parametrized
 def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_checkov):
     resources = site.created("resources")
@@ -437,7 +468,7 @@ def expected_defaults(answers):
             "EnableExecuteCommand": "false",
             "AlarmEmail": full["alarm_email"],
             "DynamoDbAccess": flag[full["dynamodb_access"]],
-            "DynamoDbTablePrefix": f"{slug}-",
+            "DynamoDbTablePrefix": f"{slug}.",
             "LoadBalancerStackName": f"{full['host_site'] or slug}-resources",
         },
     }
