@@ -21,6 +21,8 @@ STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 CHECKOV = [Path(sys.prefix, "checkov", "bin", "checkov")]  # its own venv: see the Makefile
 NO_VALUE = {"Ref": "AWS::NoValue"}
+# TLS 1.3, and TLS 1.2 with ECDHE-{ECDSA,RSA}-AES{128,256}-GCM only: every cipher forward secret.
+FORWARD_SECRET_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # The NAT answer and the stack parameter it sets.
 NAT_GATEWAYS = {"none": "0", "shared": "1", "per_zone": "2"}
 
@@ -355,6 +357,9 @@ def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
         assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
         https = created["HttpsListener"]["Properties"]
         assert https["Port"] == 443 and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+        # Issue 22.7: forward secrecy for every cipher (TLS 1.2 with ECDHE and AES-GCM only),
+        # the policy AWS recommends ("Security policies for your Application Load Balancer").
+        assert https["SslPolicy"] == FORWARD_SECRET_TLS_POLICY
         assert https["DefaultActions"] == [not_found]
     else:
         assert http_actions == [not_found]
