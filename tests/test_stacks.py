@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cfnlint.api import ManualArgs, lint_by_config
 from cfnlint.decode import decode_str
 from conftest import answers_for, bake_cli, load_hook
 
@@ -845,6 +846,32 @@ def test_deploy_role_may_stop_this_sites_service_deployments(site, answers, run_
 def test_the_accounts_github_oidc_provider_is_never_deleted_with_a_site(site, answers, run_checkov):
     provider = site.resources("resources")["GithubOidcProvider"]
     assert provider["DeletionPolicy"] == provider["UpdateReplacePolicy"] == "Retain"
+
+
+@parametrized
+def test_stateful_resources_say_what_becomes_of_them(site, answers, run_checkov):
+    """Issue 22.8: cfn-lint's informational I3011 finds no stateful resource left to
+    CloudFormation's default (delete), and the site's secrets outlive its stack: CloudFormation
+    deletes a secret without Secrets Manager's recovery window (cloudformation-coverage-roadmap
+    #1999)."""
+    stacks = [str(site.project / "cloudformation" / f"{name}.yaml") for name in STACKS]
+    matches = lint_by_config(ManualArgs(templates=stacks, include_checks=["I"]))
+    assert [str(m) for m in matches if m.rule.id == "I3011"] == []
+    resources = site.resources("resources")
+    policies = {
+        name: (resources[name]["DeletionPolicy"], resources[name]["UpdateReplacePolicy"])
+        for name in ("Secrets", "LogGroup", "Repository", "HostedZone")
+    }
+    assert policies == {
+        "Secrets": ("RetainExceptOnCreate", "Retain"),
+        # Fixed names: a kept one would make creating the site again fail.
+        "LogGroup": ("Delete", "Delete"),
+        "Repository": ("Delete", "Delete"),
+        # Route 53 refuses to delete a zone holding records added by hand.
+        "HostedZone": ("Delete", "Delete"),
+    }
+    # A kept secret never blocks a site made again: CloudFormation names it.
+    assert "Name" not in resources["Secrets"]["Properties"]
 
 
 # ---------------------------------------------------------------- side by side
