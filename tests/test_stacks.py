@@ -501,8 +501,12 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
         "Enable": True,
         "Rollback": True,
     }
-    # ECS offers the circuit breaker for rolling updates only (DeploymentCircuitBreaker).
-    assert ("DeploymentCircuitBreaker" in configuration) == rolling
+    # Issue 20.2: the circuit breaker wherever AWS documents it, rolling and blue/green
+    # ("Amazon ECS deployment failure detection"); the linear and canary pages name alarms only.
+    breaker = strategy in ("ROLLING", "BLUE_GREEN")
+    assert configuration.get("DeploymentCircuitBreaker") == (
+        {"Enable": True, "Rollback": True} if breaker else None
+    )
     assert ("BakeTimeInMinutes" in configuration) == (not rolling)
     assert ("CanaryConfiguration" in configuration) == (strategy == "CANARY")
     assert ("LinearConfiguration" in configuration) == (strategy == "LINEAR")
