@@ -541,6 +541,28 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
 
 
 @parametrized
+def test_mixed_capacity_keeps_the_first_task_on_demand(site, answers, run_checkov):
+    """Issue 20.4: ECS places a provider's base before any weight counts
+    (CapacityProviderStrategyItem), so FARGATE Base 1 Weight 0 keeps one task on demand and
+    FARGATE_SPOT Weight 1 takes every further one (AWS Copilot's spot_from does the same)."""
+    strategies = {
+        capacity: site.created("service", Capacity=capacity)["Service"]["Properties"][
+            "CapacityProviderStrategy"
+        ]
+        for capacity in ("on_demand", "spot", "mixed")
+    }
+    assert strategies == {
+        "on_demand": [{"CapacityProvider": "FARGATE", "Weight": 1}],
+        "spot": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}],
+        "mixed": [
+            {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 0},
+            {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+        ],
+    }
+    # Only one provider of a strategy may have a base (CapacityProviderStrategyItem).
+    assert [item for item in strategies["mixed"] if "Base" in item] == [strategies["mixed"][0]]
+
+@parametrized
 def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling_only(
     site, answers, run_checkov
 ):
