@@ -7,19 +7,23 @@ those conditions for the defaults, the way CloudFormation would on a first deplo
 
 import json
 import re
+from fnmatch import fnmatchcase
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cfnlint.api import ManualArgs, lint_by_config
 from cfnlint.decode import decode_str
-from conftest import bake_cli
+from conftest import answers_for, bake_cli, load_hook
 
 STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 CHECKOV = [Path(sys.prefix, "checkov", "bin", "checkov")]  # its own venv: see the Makefile
 NO_VALUE = {"Ref": "AWS::NoValue"}
+# TLS 1.3, and TLS 1.2 with ECDHE-{ECDSA,RSA}-AES{128,256}-GCM only: every cipher forward secret.
+FORWARD_SECRET_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # The NAT answer and the stack parameter it sets.
 NAT_GATEWAYS = {"none": "0", "shared": "1", "per_zone": "2"}
 
@@ -252,6 +256,36 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
                     )
 
 
+
+@parametrized
+def test_the_dynamodb_policy_reaches_no_other_sites_tables(site, answers, run_checkov):
+    """Issue 22.4: <slug>-* matched the tables of every site whose slug starts with <slug>-
+    (example-com-au-* from example-com). The prefix ends with a character no slug holds."""
+    slug = site.project.name
+    policy = site.created("service", DynamoDbAccess="true")["DynamoDbPolicy"]["Properties"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    prefix = site.templates["service"]["Parameters"]["DynamoDbTablePrefix"]["Default"]
+    hook = load_hook("pre_gen_project", answers_for())
+    assert hook.SLUG.fullmatch(f"a{prefix[-1]}b") is None, prefix  # no slug holds it
+    account = "arn:aws:dynamodb:eu-west-1:123456789012"
+    patterns = [
+        r["Fn::Sub"]
+        .replace("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}", account)
+        .replace("${DynamoDbTablePrefix}", prefix)
+        for r in statement["Resource"]
+    ]
+
+    def reachable(arn):
+        return any(fnmatchcase(arn, pattern) for pattern in patterns)
+
+    assert reachable(f"{account}:table/{slug}.orders")
+    assert reachable(f"{account}:table/{slug}.orders/index/by-date")
+    for other in (f"{slug}-au", f"{slug}-shop", f"{slug}2"):  # other sites' slugs
+        assert hook.SLUG.fullmatch(other)
+        for table in (f"{other}.orders", f"{other}-orders"):
+            assert not reachable(f"{account}:table/{table}"), table
+            assert not reachable(f"{account}:table/{table}/index/by-date"), table
+
 @parametrized
 def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_checkov):
     resources = site.created("resources")
@@ -324,6 +358,9 @@ def test_redirect_listener_exactly_when_ssl(site, answers, run_checkov):
         assert redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
         https = created["HttpsListener"]["Properties"]
         assert https["Port"] == 443 and https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+        # Issue 22.7: forward secrecy for every cipher (TLS 1.2 with ECDHE and AES-GCM only),
+        # the policy AWS recommends ("Security policies for your Application Load Balancer").
+        assert https["SslPolicy"] == FORWARD_SECRET_TLS_POLICY
         assert https["DefaultActions"] == [not_found]
     else:
         assert http_actions == [not_found]
@@ -437,7 +474,7 @@ def expected_defaults(answers):
             "EnableExecuteCommand": "false",
             "AlarmEmail": full["alarm_email"],
             "DynamoDbAccess": flag[full["dynamodb_access"]],
-            "DynamoDbTablePrefix": f"{slug}-",
+            "DynamoDbTablePrefix": f"{slug}.",
             "LoadBalancerStackName": f"{full['host_site'] or slug}-resources",
         },
     }
@@ -464,8 +501,12 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
         "Enable": True,
         "Rollback": True,
     }
-    # ECS offers the circuit breaker for rolling updates only (DeploymentCircuitBreaker).
-    assert ("DeploymentCircuitBreaker" in configuration) == rolling
+    # Issue 20.2: the circuit breaker wherever AWS documents it, rolling and blue/green
+    # ("Amazon ECS deployment failure detection"); the linear and canary pages name alarms only.
+    breaker = strategy in ("ROLLING", "BLUE_GREEN")
+    assert configuration.get("DeploymentCircuitBreaker") == (
+        {"Enable": True, "Rollback": True} if breaker else None
+    )
     assert ("BakeTimeInMinutes" in configuration) == (not rolling)
     assert ("CanaryConfiguration" in configuration) == (strategy == "CANARY")
     assert ("LinearConfiguration" in configuration) == (strategy == "LINEAR")
@@ -498,6 +539,28 @@ def test_every_strategy_rolls_back_on_the_alarms_and_shifts_traffic_through_the_
         ("AlternateTargetGroup", 0),
     ]
 
+
+@parametrized
+def test_mixed_capacity_keeps_the_first_task_on_demand(site, answers, run_checkov):
+    """Issue 20.4: ECS places a provider's base before any weight counts
+    (CapacityProviderStrategyItem), so FARGATE Base 1 Weight 0 keeps one task on demand and
+    FARGATE_SPOT Weight 1 takes every further one (AWS Copilot's spot_from does the same)."""
+    strategies = {
+        capacity: site.created("service", Capacity=capacity)["Service"]["Properties"][
+            "CapacityProviderStrategy"
+        ]
+        for capacity in ("on_demand", "spot", "mixed")
+    }
+    assert strategies == {
+        "on_demand": [{"CapacityProvider": "FARGATE", "Weight": 1}],
+        "spot": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}],
+        "mixed": [
+            {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 0},
+            {"CapacityProvider": "FARGATE_SPOT", "Weight": 1},
+        ],
+    }
+    # Only one provider of a strategy may have a base (CapacityProviderStrategyItem).
+    assert [item for item in strategies["mixed"] if "Base" in item] == [strategies["mixed"][0]]
 
 @parametrized
 def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling_only(
@@ -809,6 +872,32 @@ def test_deploy_role_may_stop_this_sites_service_deployments(site, answers, run_
 def test_the_accounts_github_oidc_provider_is_never_deleted_with_a_site(site, answers, run_checkov):
     provider = site.resources("resources")["GithubOidcProvider"]
     assert provider["DeletionPolicy"] == provider["UpdateReplacePolicy"] == "Retain"
+
+
+@parametrized
+def test_stateful_resources_say_what_becomes_of_them(site, answers, run_checkov):
+    """Issue 22.8: cfn-lint's informational I3011 finds no stateful resource left to
+    CloudFormation's default (delete), and the site's secrets outlive its stack: CloudFormation
+    deletes a secret without Secrets Manager's recovery window (cloudformation-coverage-roadmap
+    #1999)."""
+    stacks = [str(site.project / "cloudformation" / f"{name}.yaml") for name in STACKS]
+    matches = lint_by_config(ManualArgs(templates=stacks, include_checks=["I"]))
+    assert [str(m) for m in matches if m.rule.id == "I3011"] == []
+    resources = site.resources("resources")
+    policies = {
+        name: (resources[name]["DeletionPolicy"], resources[name]["UpdateReplacePolicy"])
+        for name in ("Secrets", "LogGroup", "Repository", "HostedZone")
+    }
+    assert policies == {
+        "Secrets": ("RetainExceptOnCreate", "Retain"),
+        # Fixed names: a kept one would make creating the site again fail.
+        "LogGroup": ("Delete", "Delete"),
+        "Repository": ("Delete", "Delete"),
+        # Route 53 refuses to delete a zone holding records added by hand.
+        "HostedZone": ("Delete", "Delete"),
+    }
+    # A kept secret never blocks a site made again: CloudFormation names it.
+    assert "Name" not in resources["Secrets"]["Properties"]
 
 
 # ---------------------------------------------------------------- side by side
