@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import decode_str
-from conftest import TEMPLATE, bake_cli
+from conftest import QUESTIONS, TEMPLATE, bake_cli
 
 DOCS = TEMPLATE / "docs"
 # The commands of `flask-fargate` (issue 19): `rehearse` was `python -m deploy.rehearse`,
@@ -131,7 +131,7 @@ def test_every_docs_page_it_links_exists_with_its_heading(site):
 
 
 def test_it_says_what_is_true_for_the_answers(site):
-    project, answers, readme = site
+    _, answers, readme = site
     if answers.get("host_site"):
         assert "do not exist" not in readme and "does not exist" not in readme
         assert f"**{answers['host_site']}**" in readme
@@ -199,3 +199,14 @@ def test_the_docs_index_lists_every_page():
     for page in DOCS.glob("*.md"):
         if page.name != "README.md":
             assert f"]({page.name})" in index, page.name
+
+
+def test_the_template_readme_explains_every_question_once():
+    """Issue 20.14: the questions table had left out four answers and counted the rest."""
+    questions = [key for key in QUESTIONS if not key.startswith("_")]
+    readme = (TEMPLATE / "README.md").read_text()
+    table = readme.split("## Questions", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"(?m)^\| `([a-z_]+)` \|", table) == questions
+    for word in ("Spot", "arm64", "canary", "external"):
+        assert word in table, word
+    assert not re.search(r"\b(fifteen|sixteen|seventeen|twenty)\b", readme)
