@@ -1,4 +1,4 @@
-"""The cost and rollout figures of deploy/cost.py against hand-computed cases, and in a bake."""
+"""The cost and rollout figures of flask_fargate/cost.py against hand-computed cases, and in a bake."""
 
 import dataclasses
 import importlib.util
@@ -9,13 +9,13 @@ import sys
 import pytest
 from conftest import TEMPLATE, bake_cli
 
-COST_PY = TEMPLATE / "{{cookiecutter.domain_slug}}" / "deploy" / "cost.py"
+COST_PY = TEMPLATE / "src" / "flask_fargate" / "cost.py"
 spec = importlib.util.spec_from_file_location("site_cost", COST_PY)
 cost = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = cost  # dataclasses look their module up
 spec.loader.exec_module(cost)
 
-# AWS's us-east-1 list prices as of 2026-06, from the pricing pages deploy/prices.json names
+# AWS's us-east-1 list prices as of 2026-06, from the pricing pages flask_fargate/prices.json names
 # (aws.amazon.com/fargate/pricing, /vpc/pricing, ...), fixed here so the hand computations
 # below stay true when prices.json is updated.
 PRICES = {

@@ -72,12 +72,12 @@ def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
     assert credentials["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert credentials["aws-region"] == "eu-central-1"
     command = job["steps"][-1]["run"].split()
-    assert command[:4] == [".venv/bin/python", "-m", "deploy", "up"]
+    assert command[:2] == [".venv/bin/flask-fargate", "up"]
     assert "--service-only" in command
     # The options are the deploy tool's own: a stale one would fail every deploy from main.
-    parse = "import sys; from deploy.cli import parser; parser().parse_args(sys.argv[1:])"
+    parse = "import sys; from flask_fargate.cli import parser; parser().parse_args(sys.argv[1:])"
     parsed = subprocess.run(
-        [sys.executable, "-c", parse, *command[3:]],
+        [sys.executable, "-c", parse, *command[1:]],
         cwd=workflows.parent.parent,
         capture_output=True,
         text=True,
@@ -86,11 +86,20 @@ def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
     assert parsed.returncode == 0, parsed.stderr
 
 
+def test_the_deploy_job_installs_everything_before_it_holds_aws_credentials(workflows):
+    (job,) = [load(workflows / "deploy.yml")["jobs"]["deploy"]]
+    steps = [step.get("uses", "") or step.get("run", "") for step in job["steps"]]
+    credentials = next(i for i, step in enumerate(steps) if "configure-aws-credentials" in step)
+    installs = [i for i, step in enumerate(steps) if "make venv" in step or "install" in step]
+
+    assert installs and max(installs) < credentials
+
+
 def test_an_arm64_site_deploys_from_an_x86_runner_with_qemu(workflows):
     (job,) = [load(workflows / "deploy.yml")["jobs"]["deploy"]]
     runs = [step.get("run", "") for step in job["steps"]]
     qemu = next(i for i, run in enumerate(runs) if "qemu-user-static" in run)
-    deploy = next(i for i, run in enumerate(runs) if "python -m deploy up" in run)
+    deploy = next(i for i, run in enumerate(runs) if "flask-fargate up" in run)
 
     assert job["runs-on"] == "ubuntu-24.04" and qemu < deploy
 

@@ -1,4 +1,4 @@
-"""The site's image, built as `python -m deploy image` builds it and run as Fargate runs the task.
+"""The site's image, built as `flask-fargate image` builds it and run as Fargate runs the task.
 
 Both through the baked site's own code: deploy.image.build, and deploy.local (what `make
 docker-run` runs), which applies the task definition's settings and Fargate's volume semantics.
@@ -8,7 +8,6 @@ DOCKER_EXPECTED=1 says one was started: then they fail.
 """
 
 import http.client
-import importlib
 import os
 import re
 import shutil
@@ -22,6 +21,9 @@ from types import ModuleType
 
 import pytest
 from conftest import bake_cli
+
+from flask_fargate import image as tool_image
+from flask_fargate import local
 
 # One build shared by all of them: the tests of a group run in one xdist worker.
 pytestmark = pytest.mark.xdist_group("image")
@@ -84,25 +86,19 @@ ANSWERS_FOR_MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64"
 @pytest.fixture(scope="module")
 def site(engine, tmp_path_factory):
     """A site baked with the base's Python and the engine's own CPU (built without emulation),
-    its deploy package imported from the bake."""
+    the tool run in its folder."""
     architecture = ANSWERS_FOR_MACHINE[engine.info()["Architecture"]]
     bake = bake_cli(
         tmp_path_factory.mktemp("image"), python_version=PYTHON, cpu_architecture=architecture
     )
     assert bake.returncode == 0, bake.stderr
     with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(bake.project))
-        yield Site(
-            bake.project,
-            importlib.import_module("deploy.image"),
-            importlib.import_module("deploy.local"),
-        )
-        for name in [name for name in sys.modules if name.split(".")[0] == "deploy"]:
-            del sys.modules[name]
+        patch.chdir(bake.project)  # the tool reads the site it runs in
+        yield Site(bake.project, tool_image, local)
 
 
 def build(engine, site, project, request):
-    """Build `project` with the site's deploy.image.build; its reference, removed afterwards."""
+    """Build `project` with flask_fargate.image.build; its reference, removed afterwards."""
     reference = f"{project.name}-test:{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     site.image.build(engine, project, reference, site.local.read_task().platform)

@@ -1,6 +1,6 @@
 """Many sites, one load balancer: a host and three sites joining it, each baked by cookiecutter
-and deployed by its own `python -m deploy` against one moto server, which the host's
-`python -m deploy.rehearse --serve` runs (the rehearsal a user runs, README of a site).
+and deployed by the tool (`flask-fargate`) in its folder against one moto server, which the
+host's `flask-fargate rehearse --serve` runs (the rehearsal a user runs, README of a site).
 
 The tests run in order on one worker (xdist group): each builds on the deploys before it.
 """
@@ -62,7 +62,7 @@ def sites(tmp_path_factory):
 @pytest.fixture(scope="module")
 def endpoint(sites):
     server = subprocess.Popen(
-        [sys.executable, "-m", "deploy.rehearse", "--serve"],
+        [sys.executable, "-m", "flask_fargate", "rehearse", "--serve"],
         cwd=sites[HOST],
         env=ENV,
         stdout=subprocess.PIPE,
@@ -91,12 +91,11 @@ def aws(endpoint):
 
 @pytest.fixture(scope="module")
 def run(sites, endpoint):
-    """`python -m deploy ARGS` (or `python -m deploy.rehearse`) in a site's folder, as its user:
-    the completed process."""
+    """`flask-fargate COMMAND ARGS` in a site's folder, as its user: the completed process."""
 
-    def in_site(slug, *args, module="deploy"):
+    def in_site(slug, command, *args):
         completed = subprocess.run(
-            [sys.executable, "-m", module, "--endpoint-url", endpoint, *args],
+            [sys.executable, "-m", "flask_fargate", command, "--endpoint-url", endpoint, *args],
             cwd=sites[slug],
             env={**ENV, "COLUMNS": "200"},
             capture_output=True,
@@ -136,7 +135,7 @@ def site_rules(aws):
     for key in ("HttpListenerArn", "HttpsListenerArn"):
         listener = outputs(aws, HOST)[key]
         (port,) = {
-            l["Port"] for l in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
+            listener_["Port"] for listener_ in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
         }
         for rule in elbv2.describe_rules(ListenerArn=listener)["Rules"]:
             if not rule["IsDefault"]:
@@ -159,7 +158,7 @@ def test_a_site_joining_a_host_not_deployed_is_refused_in_one_line(aws, run):
 
 def test_the_host_and_three_joining_sites_deploy_onto_one_load_balancer(aws, run):
     for slug in [HOST, *JOINERS]:
-        rehearsal = run(slug, module="deploy.rehearse")
+        rehearsal = run(slug, "rehearse")
         assert rehearsal.returncode == 0, said(rehearsal)
     assert len(aws("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
     status = run(HOST, "status", "--output", "json")

@@ -7,9 +7,9 @@ those conditions for the defaults, the way CloudFormation would on a first deplo
 
 import json
 import re
-from fnmatch import fnmatchcase
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -256,7 +256,6 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
                     )
 
 
-
 @parametrized
 def test_the_dynamodb_policy_reaches_no_other_sites_tables(site, answers, run_checkov):
     """Issue 22.4: <slug>-* matched the tables of every site whose slug starts with <slug>-
@@ -285,6 +284,7 @@ def test_the_dynamodb_policy_reaches_no_other_sites_tables(site, answers, run_ch
         for table in (f"{other}.orders", f"{other}-orders"):
             assert not reachable(f"{account}:table/{table}"), table
             assert not reachable(f"{account}:table/{table}/index/by-date"), table
+
 
 @parametrized
 def test_tasks_accept_traffic_only_from_the_load_balancer(site, answers, run_checkov):
@@ -562,6 +562,7 @@ def test_mixed_capacity_keeps_the_first_task_on_demand(site, answers, run_checko
     # Only one provider of a strategy may have a base (CapacityProviderStrategyItem).
     assert [item for item in strategies["mixed"] if "Base" in item] == [strategies["mixed"][0]]
 
+
 @parametrized
 def test_unhealthy_tasks_in_either_target_group_alarm_and_requests_scale_rolling_only(
     site, answers, run_checkov
@@ -791,7 +792,7 @@ def parameters_referenced(site, stack, node):
     """The parameters a template node depends on, through Ref, Sub, Fn::If and conditions."""
     template = site.templates[stack]
     parameters = template["Parameters"]
-    for path, key, value in walk(node):
+    for _path, key, value in walk(node):
         if key == "Ref" and value in parameters:
             yield value
         elif key == "Fn::Sub":

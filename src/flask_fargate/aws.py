@@ -31,7 +31,9 @@ class Aws:
 
     def __init__(self, region=None, profile=None, endpoint_url=None):
         try:
-            self.session = boto3.Session(profile_name=profile, region_name=region or site.current().region)
+            self.session = boto3.Session(
+                profile_name=profile, region_name=region or site.current().region
+            )
         except botocore.exceptions.ProfileNotFound:
             raise Abort(
                 f"--profile {profile}: no such profile in ~/.aws/config or ~/.aws/credentials",
@@ -45,7 +47,8 @@ class Aws:
         """Fail early, with one line, on an unknown region or when no credentials are found."""
         if self.region not in known_regions(self.session):
             raise Abort(
-                f"--region {self.region}: not an AWS region (for example {site.current().region})", USAGE
+                f"--region {self.region}: not an AWS region (for example {site.current().region})",
+                USAGE,
             )
         try:
             credentials = self.session.get_credentials()

@@ -405,7 +405,9 @@ def plan(aws, options):
                 f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)"
             )
         inputs = rollout.service_parameters(aws, resources, tag)
-        summaries.append(stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs}))
+        summaries.append(
+            stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs})
+        )
     else:
         note = f"planned once {stacks.resources().name} exists (it takes that stack's outputs)"
         summaries.append({"stack": stacks.service().name, "action": None, "note": note})

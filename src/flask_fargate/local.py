@@ -105,7 +105,9 @@ def running(client, reference, task, port):
     task has, which also works where the engine has no default bridge (dockerd --bridge=none).
     """
     declared = client.images.get(reference).attrs["Config"].get("Volumes") or {}
-    network = client.networks.create(f"{site.current().slug}-local-{secrets.token_hex(3)}", driver="bridge")
+    network = client.networks.create(
+        f"{site.current().slug}-local-{secrets.token_hex(3)}", driver="bridge"
+    )
     try:
         host_config = client.api.create_host_config(
             port_bindings={task.port: ("127.0.0.1", port)},

@@ -60,6 +60,8 @@ FROM_RESOURCES = (
     # The resources stack whose load balancer serves the site: its own, or its host's.
     "LoadBalancerStackName",
 )
+
+
 # A joining site's listener and rule priority come from its host (flask_fargate/host.py).
 def resources():
     here = site.current()
@@ -75,7 +77,9 @@ def service():
     return StackSpec(
         here.service_stack,
         here.templates / "service.yaml",
-        frozenset({"ImageTag", "ResourcesStackName", "SecretsArn", "SecretsVersion", *FROM_RESOURCES}),
+        frozenset(
+            {"ImageTag", "ResourcesStackName", "SecretsArn", "SecretsVersion", *FROM_RESOURCES}
+        ),
     )
 
 

@@ -13,7 +13,7 @@ import time
 
 import botocore.exceptions
 
-from flask_fargate import image, secrets, site, stacks
+from flask_fargate import secrets, site, stacks
 from flask_fargate.errors import USAGE, Abort
 from flask_fargate.ui import console
 

@@ -45,7 +45,11 @@ VARIANTS = {
 }
 VARIANT = os.environ.get("FLASK_FARGATE_TEST_SITE", "default")
 # What a bake depends on: the template's files.
-SOURCES = [TEMPLATE / "cookiecutter.json", TEMPLATE / "hooks", TEMPLATE / "{{cookiecutter.domain_slug}}"]
+SOURCES = [
+    TEMPLATE / "cookiecutter.json",
+    TEMPLATE / "hooks",
+    TEMPLATE / "{{cookiecutter.domain_slug}}",
+]
 
 
 def template_digest():

@@ -11,7 +11,6 @@ import shutil
 import sys
 import types
 from datetime import UTC, datetime
-from pathlib import Path
 
 import boto3
 import pytest
@@ -20,6 +19,7 @@ from botocore.exceptions import ClientError
 from cfnlint.decode import cfn_yaml
 from moto.cloudformation.models import Event, cloudformation_backends
 from moto.route53.models import route53_backends
+from site_under_test import FOLDER, SITE
 
 from flask_fargate import (
     account,
@@ -40,7 +40,6 @@ from flask_fargate.errors import Abort
 from flask_fargate.standin import rehearse
 from flask_fargate.standin import rules as moto_rules
 from flask_fargate.standin.server import moto_server
-from site_under_test import FOLDER, SITE
 
 # moto cannot run some resource types of the stacks and says so for each: expected here.
 pytestmark = [
@@ -1182,10 +1181,14 @@ def test_a_new_template_dropping_an_export_in_use_updates_the_service_first(
     old = stacks.resources().template.read_text() + (
         '  OldExport:\n    Value: old\n    Export: {Name: !Sub "${AWS::StackName}-OldExport"}\n'
     )
-    importing = stacks.service().template.read_text().replace(
-        "  AlarmTopicArn:\n",
-        '  OldImport:\n    Value: {"Fn::ImportValue": !Sub "${ResourcesStackName}-OldExport"}\n'
-        "  AlarmTopicArn:\n",
+    importing = (
+        stacks.service()
+        .template.read_text()
+        .replace(
+            "  AlarmTopicArn:\n",
+            '  OldImport:\n    Value: {"Fn::ImportValue": !Sub "${ResourcesStackName}-OldExport"}\n'
+            "  AlarmTopicArn:\n",
+        )
     )
     for name, text in (("resources.yaml", old), ("service.yaml", importing)):
         (tmp_path / name).write_text(text)
@@ -1283,7 +1286,9 @@ def test_status_of_a_failed_stack_says_why(aws, deploy, deployed):
 
 def test_up_without_a_git_commit_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
     # The site's files in a folder without a commit.
-    monkeypatch.chdir(shutil.copytree(FOLDER, tmp_path / "site", ignore=shutil.ignore_patterns(".git")))
+    monkeypatch.chdir(
+        shutil.copytree(FOLDER, tmp_path / "site", ignore=shutil.ignore_patterns(".git"))
+    )
     status, _, err = deploy("up", "--yes", *site_overrides(aws))
     assert status == 2
     assert "git init" in err and len(err.splitlines()) == 1
@@ -1562,9 +1567,7 @@ def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_recor
 def deploy_role_actions():
     """The actions the GitHub deploy role's policy allows, lower case, as IAM compares them; an
     Fn::If statement at its first branch, which holds for a site requesting its certificate."""
-    template = cfn_yaml.load(
-        str(FOLDER / "cloudformation" / "resources.yaml")
-    )
+    template = cfn_yaml.load(str(FOLDER / "cloudformation" / "resources.yaml"))
     (policy,) = template["Resources"]["DeployRole"]["Properties"]["Policies"]
     allowed = set()
     for statement in policy["PolicyDocument"]["Statement"]:
@@ -1839,8 +1842,7 @@ def test_run_prints_the_tasks_logs_exits_with_its_status_or_says_why_it_did_not_
         status, _, err = deploy(*args)
         assert status == 2
         assert err.splitlines() == [
-            "error: run needs a command after --, e.g. flask-fargate run -- flask --app app "
-            "routes"
+            "error: run needs a command after --, e.g. flask-fargate run -- flask --app app routes"
         ]
     assert one_off_tasks(aws) == []
 

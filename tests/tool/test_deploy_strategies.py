@@ -1,10 +1,9 @@
 """`up` with each deploy strategy against the moto server (flask_fargate/standin/deployments.py teaches it
 ECS's service deployments): the traffic in plain words, and an alarm's rollback."""
 
-from pathlib import Path
-
 import pytest
 from cfnlint.decode import cfn_yaml
+from site_under_test import FOLDER, SITE
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
@@ -22,7 +21,6 @@ from test_deploy import (
 )
 
 from flask_fargate import deployments, stacks
-from site_under_test import FOLDER, SITE
 from flask_fargate.errors import Abort
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account", "site_overrides"]
@@ -96,8 +94,11 @@ def test_each_strategy_deploys_and_says_how_the_traffic_moves(aws, deploy, deplo
         # No load balancer 5XX alarm on a host's shared load balancer (counted for all its sites).
         watched = (3 if strategy == "ROLLING" else 4) - (1 if HOST else 0)
         assert len(configuration["alarms"]["alarmNames"]) == watched
-        # ECS offers the circuit breaker for rolling updates only.
-        assert ("deploymentCircuitBreaker" in configuration) == (strategy == "ROLLING")
+        # "Amazon ECS deployment failure detection": the circuit breaker supports rolling and
+        # blue/green deployments; linear and canary document alarms only.
+        assert ("deploymentCircuitBreaker" in configuration) == (
+            strategy in ("ROLLING", "BLUE_GREEN")
+        )
         (balanced,) = ecs_service(aws)["loadBalancers"]
         assert ("advancedConfiguration" in balanced) == (strategy != "ROLLING")
 

@@ -5,14 +5,11 @@ import base64
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from flask_fargate import host, image, stacks, tasks, watch
 from flask_fargate.errors import USAGE, Abort
-
-
 
 
 def git(repo, *args):

@@ -232,9 +232,13 @@ def main(argv=None):
                 file=sys.stderr,
             )
             return 2
-        print(f"Rehearsing the first deploy of {site.current().domain} against {options.endpoint_url}.")
+        print(
+            f"Rehearsing the first deploy of {site.current().domain} against {options.endpoint_url}."
+        )
         return rehearse(options.endpoint_url)
-    print(f"Rehearsing the first deploy of {site.current().domain} against a local moto server, not AWS.")
+    print(
+        f"Rehearsing the first deploy of {site.current().domain} against a local moto server, not AWS."
+    )
     with moto_server() as endpoint:
         status = rehearse(endpoint, with_host=True)
     outcome = "passed" if status == 0 else "failed"

@@ -212,9 +212,7 @@ def with_network(service, cloudformation_json):
 
 
 def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-    created = rules.create_service(
-        cls, resource_name, cloudformation_json, account_id, region_name
-    )
+    created = rules.create_service(cls, resource_name, cloudformation_json, account_id, region_name)
     return with_network(created, cloudformation_json)
 
 
