@@ -26,8 +26,12 @@ bake: $(VENV)/.installed ## generate the default site into build/, validated by 
 	rm -rf $(BUILD)
 	$(BIN)/cookiecutter $(CURDIR) --no-input --output-dir $(BUILD)
 
-test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's test suite, in parallel
+# The tool's tests run in a generated site: every test in the default one, then the tests marked
+# `answers` in each site of other answers (tests/tool/site_under_test.py).
+test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's and the tool's tests, in parallel
 	$(BIN)/pytest
+	for site in external-dns joining; do \
+		FLASK_FARGATE_TEST_SITE=$$site $(BIN)/pytest tests/tool || exit; done
 
 bench: $(VENV)/.installed ## the benchmarks under benchmarks/ (serve.py uses wrk when installed)
 	$(BIN)/python benchmarks/bake.py

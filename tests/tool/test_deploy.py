@@ -209,6 +209,7 @@ def deployed(aws, deploy):
     return overrides, out
 
 
+@pytest.mark.answers
 def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     aws, deploy, deployed
 ):
@@ -230,6 +231,7 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     assert f"{SITE.service_stack}: no changes, the stack already matches" in out
 
 
+@pytest.mark.answers
 def test_a_new_tag_updates_the_service_and_a_value_set_once_is_kept(aws, deploy, deployed):
     overrides, _ = deployed
     push_image(aws, V2)
@@ -274,6 +276,7 @@ def service_name(aws):
     return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}["ServiceName"]
 
 
+@pytest.mark.answers
 def test_the_tasks_run_on_the_cpu_and_capacity_answered(aws, deployed):
     (cluster,) = aws("ecs").describe_clusters(clusters=[SITE.slug])["clusters"]
 
@@ -313,6 +316,7 @@ LACKS_SPOT = (
 MAKE_DEPLOY_FIRST = "run `make deploy` first, which updates the resources stack's cluster"
 
 
+@pytest.mark.answers
 @pytest.mark.parametrize(
     ("command", "remedy"),
     [
@@ -375,6 +379,7 @@ def test_up_for_arm64_on_an_engine_that_cannot_build_it_stops_before_any_change(
     assert stack_names(aws) == set()
 
 
+@pytest.mark.answers
 @pytest.mark.parametrize(
     ("tag", "settings", "built_for", "runs_on"),
     [
@@ -439,6 +444,7 @@ def test_plan_on_a_new_site_creates_nothing(aws, deploy):
     assert stack_names(aws) == set()
 
 
+@pytest.mark.answers
 def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
     overrides, _ = deployed
     scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
@@ -462,6 +468,7 @@ def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed
     assert parameter(aws, SITE.service_stack, "Cpu") != "300"
 
 
+@pytest.mark.answers
 def test_status_ns_and_logs_read_the_deployed_site(aws, deploy, deployed):
     status, out, _ = deploy("status")
     assert status == 0
@@ -488,6 +495,7 @@ def test_status_ns_and_logs_read_the_deployed_site(aws, deploy, deployed):
     assert "01234567 GET /health 200" in out
 
 
+@pytest.mark.answers
 def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
     status, out, err = deploy("destroy", "--yes")
     assert status == 0, out + err
@@ -510,6 +518,7 @@ def test_destroy_without_a_terminal_needs_yes(aws, deploy):
     assert stack_names(aws) == {SITE.resources_stack}
 
 
+@pytest.mark.answers
 def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
     overrides = site_overrides(aws)
     assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # resources created, no image
@@ -663,6 +672,7 @@ def test_ctrl_c_while_waiting_says_what_keeps_running(aws, monkeypatch):
     )
 
 
+@pytest.mark.answers
 def test_a_default_edited_since_the_last_deploy_applies(
     aws, deploy, deployed, monkeypatch, tmp_path
 ):
@@ -690,6 +700,7 @@ def other_value(defaults, key, choices):
     return next(choice for choice in choices if choice != defaults[key])
 
 
+@pytest.mark.answers
 @pytest.mark.parametrize(
     ("key", "choices"),
     [
@@ -735,6 +746,7 @@ def test_a_changed_resources_parameter_deploys_and_reaches_the_service(
     )
 
 
+@pytest.mark.answers
 @owns_network
 def test_nat_gateways_to_zero_moves_the_tasks_before_the_gateways_go(aws, deploy, deployed):
     overrides, _ = deployed
@@ -813,6 +825,7 @@ def test_the_stand_in_refuses_to_delete_a_stack_whose_export_is_in_use(aws):
     )
 
 
+@pytest.mark.answers
 def test_destroy_removes_the_certificates_validation_record_so_the_zone_can_go(
     aws, deploy, deployed
 ):
@@ -1219,6 +1232,7 @@ def test_status_before_anything_is_deployed(deploy):
     assert "Nothing is deployed yet: `make deploy` creates both stacks." in out
 
 
+@pytest.mark.answers
 def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy):
     assert (
         deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2
@@ -1233,6 +1247,7 @@ def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deplo
         assert row(out, "certificate").startswith(waiting)
 
 
+@pytest.mark.answers
 def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
     """CloudFormation holds the creation until the certificate validates; outputs come later."""
     if RESOURCES_DEFAULTS["EnableHttps"] != "true" or RESOURCES_DEFAULTS["CertificateArn"]:
@@ -1314,6 +1329,7 @@ def test_up_without_credentials_stops_before_any_change(aws, deploy, monkeypatch
     assert stack_names(aws) == set()
 
 
+@pytest.mark.answers
 def test_destroy_completes_when_the_stacks_zone_is_already_gone(aws, deploy, deployed):
     """After a partial deletion (or a rollback) the zone may be gone while the stack stays."""
     if not OWN_ZONE:
@@ -1442,6 +1458,7 @@ def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal):
     assert SITE.resources_stack in stack_names(aws)
 
 
+@pytest.mark.answers
 def test_plan_as_json_states_each_stacks_changes(aws, deploy, deployed):
     overrides, _ = deployed
     scaled = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
@@ -1464,6 +1481,7 @@ def test_plan_as_json_states_each_stacks_changes(aws, deploy, deployed):
     )
 
 
+@pytest.mark.answers
 def test_status_as_json_states_the_facts_the_table_shows(aws, deploy, deployed):
     status, out, err = deploy("status", "--output", "json")
 
@@ -1671,6 +1689,7 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
     assert lines == [validation_line(aws), *site_record_lines(aws)]
 
 
+@pytest.mark.answers
 def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
     assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
@@ -1712,6 +1731,7 @@ def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
     )
 
 
+@pytest.mark.answers
 def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(aws, deploy):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
     assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
@@ -1812,6 +1832,7 @@ def test_rollback_skips_a_deploy_that_was_rolled_back(aws, deploy, deployed):
     assert parameter(aws, SITE.service_stack, "ImageTag") == V1
 
 
+@pytest.mark.answers
 def test_rollback_across_a_cpu_switch_takes_the_earlier_images_cpu_back(aws, deploy, deployed):
     """The image before a switch is built for the CPU the tasks left: on the new one it would
     exit with `exec format error`."""
@@ -1907,6 +1928,7 @@ def test_up_before_runs_with_the_new_image_and_a_failure_rolls_nothing_out(aws, 
     assert parameter(aws, SITE.service_stack, "ImageTag") == V2
 
 
+@pytest.mark.answers
 def test_up_before_runs_on_the_cpu_the_deploy_moves_to(aws, deploy, deployed):
     """The new image is built for that CPU, not for the one the service runs on until then."""
     overrides, _ = deployed

@@ -76,6 +76,7 @@ def deploy_image_as(aws, deploy, overrides, tag, strategy):
     )  # fmt: skip
 
 
+@pytest.mark.answers
 def test_each_strategy_deploys_and_says_how_the_traffic_moves(aws, deploy, deployed):
     overrides, _ = deployed
     for number, strategy in enumerate(TRAFFIC_LINES, start=2):
