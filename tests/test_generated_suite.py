@@ -1,7 +1,8 @@
 """A site's own `make lint` and `make test` pass, for a spread of answers.
 
 Every bake links one shared .venv, made once by the site's own Makefile recipes and kept in
-pytest's cache under the hash of the site's requirements, so only the first run installs.
+pytest's cache under the hash of the site's requirements and of the tool they pin (this
+checkout's src/), so only the first run installs.
 """
 
 import fcntl
@@ -16,7 +17,8 @@ import pytest
 from conftest import TEMPLATE, bake_cli
 
 SITE = TEMPLATE / "{{cookiecutter.domain_slug}}"
-REQUIREMENTS = sorted(SITE.glob("requirements*.txt"))
+# What the site's .venv holds: its locks, and the tool its requirements-tool.txt pins (this checkout).
+INSTALLED = sorted(SITE.glob("requirements*.txt")) + sorted((TEMPLATE / "src").rglob("*.py"))
 STAMPS = (".installed", "checkov/.installed")  # in .venv: what `make lint` and `make test` need
 QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 # As a user's shell has it: no state of the make that runs this suite.
@@ -62,8 +64,8 @@ BAKES = [
 
 def requirements_hash() -> str:
     digest = hashlib.sha256()
-    for path in REQUIREMENTS:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in INSTALLED:
+        digest.update(str(path.relative_to(TEMPLATE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

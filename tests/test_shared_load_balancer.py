@@ -135,7 +135,8 @@ def site_rules(aws):
     for key in ("HttpListenerArn", "HttpsListenerArn"):
         listener = outputs(aws, HOST)[key]
         (port,) = {
-            listener_["Port"] for listener_ in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
+            listener_["Port"]
+            for listener_ in elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
         }
         for rule in elbv2.describe_rules(ListenerArn=listener)["Rules"]:
             if not rule["IsDefault"]:

@@ -12,7 +12,7 @@ COMMANDS = {
     "image": "build the image for the tasks' CPU and push it to the site's ECR repository",
     "status": "both stacks, the service's tasks and rollout, the certificate, the URL",
     "logs": "the site's log events from CloudWatch",
-    "ns": "the hosted zone's name servers to set at the registrar, or (DNS at another provider) "
+    "ns": "the hosted zone's name servers to delegate the domain to, or (DNS at another provider) "
     "the records to create there",
     "destroy": "delete the service stack, then the resources stack (asks first)",
     "rollback": "run the image the service ran before the current one again (through its stack)",
@@ -143,7 +143,7 @@ def secret_actions(secret, common):
 
 def run(options):
     # Imported here so that `--help` and a bad option answer at once, without loading boto3.
-    from flask_fargate import commands
+    from flask_fargate import commands, stacks
     from flask_fargate.aws import Aws
 
     handlers = {
@@ -158,6 +158,7 @@ def run(options):
         "run": commands.run,
         "secret": commands.secret,
     }
+    stacks.check_interface()
     aws = Aws(region=options.region, profile=options.profile, endpoint_url=options.endpoint_url)
     aws.check()
     if getattr(options, "output", "text") == "text":

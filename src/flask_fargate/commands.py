@@ -143,9 +143,9 @@ def certificate_notice(aws, domain, dns_provider):
             print_name_servers(dns.name_servers(aws, zones[0]), domain)
             console.print(
                 f"The certificate is validated through this new zone, so AWS waits until "
-                f"{domain} is delegated to it: set these name servers at your domain's "
-                "registrar now. The stack carries on by itself once they answer (minutes to a "
-                "few hours); Ctrl-C only stops watching.",
+                f"{domain} is delegated to it: set these name servers now, "
+                f"{dns.delegation(domain)}. The stack carries on by itself once they answer "
+                "(minutes to a few hours); Ctrl-C only stops watching.",
                 style="yellow",
             )
         else:
@@ -379,7 +379,9 @@ def up(aws, options):
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
         servers = ", ".join(resources["NameServers"].split(","))
-        console.print(f"Name servers to set at the registrar of {domain}: {servers}")
+        console.print(
+            f"Name servers of {domain}'s zone: {servers}: set them {dns.delegation(domain)}"
+        )
     if external_dns.is_external(resources_stack):
         print_provider_validation(aws, resources_stack["StackId"], domain)
         print_provider_site_records(aws, resources_stack["StackId"], domain)
@@ -488,7 +490,7 @@ def ns(aws, options):
     domain = stacks.domain_of(stack)
     print_name_servers(dns.name_servers(aws, zone), domain)
     if own_zones:
-        console.print(f"Set exactly these at the registrar of {domain}.")
+        console.print(f"Set exactly these, {dns.delegation(domain)}.")
     else:
         console.print(
             "The stack uses a hosted zone you already had; it is not the stack's to change."
@@ -540,8 +542,21 @@ def destroy(aws, options):
         )
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
+        if kind in DELETING_BY_HAND:
+            console.print(f"  {DELETING_BY_HAND[kind].format(physical_id)}")
     if kept:
         console.print("Delete those by hand once you no longer need them.")
+
+
+# What a kept resource costs and how it goes. CloudFormation would delete a secret with no
+# recovery window; by hand it gets 7 to 30 days in which restore-secret brings it back
+# (DeleteSecret, AWS Secrets Manager API Reference).
+DELETING_BY_HAND = {
+    "AWS::SecretsManager::Secret": "the app's secret values ($0.40 a month): `aws secretsmanager "
+    "delete-secret --secret-id {} --recovery-window-in-days 7` deletes them after 7 days (up to "
+    "30); `aws secretsmanager restore-secret` meanwhile brings them back",
+    "AWS::S3::Bucket": "the load balancer's access logs: `aws s3 rb s3://{} --force` deletes them",
+}
 
 
 def confirm_destroy(yes, domain):
@@ -550,8 +565,8 @@ def confirm_destroy(yes, domain):
     if not sys.stdin.isatty():
         raise Abort("destroy deletes the site: pass --yes to confirm without a terminal", USAGE)
     answer = console.input(
-        f"This deletes {domain}'s stacks, its images, its secrets (values included) and its "
-        f"DNS zone if the stack made it. Type [bold]{domain}[/] to confirm: "
+        f"This deletes {domain}'s stacks, its images and its DNS zone if the stack made it (its "
+        "secrets and access logs are kept). Type [bold]{domain}[/] to confirm: "
     )
     if answer.strip() != domain:
         raise Abort(f"Nothing deleted: {answer.strip()!r} is not {domain}")

@@ -22,6 +22,17 @@ SITE_RECORD_TYPES = ("A", "AAAA")
 CONFLICTING_TYPES = (*SITE_RECORD_TYPES, "CNAME")
 
 
+def delegation(domain):
+    """Where a new zone's name servers go. A subdomain is delegated by an NS record in its parent's
+    zone, never at the registrar, whose name servers serve the whole registered domain (Route 53
+    Developer Guide, "Routing traffic for subdomains")."""
+    return (
+        f"at the registrar of {domain} if it is a registered domain; for a subdomain, as an NS "
+        f"record named {domain} in its parent domain's zone (TTL 172800), leaving the parent's "
+        "registrar alone"
+    )
+
+
 def fqdn(name):
     return name if name.endswith(".") else f"{name}."
 

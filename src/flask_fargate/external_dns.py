@@ -119,7 +119,7 @@ def show_site(records, domain):
     console.print(
         f"If {domain} is your zone's apex (the zone at the provider is {domain} itself), it "
         "can hold no CNAME: use the provider's ALIAS, ANAME or CNAME flattening; otherwise a "
-        "CNAME. Without any of them, see the README, DNS at another provider.",
+        "CNAME. Without any of them, see the tool's docs/dns-at-another-provider.md.",
         style="yellow",
     )
 

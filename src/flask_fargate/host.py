@@ -32,7 +32,7 @@ HIGHEST_PRIORITY = 50000
 SHARED_SETTINGS = ("NatGateways", "EnableHttps", "EnableIpv6", "HostSite")
 # The export every joining site's resources stack imports: its groups live in the host's VPC.
 JOINED_THROUGH = "VpcId"
-README = 'README: "Many sites, one load balancer"'
+README = "the tool's docs/sharing-a-load-balancer.md"
 
 
 def resources_stack_name(slug):
@@ -95,8 +95,8 @@ def refuse_destroying_a_host(aws, resources_stack):
     joined = joined_sites(aws)
     if joined:
         raise Abort(
-            f"{', '.join(joined)} run on {site.current().slug}'s network and load balancer: destroy them "
-            "first (CloudFormation refuses to delete the exports they import)",
+            f"{', '.join(joined)} run on {site.current().slug}'s network and load balancer: "
+            "destroy them first (CloudFormation refuses to delete the exports they import)",
             USAGE,
         )
 

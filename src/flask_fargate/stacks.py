@@ -83,6 +83,29 @@ def service():
     )
 
 
+# The stacks' Metadata FlaskFargate Interface versions this tool deploys (the parameters it sets,
+# the outputs it reads); a template's changes that keep to them do not change the version.
+INTERFACES = (1,)
+
+
+def check_interface():
+    """Refuse, before anything is asked of AWS, templates written for another tool version."""
+    from importlib.metadata import version
+
+    for spec in (resources(), service()):
+        found = decode(spec.template.read_text()).get("Metadata", {}).get("FlaskFargate", {})
+        interface = found.get("Interface")
+        if interface not in INTERFACES:
+            said = f"interface {interface}" if interface else "no interface version"
+            raise Abort(
+                f"{spec.template.relative_to(site.current().folder)}: {said} (Metadata "
+                f"FlaskFargate Interface); flask-fargate {version('flask-fargate')} deploys "
+                f"interface {', '.join(map(str, INTERFACES))}: `cruft update` the site, or pin "
+                "in requirements-tool.txt the tool its CHANGELOG names for that interface",
+                USAGE,
+            )
+
+
 def error_message(error):
     return error.response.get("Error", {}).get("Message", str(error))
 

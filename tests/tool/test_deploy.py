@@ -221,7 +221,8 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
     assert f"{SITE.domain} runs image {V1}: {scheme}://{SITE.domain}" in out
     assert parameter(aws, SITE.service_stack, "ImageTag") == V1
     if OWN_ZONE:
-        assert f"Name servers to set at the registrar of {SITE.domain}: ns-" in out
+        assert f"Name servers of {SITE.domain}'s zone: ns-" in out
+        assert f"for a subdomain, as an NS record named {SITE.domain} in its parent" in out
     if EXTERNAL_DNS:
         assert f"  www.{SITE.domain}.  CNAME  " in out
 
@@ -505,6 +506,10 @@ def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
     assert service < emptied < resources
     # The access-log bucket is an owner's (a joining site's requests are in its host's).
     assert ("Kept on purpose: AccessLogBucket (AWS::S3::Bucket)" in out) == (not HOST)
+    # The app's secret values outlive the site, and destroy says how to delete them.
+    (secret,) = aws("secretsmanager").list_secrets()["SecretList"]
+    assert f"Kept on purpose: Secrets (AWS::SecretsManager::Secret) {secret['ARN']}" in out
+    assert f"delete-secret --secret-id {secret['ARN']} --recovery-window-in-days 7" in out
     assert stack_names(aws) == set()
 
 
@@ -1310,6 +1315,28 @@ def test_up_without_a_git_commit_stops_before_any_change(aws, deploy, monkeypatc
     assert stack_names(aws) == set()
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [("    Interface: 2\n", "interface 2"), ("", "no interface version")],
+    ids=["a later interface", "a template from before interfaces"],
+)
+def test_templates_of_another_interface_are_refused_in_one_line_before_any_change(
+    aws, deploy, monkeypatch, tmp_path, written, said
+):
+    site_copy = shutil.copytree(FOLDER, tmp_path / "site", ignore=shutil.ignore_patterns(".git"))
+    service = site_copy / "cloudformation" / "service.yaml"
+    service.write_text(service.read_text().replace("    Interface: 1\n", written))
+    monkeypatch.chdir(site_copy)
+
+    for command in ("up", "plan", "status"):
+        status, _, err = deploy(command, *(["--yes"] if command == "up" else []))
+        assert status == 2
+        assert err.startswith(f"error: cloudformation/service.yaml: {said} (Metadata ")
+        assert "deploys interface 1: `cruft update` the site" in err
+        assert len(err.splitlines()) == 1
+    assert stack_names(aws) == set()
+
+
 def test_up_without_a_docker_engine_stops_before_any_change(aws, deploy, monkeypatch, tmp_path):
     monkeypatch.setattr(image, "source_tag", lambda project=None: "abc1234")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
@@ -1454,7 +1481,7 @@ def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal):
     assert status == 1
     assert err.splitlines() == [f"error: Nothing deleted: 'no' is not {SITE.domain}"]
     (question,) = terminal.questions
-    assert "its secrets (values included)" in question
+    assert "its secrets and access logs are kept" in question
     assert SITE.resources_stack in stack_names(aws)
 
 

@@ -224,6 +224,7 @@ def main(argv=None):
     stand_in_github()
     # moto's notes on the resource types it only pretends to create.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+    domain = site.current().domain
     if options.endpoint_url:
         if external_dns.EXTERNAL == template_default("DnsProvider"):
             print(
@@ -232,13 +233,9 @@ def main(argv=None):
                 file=sys.stderr,
             )
             return 2
-        print(
-            f"Rehearsing the first deploy of {site.current().domain} against {options.endpoint_url}."
-        )
+        print(f"Rehearsing the first deploy of {domain} against {options.endpoint_url}.")
         return rehearse(options.endpoint_url)
-    print(
-        f"Rehearsing the first deploy of {site.current().domain} against a local moto server, not AWS."
-    )
+    print(f"Rehearsing the first deploy of {domain} against a local moto server, not AWS.")
     with moto_server() as endpoint:
         status = rehearse(endpoint, with_host=True)
     outcome = "passed" if status == 0 else "failed"

@@ -1,7 +1,7 @@
 """The AWS rules the deploy tool meets, taught to moto; server.py applies them to a moto server.
 
-`make rehearse` and this repository's tests/tool/ run the deploy tool against that server. moto (5.2) is kinder
-than AWS in ways that hide real failures, and runs change sets differently; each rule below says
+`make rehearse` and this repository's tests/tool/ run the deploy tool against that server. moto
+(5.2) is kinder than AWS in ways that hide real failures, and runs change sets differently; each rule below says
 what AWS does and where AWS says so, and the server (running in this process) is patched to do
 the same. Everything else is moto as released. A rehearsal therefore checks the API calls and
 the templates' logic; it is not AWS (no certificate is validated, no task runs).
@@ -68,6 +68,8 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
 - A service takes a launch type or a capacity provider strategy, not both, and its strategy
   names only capacity providers associated with its cluster (CreateService,
   CapacityProviderStrategyItem in the ECS API Reference).
+- Deleting a stack keeps the resources whose DeletionPolicy is RetainExceptOnCreate, as those
+  of Retain ("DeletionPolicy attribute"); moto deletes them.
 - Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
   deletion fails with DependencyViolation).
 - An update that replaces a hosted zone, a record group or a certificate (a new DomainName)
@@ -380,6 +382,12 @@ def delete_stack(self, name_or_stack_id):
                 f"Export {export.name} cannot be deleted as it is in use by {', '.join(users)}"
             )
             return
+    # A deleted stack keeps a resource whose DeletionPolicy is RetainExceptOnCreate (only the
+    # rollback of its own creation deletes it: "DeletionPolicy attribute", CloudFormation User
+    # Guide); moto keeps only Retain's.
+    for resource in stack.resource_map._resource_json_map.values():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            resource["DeletionPolicy"] = "Retain"
     try:
         stack.delete()
     except ResourceFailed as failure:
