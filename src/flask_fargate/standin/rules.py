@@ -3,8 +3,9 @@
 `make rehearse` and this repository's tests/tool/ run the deploy tool against that server. moto
 (5.2) is kinder than AWS in ways that hide real failures, and runs change sets differently;
 each rule below says what AWS does and where AWS says so, and the server (running in this
-process) is patched to do the same. Everything else is moto as released. A rehearsal therefore checks the API calls and
-the templates' logic; it is not AWS (no certificate is validated, no task runs).
+process) is patched to do the same. Everything else is moto as released. A rehearsal therefore
+checks the API calls and the templates' logic; it is not AWS (no certificate is validated, no
+task runs).
 
 Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for each):
 - It updates resources whose Condition is false as if they existed.
