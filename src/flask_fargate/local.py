@@ -202,10 +202,11 @@ def main(argv=None):
     )
     options = parser.parse_args(argv)
     try:
+        folder = site.current().folder  # a site's folder first, before asking anything of Docker
         client = image.docker_engine(otherwise="")
         task = read_task()
         image.check_platform(client, task.platform)
-        image.build(client, site.current().folder, reference(), task.platform)
+        image.build(client, folder, reference(), task.platform)
         return serve(client, task, options.port)
     except Abort as stop:
         fail(stop.message)

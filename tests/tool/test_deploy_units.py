@@ -349,3 +349,17 @@ def test_each_template_goes_to_cloudformation_within_its_size_limit_and_unchange
     body = spec.body()
     assert len(body.encode()) <= TEMPLATE_BODY_BYTES
     assert stacks.decode(body) == stacks.decode(spec.template.read_text())
+
+
+@pytest.mark.parametrize("command", ["status", "rehearse", "local"])
+def test_outside_a_site_every_command_says_so_in_one_line(tmp_path, command):
+    done = subprocess.run(
+        [sys.executable, "-m", "flask_fargate", command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {tmp_path}: no site here")
+    assert len(done.stderr.splitlines()) == 1
