@@ -61,7 +61,12 @@ def tool_source(answers):
         url = Path(url).expanduser().resolve().as_uri()
     url = re.sub(r"^(git\+)?", "", re.sub(r"^gh:", "https://github.com/", url))
     github = re.fullmatch(r"(?:https://|git@)github\.com[/:](.+?)(?:\.git)?/?", url)
-    docs = f"https://github.com/{github[1]}/tree/{commit}/docs" if github else f"{url} at {commit}, docs/"
+    if github:
+        docs = f"https://github.com/{github[1]}/tree/{commit}/docs"
+    elif url.startswith("file:"):  # a folder on this machine (cruft from a local clone)
+        docs = f"{url.removeprefix('file://')}/docs"
+    else:
+        docs = f"{url.removesuffix('.git')}/-/tree/{commit}/docs"
     if url.startswith("git@"):  # scp-like: pip takes it as ssh://
         url = "ssh://" + url.replace(":", "/", 1)
     return ToolSource(f"{TOOL} @ git+{url}@{commit}", docs, url.startswith("file:"))
@@ -132,8 +137,9 @@ def inside_git_work_tree(folder):
 def write_cost_report(answers, project):
     """Keep the site's idle cost and rollout figure in the README between markers; return them."""
     sys.dont_write_bytecode = True  # no __pycache__ left in the template's checkout
-    checkout = checkout_of(answers)
-    if checkout is None:  # under cruft: the report in the site's README stays as it is
+    template = Path(answers["_template"]).expanduser()
+    checkout = checkout_of(answers) or (template if template.is_dir() else None)
+    if checkout is None:  # cruft from git: the report in the site's README stays as it is
         return None
     sys.path.insert(0, str(checkout / "src"))
     from flask_fargate.cost import project_report

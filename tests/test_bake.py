@@ -68,7 +68,8 @@ def assert_baked_cleanly(bake):
         assert not re.search(r"\{\{-? *cookiecutter", text), f"unrendered answer in {path}"
         if "templates" not in path.parts:  # the Flask app's own Jinja pages keep their {% %}
             assert "{%" not in text, f"unrendered Jinja block in {path}"
-    assert "cd " + project.name in bake.stdout, "the next steps name the new folder"
+    # Outside the folder the bake ran in (its PWD), the folder is named whole.
+    assert f"  cd {project}\n" in bake.stdout, "the next steps name the new folder"
 
 
 def recorded_answers(project):
@@ -608,7 +609,9 @@ def test_workflows_are_kept_only_with_a_github_repository(tmp_path, github_repo,
     assert (tmp_path / ".github").exists() == kept
 
 
-def test_next_steps_name_the_folder_and_ask_for_git_init_only_outside_a_repository(tmp_path):
+def test_next_steps_name_the_folder_and_ask_for_git_init_only_outside_a_repository(
+    tmp_path, monkeypatch
+):
     hook = load_hook("post_gen_project", DEFAULTS)
     outside, inside = tmp_path / "outside" / "example-com", tmp_path / "repository" / "example-com"
     for folder in (outside, inside):
@@ -616,6 +619,7 @@ def test_next_steps_name_the_folder_and_ask_for_git_init_only_outside_a_reposito
     subprocess.run(["git", "init", "--quiet", str(inside.parent)], check=True)
     git_init = 'git init && git add -A && git commit -m "First version"'
 
+    monkeypatch.setenv("PWD", str(outside.parent))  # the shell is where the folder was made
     assert "\n  cd example-com\n" in hook.next_steps(DEFAULTS, outside)
     assert git_init in hook.next_steps(DEFAULTS, outside)
     assert git_init not in hook.next_steps(DEFAULTS, inside)

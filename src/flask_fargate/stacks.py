@@ -93,8 +93,8 @@ def check_interface():
     from importlib.metadata import version
 
     for spec in (resources(), service()):
-        found = decode(spec.template.read_text()).get("Metadata", {}).get("FlaskFargate", {})
-        interface = found.get("Interface")
+        metadata = decode(spec.template.read_text()).get("Metadata") or {}
+        interface = (metadata.get("FlaskFargate") or {}).get("Interface")
         if interface not in INTERFACES:
             said = f"interface {interface}" if interface else "no interface version"
             raise Abort(
