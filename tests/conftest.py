@@ -19,6 +19,35 @@ COOKIECUTTER = [sys.executable, "-m", "cookiecutter"]
 QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
 
+# Commits made by the tests' git commands name this author.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+def run(*command, cwd: Path, env=None) -> subprocess.CompletedProcess:
+    """A command (git, cruft, ...) in `cwd`, with GIT_IDENTITY: the completed process."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env or {**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def must(*command, cwd: Path) -> str:
+    """run(), which must succeed: its output."""
+    done = run(*command, cwd=cwd)
+    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 @dataclass
 class Bake:
     returncode: int

@@ -1,22 +1,14 @@
 """Day two: regenerate a site from its recorded answers, and take template updates with cruft."""
 
 import json
-import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template
+from conftest import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template, must, run
 
 CRUFT = Path(sys.executable).with_name("cruft")
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 ANSWERS = {
     "domain": "shop.example.org",
     "ssl": "no",
@@ -28,24 +20,6 @@ ANSWERS = {
     "github_repo": "acme/shop",
     "python_version": "3.13",
 }
-
-
-def run(*command, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env={**os.environ, **GIT_IDENTITY},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def must(*command, cwd: Path) -> str:
-    done = run(*command, cwd=cwd)
-    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def tree(root: Path) -> dict[Path, bytes]:

@@ -11,22 +11,16 @@ the network: cruft's template is the clone's path, and the rehearsal runs on the
 
 import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import GIT_IDENTITY, must, run
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 LANDED_MAIN = "5b0bf44"  # the last commit whose sites vendored the tool as deploy/
 CRUFT = Path(sys.executable).with_name("cruft")
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 ENV = {
     **os.environ,
     **GIT_IDENTITY,
@@ -35,24 +29,6 @@ ENV = {
         filter(None, [str(REPOSITORY / "src"), os.environ.get("PYTHONPATH")])
     ),
 }
-
-
-def run(*command, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def must(*command, cwd: Path) -> str:
-    done = run(*command, cwd=cwd)
-    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 @pytest.fixture
@@ -126,7 +102,7 @@ def test_a_site_from_landed_main_updates_with_cruft_and_deploys_on_the_stand_in(
         "before": "",
     }
 
-    rehearsal = run(sys.executable, "-m", "flask_fargate", "rehearse", cwd=site)
+    rehearsal = run(sys.executable, "-m", "flask_fargate", "rehearse", cwd=site, env=ENV)
     assert rehearsal.returncode == 0, rehearsal.stdout + rehearsal.stderr
     assert "Rehearsal passed" in rehearsal.stdout
 
@@ -173,6 +149,7 @@ def test_what_cruft_leaves_by_hand_when_the_site_set_before_and_edited_deploy(tm
         "-c",
         "from pathlib import Path; from flask_fargate import site; print(site.find(Path.cwd()))",
         cwd=site,
+        env=ENV,
     )
     assert read.returncode == 0, read.stderr
     assert f"before='{before}'" in read.stdout and "slug='example-com'" in read.stdout
