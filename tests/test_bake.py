@@ -16,10 +16,7 @@ from pathlib import Path
 
 import cfnlint
 import pytest
-from cfnlint.api import ManualArgs, lint_by_config
-from cfnlint.decode import cfn_yaml
-from cfnlint.helpers import REGIONS as CFN_LINT_REGIONS
-from conftest import (
+from bakery import (
     COOKIECUTTER,
     QUESTIONS,
     TEMPLATE,
@@ -30,6 +27,9 @@ from conftest import (
     load_hook,
     rendered_text_files,
 )
+from cfnlint.api import ManualArgs, lint_by_config
+from cfnlint.decode import cfn_yaml
+from cfnlint.helpers import REGIONS as CFN_LINT_REGIONS
 
 REGIONS = QUESTIONS["aws_region"]
 # Fargate's memory sizes in MiB for each cpu choice (Linux), from the table in

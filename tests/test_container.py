@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from bakery import TEMPLATE, bake_cli
 from cfnlint.decode import cfn_yaml
-from conftest import TEMPLATE, bake_cli
 from docker.utils.build import exclude_paths
 from gunicorn.config import Config
 

@@ -7,7 +7,7 @@ import re
 import sys
 
 import pytest
-from conftest import TEMPLATE, bake_cli
+from bakery import TEMPLATE, bake_cli
 
 COST_PY = TEMPLATE / "src" / "flask_fargate" / "cost.py"
 spec = importlib.util.spec_from_file_location("site_cost", COST_PY)

@@ -8,8 +8,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from bakery import answers_for, bake_cli, load_hook, rendered_text_files
 from cfnlint.decode import cfn_yaml
-from conftest import answers_for, bake_cli, load_hook, rendered_text_files
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slugify import slugify

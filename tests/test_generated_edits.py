@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import bake_cli
+from bakery import bake_cli
 
 OWN_HOME_PAGE = """\
 <!doctype html>
@@ -26,7 +26,7 @@ FORGETFUL_TEST = """\
 import subprocess
 import time
 
-from conftest import processes
+from bakery import processes
 
 
 def test_starts_something_and_forgets_it():

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, bake_cli
+from bakery import TEMPLATE, bake_cli, first_commit
 
 SITE = TEMPLATE / "{{cookiecutter.domain_slug}}"
 # What the site's .venv holds: its locks, and the tool its requirements-tool.txt pins (this checkout).
@@ -122,9 +122,3 @@ def test_site_lint_and_test_pass(tmp_path, site_venv, answers):
         if run.returncode:
             failures.append(f"make {target}:\n{run.stdout[-6000:]}{run.stderr[-3000:]}")
     assert not failures, "\n".join(failures)
-
-
-def first_commit(site):
-    identity = ["-c", "user.name=Site Tests", "-c", "user.email=tests@example.com"]
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "First"]):
-        subprocess.run(["git", *identity, *command], cwd=site, check=True, capture_output=True)

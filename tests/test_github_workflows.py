@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bake_cli
+from bakery import bake_cli
 
 REPO = "acme/example.com-site"
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")

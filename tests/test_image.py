@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import bake_cli
+from bakery import bake_cli
 
 from flask_fargate import image as tool_image
 from flask_fargate import local

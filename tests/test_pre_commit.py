@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import bake_cli
+from bakery import bake_cli
 
 # The template's venv holds the generated project's pinned tools (requirements.txt includes
 # requirements-dev.txt): the same binaries `make venv` would install into the site's .venv.

@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
+from bakery import QUESTIONS, TEMPLATE, bake_cli
 from cfnlint.decode import decode_str
-from conftest import QUESTIONS, TEMPLATE, bake_cli
 
 DOCS = TEMPLATE / "docs"
 # The commands of `flask-fargate` (issue 19): `rehearse` was `python -m deploy.rehearse`,

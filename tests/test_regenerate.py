@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template, must, run
+from bakery import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template, must, run
 
 CRUFT = Path(sys.executable).with_name("cruft")
 ANSWERS = {

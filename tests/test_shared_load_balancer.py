@@ -13,7 +13,7 @@ import sys
 
 import boto3
 import pytest
-from conftest import bake_cli
+from bakery import bake_cli
 
 pytestmark = pytest.mark.xdist_group("shared-load-balancer")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bakery import TEMPLATE, answers_for, bake_cli, load_hook
 from cfnlint.api import ManualArgs, lint_by_config
 from cfnlint.decode import decode_str
-from conftest import TEMPLATE, answers_for, bake_cli, load_hook
 
 STACKS = ("resources", "service")
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import GIT_IDENTITY, must, run
+from bakery import GIT_IDENTITY, must, run
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 LANDED_MAIN = "5b0bf44"  # the last commit whose sites vendored the tool as deploy/

@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bakery import first_commit
+
 from flask_fargate import site
 
 TEMPLATE = Path(__file__).resolve().parents[2]
@@ -79,12 +81,6 @@ def bake(variant):
             first_commit(folder)
             (output / "baked").write_text(folder.name)
     return output / (output / "baked").read_text()
-
-
-def first_commit(folder):
-    identity = ["-c", "user.name=Tool Tests", "-c", "user.email=tests@example.com"]
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "First"]):
-        subprocess.run(["git", *identity, *command], cwd=folder, check=True, capture_output=True)
 
 
 FOLDER = bake(VARIANT)
