@@ -25,6 +25,8 @@ QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 ENV = {
     **{k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
     "PATH": os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]),  # nginx on Debian
+    # checkov inside the cached .venv, not in the machine's cache that sites share (the Makefile)
+    "CHECKOV": ".venv/checkov",
 }
 
 
@@ -83,7 +85,7 @@ def site_venv(request, tmp_path_factory) -> Path:
             bake = bake_cli(tmp_path_factory.mktemp("venv-bake"))
             assert bake.returncode == 0, bake.stderr
             installed = subprocess.run(
-                ["make", f"VENV={venv}", f"{venv}/checkov/.installed"],
+                ["make", f"VENV={venv}", f"CHECKOV={venv}/checkov", f"{venv}/checkov/.installed"],
                 check=False,
                 cwd=bake.project,
                 env=ENV,
