@@ -16,17 +16,6 @@ from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 
-# Fargate's task sizes: cpu units -> the memory in MiB each takes (Linux), from the table in
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
-FARGATE_MEMORY = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4096 + 1, 1024)),
-    1024: list(range(2048, 8192 + 1, 1024)),
-    2048: list(range(4096, 16384 + 1, 1024)),
-    4096: list(range(8192, 30720 + 1, 1024)),
-    8192: list(range(16384, 61440 + 1, 4096)),
-    16384: list(range(32768, 122880 + 1, 8192)),
-}
 # ECS runs at most 5000 tasks per service ("Tasks per service" in
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
 MAX_TASKS = 5000
@@ -63,6 +52,35 @@ EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.AS
 # The github_subject choices of cookiecutter.json, in its order.
 GITHUB_SUBJECT_CHOICES = ["ids", "names"]
 GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
+
+
+def checkout_of(answers):
+    """The template's folder, absolute, when cookiecutter ran on one (`_repo_dir`, relative to the
+    shell's PWD under `cookiecutter .`; a local `_template` under cruft), else None: cruft from
+    git does not say where it cloned the template. As in post_gen_project.py, which imports the
+    tool's cost module the same way (a hook cannot import the other)."""
+    if answers.get("_repo_dir"):
+        shell = Path(os.environ.get("PWD", "."))
+        return (shell / Path(answers["_repo_dir"]).expanduser()).resolve()
+    template = Path(answers.get("_template", "")).expanduser()
+    return template.resolve() if answers.get("_template") and template.is_dir() else None
+
+
+def fargate_memory(answers):
+    """Fargate's task sizes, from the deploy tool in the template's checkout (src/flask_fargate/
+    fargate.py: one table for the hook and for the tool's --set checks); None without a checkout,
+    where cfn-lint's E3047 in post_gen_project.py still refuses a size Fargate does not run."""
+    checkout = checkout_of(answers)
+    if checkout is None or not (checkout / "src" / "flask_fargate" / "fargate.py").is_file():
+        return None
+    sys.dont_write_bytecode = True  # no __pycache__ left in the template's checkout
+    sys.path.insert(0, str(checkout / "src"))
+    from flask_fargate.fargate import FARGATE_MEMORY
+
+    return FARGATE_MEMORY
+
+
+FARGATE_MEMORY = fargate_memory(ANSWERS)
 
 
 def problem(question, value, allowed):
@@ -109,6 +127,8 @@ def whole_number(text):
 
 
 def check_task_size(answers):
+    if FARGATE_MEMORY is None:
+        return
     cpu, memory = whole_number(answers["cpu"]), whole_number(answers["memory"])
     allowed = FARGATE_MEMORY.get(cpu)
     if allowed is None:
