@@ -21,7 +21,6 @@ from flask_fargate import (
 )
 from flask_fargate import status as status_report
 from flask_fargate.deployments import (
-    deploy_service,
     refuse_a_bake_ci_cannot_wait,
     refuse_stranding_the_traffic,
     refuse_unknown_strategy,
@@ -320,20 +319,21 @@ def confirmation(yes, command="up"):
     return ask
 
 
-def refuse_a_tag_no_repository_holds(resources_stack, tag):
+def refuse_a_tag_no_repository_holds(resources_stack, tag, recreate):
     """`--tag` names an image already in the site's ECR repository, which the resources stack
-    makes: before that stack exists (or when it is made again), no image can be there, and
-    finding out after creating it would leave a load balancer and more behind."""
+    makes: before that stack exists (or when --recreate makes it again), no image can be there,
+    and finding out after creating it would leave a load balancer and more behind."""
     if not tag or not stacks.is_new(resources_stack):
         return
-    name = stacks.resources().name
     state = "does not exist yet"
     if resources_stack and resources_stack["StackStatus"] in stacks.DELETE_ONLY:
-        state = f"is {resources_stack['StackStatus']}, to be made again"
+        if not recreate:
+            return  # up explains the failed creation
+        state = f"is {resources_stack['StackStatus']}, made again by --recreate"
     raise Abort(
-        f"--tag {tag}: {name} {state}, and with it the ECR repository the image would have to be "
-        "in: deploy without --tag the first time (`make deploy`), which builds and pushes the "
-        "image",
+        f"--tag {tag}: {stacks.resources().name} {state}, and with it the ECR repository the "
+        "image would have to be in: deploy without --tag the first time (`make deploy`), which "
+        "builds and pushes the image",
         USAGE,
     )
 
@@ -371,11 +371,12 @@ def up(aws, options):
     resources_stack = check_planned_values(
         aws, resources_values, service_values, options.service_only
     )
-    refuse_a_tag_no_repository_holds(resources_stack, options.tag)
+    refuse_a_tag_no_repository_holds(resources_stack, options.tag, options.recreate)
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
     architecture = service_values["CpuArchitecture"]
     delivery = image.Delivery.check(aws, resources, architecture, options.tag)
+    rollout.catch_up(aws)  # an interrupted deploy's rollout, before anything changes
     early = None
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.resources().name)
@@ -412,8 +413,7 @@ def up(aws, options):
         **overrides[stacks.service()],
         **rollout.service_parameters(aws, resources, tag),
     }
-    service_stack = deploy_service(aws, service_overrides, confirm, recreate=options.recreate)
-    rollout.mark_rolled_out(aws, service_stack)
+    rollout.deploy(aws, service_overrides, confirm, recreate=options.recreate)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
@@ -649,6 +649,7 @@ def empty_repository(aws, repository):
 def rollback(aws, options):
     """Back to the image the service ran before the current one, through the service stack."""
     confirm = confirmation(options.yes, "rollback")
+    rollout.catch_up(aws)  # an interrupted deploy's revision ran: history to go back through
     resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
     service_stack = stacks.require_usable(aws, stacks.service().name)
     current = stacks.parameters_of(service_stack)["ImageTag"]
