@@ -25,6 +25,7 @@ from flask_fargate import (
     account,
     cli,
     commands,
+    constraints,
     deployments,
     external_dns,
     github,
@@ -504,8 +505,11 @@ def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
     assert [c for c in listed if c["ExecutionStatus"] == "AVAILABLE"] == []
 
 
-def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed):
+def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed, monkeypatch):
     overrides, _ = deployed
+    # A value the tool's own checks would stop first (test_day_two.py): AWS's refusal here.
+    monkeypatch.setattr(constraints, "refuse_unfit", lambda spec, given: None)
+    monkeypatch.setattr(constraints, "refuse_a_size_fargate_lacks", lambda values, given: None)
     status, out, err = deploy("up", "--yes", "--tag", V1, "--set", "Cpu=300", *overrides)
     assert status == 1
     assert err.strip().splitlines() == [
