@@ -68,8 +68,9 @@ def checkout_of(answers):
 
 def fargate_memory(answers):
     """Fargate's task sizes, from the deploy tool in the template's checkout (src/flask_fargate/
-    fargate.py: one table for the hook and for the tool's --set checks); None without a checkout,
-    where cfn-lint's E3047 in post_gen_project.py still refuses a size Fargate does not run."""
+    fargate.py: one table for the hook and for the tool's --set checks); None without a checkout
+    (cruft from git), where the deploy tool's `plan` and `up` refuse the size before any change
+    (cfn-lint does not: it leaves a Memory given by a parameter's default unchecked)."""
     checkout = checkout_of(answers)
     if checkout is None or not (checkout / "src" / "flask_fargate" / "fargate.py").is_file():
         return None

@@ -208,7 +208,7 @@ def test_the_hook_takes_fargates_sizes_from_the_deploy_tool_in_the_checkout():
     from flask_fargate import fargate
 
     assert PRE_GEN.FARGATE_MEMORY is fargate.FARGATE_MEMORY
-    # cruft from git says not where its clone is: cfn-lint (post_gen_project.py) checks the size.
+    # cruft from git says not where its clone is: the deploy tool checks the size (test_day_two).
     answers = {**DEFAULTS, "_repo_dir": "", "_template": "gh:acme/flask-fargate", "cpu": "128"}
     assert load_hook("pre_gen_project", answers).problems(answers) == []
 

@@ -371,11 +371,11 @@ def up(aws, options):
     resources_stack = check_planned_values(
         aws, resources_values, service_values, options.service_only
     )
-    refuse_a_tag_no_repository_holds(resources_stack, options.tag, options.recreate)
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
     architecture = service_values["CpuArchitecture"]
     delivery = image.Delivery.check(aws, resources, architecture, options.tag)
+    refuse_a_tag_no_repository_holds(resources_stack, options.tag, options.recreate)
     rollout.catch_up(aws)  # an interrupted deploy's rollout, before anything changes
     early = None
     if options.service_only:

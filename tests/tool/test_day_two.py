@@ -2,6 +2,7 @@
 templates or Fargate refuse, Ctrl-C at each step of a deploy, a failure whose reason is on the
 stack's own event, and what `--before` and `plan` say (issue 20, items 9, 15 to 18 and 22)."""
 
+import re
 import types
 
 import pytest
@@ -31,6 +32,7 @@ from test_deploy import (
     site_overrides,
     stack_names,
     terminal,
+    use_template,
 )
 
 from flask_fargate import deployments, fargate, rollout, stacks, ui, watch
@@ -115,6 +117,31 @@ def test_one_of_cpu_and_memory_is_checked_with_the_deployed_other(aws, deploy, d
     status, out, err = deploy("plan", "--set", "Cpu=512", *overrides)  # 3072 fits 512 too
     assert status == 0, out + err
     assert parameter(aws, SITE.service_stack, "Cpu") == "1024"
+
+
+def test_a_template_default_fargate_does_not_run_is_refused_before_any_change(
+    aws, deploy, monkeypatch, tmp_path
+):
+    """As a site made by cruft from git, whose bake could not check the size (the hook reads
+    the table from the template's checkout), or whose service.yaml was edited."""
+    cpu = SERVICE_DEFAULTS["Cpu"]
+    memory = str(fargate.FARGATE_MEMORY[int(cpu)][-1] * 2)
+    template = re.sub(
+        r"(\n  Memory:\n(?:    .*\n)*?    Default: )\S+",
+        rf"\g<1>{memory}",
+        stacks.service().template.read_text(),
+    )
+    (tmp_path / "service.yaml").write_text(template)
+    use_template(monkeypatch, "service", tmp_path / "service.yaml")
+
+    status, _, err = deploy("plan", *site_overrides(aws))
+
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: Cpu {cpu} and Memory {memory}: Memory {memory} is not a Fargate size for {cpu} "
+        f"CPU units (allowed: {fargate.memory_words(int(cpu))})"
+    ]
+    assert stack_names(aws) == set()
 
 
 def test_fargate_sizes_in_words():

@@ -1683,7 +1683,7 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
     """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
     AWS call the tool makes is an action the role's policy names."""
     overrides = external_dns_overrides("true")
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     push_image(aws, V1)
     called = set()
 
@@ -1774,9 +1774,9 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
 
 
 @pytest.mark.answers
-def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy):
+def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy, monkeypatch):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     target = load_balancer_name(aws)
     assert deploy("ns")[0] == 0  # the stand-in user creates what it prints
     status, out, _ = deploy("status")
@@ -1803,7 +1803,7 @@ def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, depl
 def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
     aws, deploy, monkeypatch
 ):
-    assert deploy("up", "--yes", "--tag", V1, *external_dns_overrides("true"))[0] == 2
+    resources_only(deploy, monkeypatch, *external_dns_overrides("true"))
     # The seconds after the request, before ACM names the record.
     monkeypatch.setattr(external_dns, "validation_records", lambda aws, arns: [])
     status, out, _ = deploy("ns")
@@ -1816,9 +1816,11 @@ def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
 
 
 @pytest.mark.answers
-def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(aws, deploy):
+def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(
+    aws, deploy, monkeypatch
+):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     status, out, _ = deploy("destroy", "--yes")
     assert status == 0
     assert f"Delete {SITE.domain}'s records at your DNS provider too" in " ".join(out.split())
