@@ -324,7 +324,7 @@ def interrupted(aws, spec, name, creating):
         cloudformation.delete_change_set(ChangeSetName=name, StackName=spec.name)
     if creating:
         remove_review_stack(aws, spec.name)
-    return Abort(f"Interrupted before any change: {spec.name} stays as it was.", 130)
+    return Abort(f"Interrupted: {spec.name} stays as it was, its change set deleted unrun.", 130)
 
 
 def computed_change_set(aws, spec, name, parameters, capabilities, change_set_type):

@@ -204,7 +204,7 @@ def test_ctrl_c_at_the_question_deletes_the_change_set_shown(
     assert status == 130, out + err
     assert f"{SITE.resources_stack} would be created:" in out
     assert err.splitlines() == [
-        f"error: Interrupted before any change: {SITE.resources_stack} stays as it was."
+        f"error: Interrupted: {SITE.resources_stack} stays as it was, its change set deleted unrun."
     ]
     assert stack_names(aws) == set()  # nor the empty stack of the CREATE change set
 
