@@ -55,21 +55,33 @@ GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0
 
 
 def checkout_of(answers):
-    """The template's folder, absolute, when cookiecutter ran on one (`_repo_dir`, relative to the
-    shell's PWD under `cookiecutter .`; a local `_template` under cruft), else None: cruft from
-    git does not say where it cloned the template. As in post_gen_project.py, which imports the
-    tool's cost module the same way (a hook cannot import the other)."""
+    """The folder of the template being rendered, absolute: `_repo_dir` when cookiecutter says it
+    (relative to the shell's PWD under `cookiecutter .`); else, on Linux, the folder of the
+    process that started this hook, which cruft does not name: cookiecutter runs each hook from
+    within that folder (`work_in(repo_dir)`, cookiecutter/hooks.py run_hook_from_repo_dir), the
+    clone at the commit rendered; else a local `_template`, as it is now. None when none of them
+    is a template. post_gen_project.py imports the tool's cost module from the first and the
+    last (a hook cannot import the other)."""
+    candidates = []
     if answers.get("_repo_dir"):
         shell = Path(os.environ.get("PWD", "."))
-        return (shell / Path(answers["_repo_dir"]).expanduser()).resolve()
-    template = Path(answers.get("_template", "")).expanduser()
-    return template.resolve() if answers.get("_template") and template.is_dir() else None
+        candidates.append(shell / Path(answers["_repo_dir"]).expanduser())
+    candidates.append(Path(f"/proc/{os.getppid()}/cwd"))
+    if answers.get("_template"):
+        candidates.append(Path(answers["_template"]).expanduser())
+    for candidate in candidates:
+        try:
+            if (candidate / "cookiecutter.json").is_file():
+                return candidate.resolve()
+        except OSError:  # another user's process, or no /proc
+            continue
+    return None
 
 
 def fargate_memory(answers):
     """Fargate's task sizes, from the deploy tool in the template's checkout (src/flask_fargate/
-    fargate.py: one table for the hook and for the tool's --set checks); None without a checkout
-    (cruft from git), where the deploy tool's `plan` and `up` refuse the size before any change
+    fargate.py: one table for the hook and for the tool's --set checks); None without one (cruft
+    from git on macOS), where the deploy tool's `plan` and `up` refuse the size before any change
     (cfn-lint does not: it leaves a Memory given by a parameter's default unchecked)."""
     checkout = checkout_of(answers)
     if checkout is None or not (checkout / "src" / "flask_fargate" / "fargate.py").is_file():
