@@ -1,5 +1,5 @@
-"""Day two against one long-running stand-in, as an operator meets it: `--set` values the
-templates or Fargate refuse, Ctrl-C at each step of a deploy, a failure whose reason is on the
+"""Day two on the stand-in, as an operator meets it: `--set` values the templates or Fargate
+refuse, Ctrl-C at each step of a deploy, a failure whose reason is on the
 stack's own event, and what `--before` and `plan` say (issue 20, items 9, 15 to 18 and 22)."""
 
 import re
