@@ -165,17 +165,21 @@ def available_change_sets(aws, stack):
     return [c for c in listed if c["ExecutionStatus"] != "EXECUTE_COMPLETE"]
 
 
-def test_ctrl_c_while_a_rollout_is_followed_says_what_carries_on_and_up_finishes_it(
-    aws, deploy, deployed, monkeypatch
-):
-    """The revision an interrupted deploy rolled out ran: a later rollback goes back to it."""
-    overrides, _ = deployed
-    push_image(aws, V2)
+def interrupted_rollout(aws, deploy, monkeypatch, overrides, tag):
+    """`up --tag TAG` stopped with Ctrl-C while it follows ECS's deployment, which goes on."""
+    push_image(aws, tag)
     with monkeypatch.context() as patch:
         patch.setattr(deployments, "time", types.SimpleNamespace(sleep=ctrl_c))
-        status, _, err = deploy("up", "--yes", "--tag", V2, *overrides)
+        status, _, err = deploy("up", "--yes", "--tag", tag, *overrides)
     assert status == 130
     assert err.splitlines() == [f"error: {rollout.CARRIES_ON}"]
+
+
+def test_ctrl_c_while_a_rollout_is_followed_says_what_carries_on_and_up_follows_it(
+    aws, deploy, deployed, monkeypatch
+):
+    overrides, _ = deployed
+    interrupted_rollout(aws, deploy, monkeypatch, overrides, V2)
 
     status, out, err = deploy("up", "--yes", "--tag", V2, *overrides)
 
@@ -186,9 +190,18 @@ def test_ctrl_c_while_a_rollout_is_followed_says_what_carries_on_and_up_finishes
     )
     assert out.index(following) < out.index("Deployment SUCCESSFUL")
     assert out.index("Deployment SUCCESSFUL") < out.index(f"{SITE.service_stack}: no changes")
+
+
+def test_the_revision_an_interrupted_deploy_rolled_out_is_one_rollback_goes_back_to(
+    aws, deploy, deployed, monkeypatch
+):
+    overrides, _ = deployed
+    interrupted_rollout(aws, deploy, monkeypatch, overrides, V2)
     push_image(aws, V3)
     assert deploy("up", "--yes", "--tag", V3, *overrides)[0] == 0
+
     status, out, err = deploy("rollback", "--yes")
+
     assert status == 0, out + err
     assert f"Rolling back from {V3} to {V2}, the image that ran before it" in out
 
