@@ -16,17 +16,6 @@ from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
 
-# Fargate's task sizes: cpu units -> the memory in MiB each takes (Linux), from the table in
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size
-FARGATE_MEMORY = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4096 + 1, 1024)),
-    1024: list(range(2048, 8192 + 1, 1024)),
-    2048: list(range(4096, 16384 + 1, 1024)),
-    4096: list(range(8192, 30720 + 1, 1024)),
-    8192: list(range(16384, 61440 + 1, 4096)),
-    16384: list(range(32768, 122880 + 1, 8192)),
-}
 # ECS runs at most 5000 tasks per service ("Tasks per service" in
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
 MAX_TASKS = 5000
@@ -63,6 +52,48 @@ EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.AS
 # The github_subject choices of cookiecutter.json, in its order.
 GITHUB_SUBJECT_CHOICES = ["ids", "names"]
 GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
+
+
+def checkout_of(answers):
+    """The folder of the template being rendered, absolute: `_repo_dir` when cookiecutter says it
+    (relative to the shell's PWD under `cookiecutter .`); else, on Linux, the folder of the
+    process that started this hook, which cruft does not name: cookiecutter runs each hook from
+    within that folder (`work_in(repo_dir)`, cookiecutter/hooks.py run_hook_from_repo_dir), the
+    clone at the commit rendered; else a local `_template`, as it is now. None when none of them
+    is a template. post_gen_project.py imports the tool's cost module from the first and the
+    last (a hook cannot import the other)."""
+    candidates = []
+    if answers.get("_repo_dir"):
+        shell = Path(os.environ.get("PWD", "."))
+        candidates.append(shell / Path(answers["_repo_dir"]).expanduser())
+    candidates.append(Path(f"/proc/{os.getppid()}/cwd"))
+    if answers.get("_template"):
+        candidates.append(Path(answers["_template"]).expanduser())
+    for candidate in candidates:
+        try:
+            if (candidate / "cookiecutter.json").is_file():
+                return candidate.resolve()
+        except OSError:  # another user's process, or no /proc
+            continue
+    return None
+
+
+def fargate_memory(answers):
+    """Fargate's task sizes, from the deploy tool in the template's checkout (src/flask_fargate/
+    fargate.py: one table for the hook and for the tool's --set checks); None without one (cruft
+    from git on macOS), where the deploy tool's `plan` and `up` refuse the size before any change
+    (cfn-lint does not: it leaves a Memory given by a parameter's default unchecked)."""
+    checkout = checkout_of(answers)
+    if checkout is None or not (checkout / "src" / "flask_fargate" / "fargate.py").is_file():
+        return None
+    sys.dont_write_bytecode = True  # no __pycache__ left in the template's checkout
+    sys.path.insert(0, str(checkout / "src"))
+    from flask_fargate.fargate import FARGATE_MEMORY
+
+    return FARGATE_MEMORY
+
+
+FARGATE_MEMORY = fargate_memory(ANSWERS)
 
 
 def problem(question, value, allowed):
@@ -109,6 +140,8 @@ def whole_number(text):
 
 
 def check_task_size(answers):
+    if FARGATE_MEMORY is None:
+        return
     cpu, memory = whole_number(answers["cpu"]), whole_number(answers["memory"])
     allowed = FARGATE_MEMORY.get(cpu)
     if allowed is None:

@@ -203,6 +203,18 @@ def test_every_task_size_fargate_runs_is_taken_and_no_other():
             assert taken == (memory in TASK_SIZES.get(cpu, [])), (cpu, memory)
 
 
+def test_the_hook_takes_fargates_sizes_from_the_deploy_tool_in_the_checkout(monkeypatch):
+    """One table for the hook and for the tool's `--set Cpu/Memory` checks."""
+    from flask_fargate import fargate
+
+    assert PRE_GEN.FARGATE_MEMORY is fargate.FARGATE_MEMORY
+    # No folder of the template known (cruft from git where /proc does not show the folder
+    # cookiecutter runs the hook from): the deploy tool checks the size (test_day_two.py).
+    monkeypatch.setattr(os, "getppid", lambda: 1)  # a process whose folder is no template
+    answers = {**DEFAULTS, "_repo_dir": "", "_template": "gh:acme/flask-fargate", "cpu": "128"}
+    assert load_hook("pre_gen_project", answers).problems(answers) == []
+
+
 def test_cpu_choices_name_the_memory_sizes_each_takes():
     """Prompts are not rendered (cookiecutter/prompt.py), so the memory hint sits beside each cpu."""
     labels = QUESTIONS["__prompts__"]["cpu"]

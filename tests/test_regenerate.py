@@ -170,8 +170,9 @@ def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_pat
     site = sites / "shop-example-org"
 
     # A newer template that no longer takes 512 MiB with cpu 256.
-    hook = template_repo / "hooks" / "pre_gen_project.py"
-    hook.write_text(hook.read_text().replace("256: [512, 1024, 2048]", "256: [1024, 2048]", 1))
+    # Fargate's sizes, which the hook reads from the template's checkout (cruft's clone here).
+    sizes = template_repo / "src" / "flask_fargate" / "fargate.py"
+    sizes.write_text(sizes.read_text().replace("256: [512, 1024, 2048]", "256: [1024, 2048]", 1))
     commit_all(template_repo, "template: cpu 256 takes 1024 MiB at least")
     update = run(CRUFT, "update", "--skip-apply-ask", cwd=site)
 

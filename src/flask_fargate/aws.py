@@ -1,5 +1,7 @@
 """One AWS session for a command: region, profile and endpoint checked once, clients on demand."""
 
+import os
+
 import boto3
 import botocore.exceptions
 
@@ -34,9 +36,11 @@ class Aws:
             self.session = boto3.Session(
                 profile_name=profile, region_name=region or site.current().region
             )
-        except botocore.exceptions.ProfileNotFound:
+        except botocore.exceptions.ProfileNotFound as error:
+            missing = error.kwargs["profile"]
             raise Abort(
-                f"--profile {profile}: no such profile in ~/.aws/config or ~/.aws/credentials",
+                f"{profile_source(profile, missing)} {missing}: no such profile in "
+                "~/.aws/config or ~/.aws/credentials",
                 USAGE,
             ) from None
         self.region = self.session.region_name
@@ -71,6 +75,15 @@ class Aws:
     @property
     def cloudformation(self):
         return self.client("cloudformation")
+
+
+def profile_source(given, missing):
+    """What named the profile `missing`: --profile, else the environment variable botocore read
+    it from (AWS_DEFAULT_PROFILE or AWS_PROFILE: botocore/configprovider.py)."""
+    if given:
+        return "--profile"
+    named = [name for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if os.environ.get(name)]
+    return next((name for name in named if os.environ[name] == missing), "AWS_PROFILE")
 
 
 def credential_problem(error):

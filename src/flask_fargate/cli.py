@@ -66,7 +66,9 @@ def parser():
             "kept by later deploys until set again",
         )
         sub[name].add_argument(
-            "--tag", help="deploy this image tag, already in ECR, instead of building one"
+            "--tag",
+            help="deploy this image tag, already in ECR, instead of building one (so not before "
+            "the resources stack, which holds the repository, exists)",
         )
     sub["up"].add_argument(
         "--recreate",
@@ -89,8 +91,9 @@ def parser():
         "--before",
         metavar="COMMAND",
         help="run COMMAND (e.g. 'flask --app app db upgrade') in a one-off task of the new "
-        "image, after the push and before the service changes; when it fails nothing rolls "
-        "out. Default: pyproject.toml's [tool.flask-fargate] before; --before '' runs none",
+        "image, after the push and before the service changes, unless the service runs that "
+        "image already; when it fails nothing rolls out. Default: pyproject.toml's "
+        "[tool.flask-fargate] before; --before '' runs none",
     )
     sub["destroy"].add_argument(
         "--yes", action="store_true", help="delete without asking (scripts and CI)"

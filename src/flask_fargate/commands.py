@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_fargate import (
     account,
+    constraints,
     dns,
     external_dns,
     github,
@@ -20,7 +21,6 @@ from flask_fargate import (
 )
 from flask_fargate import status as status_report
 from flask_fargate.deployments import (
-    deploy_service,
     refuse_a_bake_ci_cannot_wait,
     refuse_stranding_the_traffic,
     refuse_unknown_strategy,
@@ -73,6 +73,8 @@ def split_overrides(aws, pairs):
             "(the image tag is --tag)",
             USAGE,
         )
+    for spec, given in split.items():
+        constraints.refuse_unfit(spec, given)
     return split
 
 
@@ -299,14 +301,14 @@ def service_first(aws, resources, resources_values):
     return None
 
 
-def confirmation(yes):
-    """How `up` asks before it executes a change set it has shown: not at all with --yes."""
+def confirmation(yes, command="up"):
+    """How `command` asks before it executes a change set it has shown: not at all with --yes."""
     if yes:
         return lambda spec: True
     if not sys.stdin.isatty():
         raise Abort(
-            "up shows each change set and applies it once you say yes: pass --yes to apply "
-            "them without a terminal (CI, scripts)",
+            f"{command} shows each change set and applies it once you say yes: pass --yes to "
+            "apply them without a terminal (CI, scripts)",
             USAGE,
         )
 
@@ -315,6 +317,41 @@ def confirmation(yes):
         return answer.strip().lower() in ("y", "yes")
 
     return ask
+
+
+def refuse_a_tag_no_repository_holds(resources_stack, tag, recreate):
+    """`--tag` names an image already in the site's ECR repository, which the resources stack
+    makes: before that stack exists (or when --recreate makes it again), no image can be there,
+    and finding out after creating it would leave a load balancer and more behind."""
+    if not tag or not stacks.is_new(resources_stack):
+        return
+    state = "does not exist yet"
+    if resources_stack and resources_stack["StackStatus"] in stacks.DELETE_ONLY:
+        if not recreate:
+            return  # up explains the failed creation
+        state = f"is {resources_stack['StackStatus']}, made again by --recreate"
+    raise Abort(
+        f"--tag {tag}: {stacks.resources().name} {state}, and with it the ECR repository the "
+        "image would have to be in: deploy without --tag the first time (`make deploy`), which "
+        "builds and pushes the image",
+        USAGE,
+    )
+
+
+def run_before(aws, resources, tag, architecture, command, recreate):
+    """tasks.run_before, unless the service runs `tag` already: then no new image rolls out, and
+    the command prepared it when it did."""
+    service_stack = stacks.describe(aws, stacks.service().name)
+    running = stacks.parameters_of(service_stack).get("ImageTag")
+    usable = service_stack and service_stack["StackStatus"] in stacks.USABLE
+    if command and usable and running == tag and not recreate:
+        console.print(
+            f"--before: not run, {stacks.service().name} runs image {tag} already: no new image "
+            "rolls out",
+            style="yellow",
+        )
+        return
+    tasks.run_before(aws, resources, tag, architecture, command, recreate)
 
 
 def up(aws, options):
@@ -330,6 +367,7 @@ def up(aws, options):
         )
     resources_values = planned_resources(aws, overrides[stacks.resources()])
     service_values = stacks.planned_values(aws, stacks.service(), overrides[stacks.service()])
+    constraints.refuse_a_size_fargate_lacks(service_values, overrides[stacks.service()])
     resources_stack = check_planned_values(
         aws, resources_values, service_values, options.service_only
     )
@@ -337,6 +375,8 @@ def up(aws, options):
     resources = stacks.outputs(resources_stack) if usable else {}
     architecture = service_values["CpuArchitecture"]
     delivery = image.Delivery.check(aws, resources, architecture, options.tag)
+    refuse_a_tag_no_repository_holds(resources_stack, options.tag, options.recreate)
+    rollout.catch_up(aws)  # an interrupted deploy's rollout, before anything changes
     early = None
     if options.service_only:
         resources_stack = stacks.require_usable(aws, stacks.resources().name)
@@ -351,7 +391,7 @@ def up(aws, options):
         if early:
             refuse_providers_the_cluster_lacks(aws, resources, service_values, ADD_PROVIDERS_FIRST)
             tag = delivery.deliver(aws, resources)
-            tasks.run_before(aws, resources, tag, architecture, before, options.recreate)
+            run_before(aws, resources, tag, architecture, before, options.recreate)
             parameters = rollout.service_parameters(aws, resources, tag)
             service_overrides = {**overrides[stacks.service()], **parameters, **early}
             stacks.deploy(aws, stacks.service(), service_overrides, confirm)
@@ -368,13 +408,12 @@ def up(aws, options):
     resources = stacks.outputs(resources_stack)
     tag = delivery.deliver(aws, resources)
     if not early:  # else it ran before the service's first change, above
-        tasks.run_before(aws, resources, tag, architecture, before, options.recreate)
+        run_before(aws, resources, tag, architecture, before, options.recreate)
     service_overrides = {
         **overrides[stacks.service()],
         **rollout.service_parameters(aws, resources, tag),
     }
-    service_stack = deploy_service(aws, service_overrides, confirm, recreate=options.recreate)
-    rollout.mark_rolled_out(aws, service_stack)
+    rollout.deploy(aws, service_overrides, confirm, recreate=options.recreate)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     if resources.get("NameServers"):
@@ -392,20 +431,21 @@ def plan(aws, options):
     overrides = split_overrides(aws, options.set)
     resources_values = planned_resources(aws, overrides[stacks.resources()])
     service_values = stacks.planned_values(aws, stacks.service(), overrides[stacks.service()])
+    constraints.refuse_a_size_fargate_lacks(service_values, overrides[stacks.service()])
     check_planned_values(aws, resources_values, service_values)
     summaries = [stacks.plan(aws, stacks.resources(), overrides[stacks.resources()])]
     resources = stacks.outputs(stacks.describe(aws, stacks.resources().name) or {})
     if resources:
         current = stacks.parameters_of(stacks.describe(aws, stacks.service().name))
-        tag = (
-            options.tag
-            or current.get("ImageTag")
-            or image.image_tag(service_values["CpuArchitecture"])
-        )
+        deployed = current.get("ImageTag")
+        tag = options.tag or deployed or image.image_tag(service_values["CpuArchitecture"])
         if not options.tag:
-            console.print(
-                f"(planned with the deployed image {tag}; `plan --tag TAG` plans another)"
+            which = (
+                f"the deployed image {tag}"
+                if deployed
+                else f"image {tag}, the working tree's, which `up` would build (no service yet)"
             )
+            console.print(f"(planned with {which}; `plan --tag TAG` plans another)")
         inputs = rollout.service_parameters(aws, resources, tag)
         summaries.append(
             stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs})
@@ -608,7 +648,8 @@ def empty_repository(aws, repository):
 
 def rollback(aws, options):
     """Back to the image the service ran before the current one, through the service stack."""
-    confirm = confirmation(options.yes)
+    confirm = confirmation(options.yes, "rollback")
+    rollout.catch_up(aws)  # an interrupted deploy's revision ran: history to go back through
     resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
     service_stack = stacks.require_usable(aws, stacks.service().name)
     current = stacks.parameters_of(service_stack)["ImageTag"]
@@ -648,7 +689,8 @@ def run(aws, options):
 def secret(aws, options):
     """`secret set|list|rm`; with --restart, the service's tasks restart onto the change."""
     # Asked before anything changes: without a terminal, --restart needs --yes.
-    confirm = confirmation(options.yes) if getattr(options, "restart", False) else None
+    restart = getattr(options, "restart", False)
+    confirm = confirmation(options.yes, "secret --restart") if restart else None
     if confirm:
         resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
         planned = stacks.planned_values(aws, stacks.service(), {})

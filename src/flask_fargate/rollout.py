@@ -1,12 +1,25 @@
 """What the service stack runs: the parameters every change of it takes, and its image history."""
 
+import time
 from datetime import UTC, datetime
 
-from flask_fargate import host, secrets, stacks
+from flask_fargate import deployments, host, secrets, stacks
 from flask_fargate.deployments import deploy_service
+from flask_fargate.errors import Abort
+from flask_fargate.ui import console
 
 # Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
 ROLLED_OUT = "deploy:rolled-out"
+# A service deployment's statuses while ECS still works on it (ECS API Reference,
+# ServiceDeployment: PENDING, IN_PROGRESS, then one that ends it).
+UNFINISHED = {"PENDING", "IN_PROGRESS"}
+# What keeps running when the tool stops following a rollout, and what to do.
+CARRIES_ON = (
+    "Stopped following the rollout. ECS carries on with it (and CloudFormation with the service "
+    "stack's update, if it had not ended): `make status` (flask-fargate status) shows where it "
+    "is, the next `make deploy` follows it to its end first, and `flask-fargate rollback` goes "
+    "back to the image before once it has ended."
+)
 
 
 def service_parameters(aws, resources, tag):
@@ -26,11 +39,72 @@ def service_parameters(aws, resources, tag):
 def roll(aws, tag, confirm, **parameters):
     """Update the service stack to run `tag` with the current secrets and `parameters`, through a
     change set like `up`'s, keeping every other parameter; returns the stack."""
+    catch_up(aws)
     resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
     parameters = {**service_parameters(aws, resources, tag), **parameters}
-    stack = deploy_service(aws, parameters, confirm)
+    return deploy(aws, parameters, confirm)
+
+
+def deploy(aws, overrides, confirm, **options):
+    """deploy_service, its revision tagged once rolled out; Ctrl-C while the rollout is followed
+    says what keeps running and what to do."""
+    try:
+        stack = deploy_service(aws, overrides, confirm, **options)
+    except KeyboardInterrupt:
+        raise Abort(CARRIES_ON, 130) from None
     mark_rolled_out(aws, stack)
     return stack
+
+
+def catch_up(aws):
+    """Before the service changes again or `rollback` reads its history: an earlier deploy that
+    was interrupted (Ctrl-C, a CI job cancelled) left CloudFormation's update and ECS's deployment
+    running alone. Each is followed to its end, and the revision ECS then runs is tagged as rolled
+    out: it ran, so `rollback` must not skip it."""
+    stack = stacks.settle(aws, stacks.describe(aws, stacks.service().name))
+    if stack is None or stack["StackStatus"] not in stacks.USABLE:
+        return
+    outputs = stacks.outputs(stack)
+    if "ServiceName" not in outputs:
+        return
+    ecs = aws.client("ecs")
+    try:
+        follow_unfinished(ecs, outputs)
+    except KeyboardInterrupt:
+        raise Abort(CARRIES_ON, 130) from None
+    (service,) = ecs.describe_services(
+        cluster=outputs["ClusterName"], services=[outputs["ServiceName"]]
+    )["services"]
+    tags = ecs.list_tags_for_resource(resourceArn=service["taskDefinition"])["tags"]
+    if not any(tag["key"] == ROLLED_OUT for tag in tags):  # its first roll-out's time stays
+        tag_rolled_out(aws, service["taskDefinition"])
+
+
+def follow_unfinished(ecs, outputs):
+    """Follow the service's deployments that ECS has not ended, saying so first."""
+    briefs = ecs.list_service_deployments(
+        cluster=outputs["ClusterName"], service=outputs["ServiceName"]
+    )["serviceDeployments"]
+    arns = [brief["serviceDeploymentArn"] for brief in briefs if brief["status"] in UNFINISHED]
+    if not arns:
+        return
+    console.print(
+        f"{stacks.service().name}: ECS is still rolling out a deployment an earlier deploy "
+        "started; following it to its end first",
+        style="yellow",
+    )
+    follower = deployments.Follower(None)
+    shown = None
+    while arns:
+        found = ecs.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"]
+        for deployment in found:
+            line = follower.line(deployment)
+            if line != shown:
+                console.print(line, markup=False)
+                shown = line
+        arns = [d["serviceDeploymentArn"] for d in found if d["status"] in UNFINISHED]
+        if arns:
+            time.sleep(deployments.POLL_SECONDS)
 
 
 def mark_rolled_out(aws, service_stack):
@@ -42,10 +116,13 @@ def mark_rolled_out(aws, service_stack):
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html), and
     the revision a site ran before may be older; a tag lasts as long as the revision.
     """
+    tag_rolled_out(aws, stacks.outputs(service_stack)["TaskDefinitionArn"])
+
+
+def tag_rolled_out(aws, task_definition_arn):
     now = datetime.now(UTC).isoformat(timespec="seconds")
     aws.client("ecs").tag_resource(
-        resourceArn=stacks.outputs(service_stack)["TaskDefinitionArn"],
-        tags=[{"key": ROLLED_OUT, "value": now}],
+        resourceArn=task_definition_arn, tags=[{"key": ROLLED_OUT, "value": now}]
     )
 
 

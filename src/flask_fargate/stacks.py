@@ -1,5 +1,6 @@
 """Create, update, plan and delete the site's two stacks, always through change sets."""
 
+import contextlib
 import functools
 import json
 import re
@@ -296,12 +297,42 @@ def no_changes(message):
 
 
 def create_change_set(aws, spec, parameters, capabilities, change_set_type):
-    """Create a change set and wait until AWS has computed it; None when nothing would change."""
+    """Create a change set and wait until AWS has computed it; None when nothing would change.
+    Ctrl-C meanwhile deletes it: see `interrupted`."""
+    name = f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    try:
+        return computed_change_set(aws, spec, name, parameters, capabilities, change_set_type)
+    except KeyboardInterrupt:
+        raise interrupted(aws, spec, name, change_set_type == "CREATE") from None
+
+
+def interrupted(aws, spec, name, creating):
+    """Ctrl-C before the tool executed its change set `name`: the change set is deleted, so that
+    nobody executes it later thinking it the one reviewed, with the empty stack a CREATE change
+    set makes; returns the Abort to raise. DeleteChangeSet refuses a change set still being
+    created (InvalidChangeSetStatus: "the change set status might be CREATE_IN_PROGRESS",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteChangeSet.html),
+    so its creation is waited for first."""
+    cloudformation = aws.cloudformation
+    console.print(f"Interrupted: deleting change set {name} of {spec.name}, which never ran")
+    waiter = cloudformation.get_waiter("change_set_create_complete")
+    with contextlib.suppress(botocore.exceptions.WaiterError):
+        waiter.wait(
+            ChangeSetName=name, StackName=spec.name, WaiterConfig={"Delay": 3, "MaxAttempts": 200}
+        )
+    with contextlib.suppress(botocore.exceptions.ClientError):  # never created: nothing to delete
+        cloudformation.delete_change_set(ChangeSetName=name, StackName=spec.name)
+    if creating:
+        remove_review_stack(aws, spec.name)
+    return Abort(f"Interrupted: {spec.name} stays as it was, its change set deleted unrun.", 130)
+
+
+def computed_change_set(aws, spec, name, parameters, capabilities, change_set_type):
     cloudformation = aws.cloudformation
     try:
         created = cloudformation.create_change_set(
             StackName=spec.name,
-            ChangeSetName=f"deploy-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+            ChangeSetName=name,
             ChangeSetType=change_set_type,
             TemplateBody=spec.body(),
             Parameters=parameters,
@@ -384,13 +415,16 @@ def deploy(aws, spec, overrides, confirm, recreate=False, on_poll=None):
     if change_set is None:
         console.print(f"{spec.name}: no changes, the stack already matches", style="green")
         return stack
-    print_changes(change_summary(spec, change_set, current, creating))
-    if not confirm(spec):
-        discard(aws, change_set, creating)
-        raise Abort(f"Nothing changed: {spec.name} stays as it was.")
+    try:
+        print_changes(change_summary(spec, change_set, current, creating))
+        if not confirm(spec):
+            discard(aws, change_set, creating)
+            raise Abort(f"Nothing changed: {spec.name} stays as it was.")
+        watcher = StackWatcher(aws.cloudformation, change_set["StackId"], on_poll)
+    except KeyboardInterrupt:  # at the question, say: the change set shown is not applied
+        raise interrupted(aws, spec, change_set["ChangeSetName"], creating) from None
     operation = "creation" if creating else "update"
     console.print(f"{spec.name}: {operation} started ({len(change_set['Changes'])} changes)")
-    watcher = StackWatcher(aws.cloudformation, change_set["StackId"], on_poll)
     aws.cloudformation.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
     stack = watcher.wait(f"The {operation} of {spec.name}")
     if stack["StackStatus"] not in DELETE_ONLY:  # those keep their failed resources

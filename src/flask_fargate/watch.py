@@ -143,7 +143,9 @@ def first_failure(events):
     """The first resource that failed among `events`, as 'LogicalId (Type): reason', or None.
 
     CloudFormation cancels the siblings of a failed resource; those events say "cancelled" and
-    are not the cause, so they come last in the choice.
+    are not the cause, so they come last in the choice. When no resource failed, the reason is
+    on the stack's own event: an export still in use fails no resource, the stack goes straight
+    to UPDATE_ROLLBACK_IN_PROGRESS with it (serverless/serverless#3935).
     """
     failed = [
         event
@@ -152,8 +154,26 @@ def first_failure(events):
         and event["ResourceType"] != "AWS::CloudFormation::Stack"
     ]
     if not failed:
-        return None
+        return stack_failure(events)
     failed.sort(key=lambda e: ("cancelled" in e.get("ResourceStatusReason", ""), e["Timestamp"]))
     event = failed[0]
     reason = event.get("ResourceStatusReason", "no reason given")
     return f"{event['LogicalResourceId']} ({event['ResourceType']}): {reason}"
+
+
+def stack_failure(events):
+    """The earliest reason the stack's own events give for failing or rolling back, or None."""
+    own = sorted(
+        (
+            event
+            for event in events
+            if event["ResourceType"] == "AWS::CloudFormation::Stack"
+            and (
+                event["ResourceStatus"].endswith("_FAILED")
+                or event["ResourceStatus"].endswith("ROLLBACK_IN_PROGRESS")
+            )
+            and event.get("ResourceStatusReason", "User Initiated") != "User Initiated"
+        ),
+        key=lambda event: event["Timestamp"],
+    )
+    return f"{own[0]['LogicalResourceId']}: {own[0]['ResourceStatusReason']}" if own else None

@@ -25,6 +25,7 @@ from flask_fargate import (
     account,
     cli,
     commands,
+    constraints,
     deployments,
     external_dns,
     github,
@@ -195,18 +196,64 @@ def parameter(aws, stack, key):
     return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}.get(key)
 
 
+class FirstImage(rehearse.StandInImage):
+    """The image step of a first `up` (no --tag: the repository is new), without Docker: image
+    V1 recorded as `docker push` would, as the rehearsal does."""
+
+    @classmethod
+    def check(cls, aws, resources, architecture, tag=None):
+        return super().check(aws, resources, architecture, tag or V1)
+
+
+class UnpushedImage(FirstImage):
+    """A first `up` whose push fails: the resources stack is made, the service stack not."""
+
+    def deliver(self, aws, resources):
+        raise Abort("docker push failed: connection reset by peer")
+
+
 @pytest.fixture
-def deployed(aws, deploy):
-    """Both stacks created by `up --tag v1`; returns the --set options the bake needs."""
+def first_image(monkeypatch):
+    """`first_image(pushed=True)`: the image step of the next `up`s, as FirstImage or
+    UnpushedImage does it."""
+    return lambda pushed=True: monkeypatch.setattr(
+        image, "Delivery", FirstImage if pushed else UnpushedImage
+    )
+
+
+def resources_only(deploy, monkeypatch, *args):
+    """`up --yes ARGS` on a new site, whose image's push fails after the resources stack."""
+    with monkeypatch.context() as patch:
+        patch.setattr(image, "Delivery", UnpushedImage)
+        status, out, err = deploy("up", "--yes", *args)
+    assert status == 1, out + err
+    assert err.splitlines() == ["error: docker push failed: connection reset by peer"]
+    return out
+
+
+@pytest.fixture
+def deployed(aws, deploy, monkeypatch):
+    """Both stacks created by a first `up`, image V1; returns the --set options the bake needs
+    and what the `up` printed."""
     overrides = site_overrides(aws)
-    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
-    # A new site has no repository before its first `up`, so --tag stops after the resources.
-    assert status == 2, out + err
-    assert f"--tag {V1}: no such image in the ECR repository" in err
-    push_image(aws, V1)
-    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    with monkeypatch.context() as patch:
+        patch.setattr(image, "Delivery", FirstImage)
+        status, out, err = deploy("up", "--yes", *overrides)
     assert status == 0, out + err
     return overrides, out
+
+
+def test_up_tag_before_the_resources_stack_exists_is_refused_before_any_change(aws, deploy):
+    """No ECR repository before the resources stack, so no image of that tag: finding out after
+    creating the stack would leave a load balancer and more behind."""
+    status, _, err = deploy("up", "--yes", "--tag", V1, *site_overrides(aws))
+    assert status == 2
+    assert err.splitlines() == [
+        f"error: --tag {V1}: {SITE.resources_stack} does not exist yet, and with it the ECR "
+        "repository the image would have to be in: deploy without --tag the first time "
+        "(`make deploy`), which builds and pushes the image"
+    ]
+    assert stack_names(aws) == set()
 
 
 @pytest.mark.answers
@@ -215,7 +262,7 @@ def test_up_creates_both_stacks_prints_the_url_and_a_second_up_changes_nothing(
 ):
     overrides, out = deployed
     assert stack_names(aws) == {SITE.resources_stack, SITE.service_stack}
-    assert f"{SITE.resources_stack}: no changes" in out  # created by the first, stopped run
+    assert f"{SITE.resources_stack}: CREATE_COMPLETE" in out
     assert f"{SITE.service_stack}: CREATE_COMPLETE" in out
     scheme = "https" if RESOURCES_DEFAULTS["EnableHttps"] == "true" else "http"
     assert f"{SITE.domain} runs image {V1}: {scheme}://{SITE.domain}" in out
@@ -458,8 +505,11 @@ def test_plan_shows_a_change_and_applies_nothing(aws, deploy, deployed):
     assert [c for c in listed if c["ExecutionStatus"] == "AVAILABLE"] == []
 
 
-def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed):
+def test_update_aws_rejects_exits_non_zero_with_the_reason(aws, deploy, deployed, monkeypatch):
     overrides, _ = deployed
+    # A value the tool's own checks would stop first (test_day_two.py): AWS's refusal here.
+    monkeypatch.setattr(constraints, "refuse_unfit", lambda spec, given: None)
+    monkeypatch.setattr(constraints, "refuse_a_size_fargate_lacks", lambda values, given: None)
     status, out, err = deploy("up", "--yes", "--tag", V1, "--set", "Cpu=300", *overrides)
     assert status == 1
     assert err.strip().splitlines() == [
@@ -514,8 +564,8 @@ def test_destroy_deletes_the_service_then_the_resources(aws, deploy, deployed):
     assert stack_names(aws) == set()
 
 
-def test_destroy_without_a_terminal_needs_yes(aws, deploy):
-    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # the resources only
+def test_destroy_without_a_terminal_needs_yes(aws, deploy, monkeypatch):
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     status, _, err = deploy("destroy")
     assert status == 2
     assert (
@@ -525,9 +575,9 @@ def test_destroy_without_a_terminal_needs_yes(aws, deploy):
 
 
 @pytest.mark.answers
-def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
+def test_a_failed_creation_is_explained_and_recreated(aws, deploy, monkeypatch, first_image):
     overrides = site_overrides(aws)
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # resources created, no image
+    resources_only(deploy, monkeypatch, *overrides)
     backend = cloudformation_backends[ACCOUNT][SITE.region]
     stack = next(s for s in backend.stacks.values() if s.name == SITE.resources_stack)
     # What AWS leaves after a failed creation: the failed resource's event, then the rollback.
@@ -558,8 +608,14 @@ def test_a_failed_creation_is_explained_and_recreated(aws, deploy):
             "`make deploy ARGS=--recreate` creates it again"
         ]
 
-    status, out, _ = deploy("up", "--yes", "--tag", V1, "--recreate", *overrides)
-    assert status == 2  # recreated; the new repository has no image v1 yet
+    status, _, err = deploy("up", "--yes", "--tag", V1, "--recreate", *overrides)
+    assert status == 2  # --tag: the stack made again has a new, empty repository
+    assert err.startswith(
+        f"error: --tag {V1}: {SITE.resources_stack} is ROLLBACK_COMPLETE, made again by --recreate"
+    )
+    first_image(pushed=False)
+    status, out, _ = deploy("up", "--yes", "--recreate", *overrides)
+    assert status == 1  # recreated; the image's push failed
     assert f"{SITE.resources_stack}: DELETE_COMPLETE" in out
     assert f"{SITE.resources_stack}: CREATE_COMPLETE" in out
     own_certificate = not RESOURCES_DEFAULTS["CertificateArn"]
@@ -966,13 +1022,17 @@ def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
 
 
 def test_the_first_deploy_in_a_fresh_account_creates_the_service_linked_roles_first(
-    aws, deploy, deployed
+    aws, deploy, deployed, first_image
 ):
-    _, out = deployed
+    overrides, out = deployed
+    first_image()
     roles = {role["RoleName"] for role in aws("iam").list_roles()["Roles"]}
     assert set(moto_rules.SERVICE_LINKED_ROLES.values()) <= roles
-    # Created by the first `up` of the fixture; the second found them and said nothing.
-    assert "Created the service-linked roles" not in out
+    # Created by the fixture's `up`, unless the stand-in host's deploy made them first.
+    assert ("Created the service-linked roles this account lacked" in out) == (not HOST)
+    status, out, err = deploy("up", "--yes", *overrides)
+    assert status == 0, out + err
+    assert "Created the service-linked roles" not in out  # found them and said nothing
 
 
 # The host's first deploy made the account's service-linked roles (its stand-in here too).
@@ -997,17 +1057,16 @@ def test_a_second_service_linked_role_is_refused_as_iam_does(aws):
         aws("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
 
 
-def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy):
+def test_the_github_oidc_provider_outlives_its_site_and_serves_the_next(aws, deploy, monkeypatch):
     github = [*GITHUB, *GITHUB_IDS, *site_overrides(aws)]
-    assert deploy("up", "--yes", "--tag", V1, *github)[0] == 2  # resources only: no image yet
+    resources_only(deploy, monkeypatch, *github)
     (provider,) = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
 
     status, out, err = deploy("destroy", "--yes")
     assert status == 0, out + err
     assert f"Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider) {provider['Arn']}" in out
 
-    status, out, err = deploy("up", "--yes", "--tag", V1, *github)
-    assert status == 2, out + err  # the new site's resources, again without an image
+    out = resources_only(deploy, monkeypatch, *github)  # the new site's resources again
     assert f"Using the account's GitHub OIDC provider {provider['Arn']}" in out
     assert parameter(aws, SITE.resources_stack, "GithubOidcProviderArn") == provider["Arn"]
     listed = aws("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
@@ -1067,11 +1126,10 @@ def assume_deploy_role(aws, sub, aud="sts.amazonaws.com"):
     ],
 )
 def test_the_deploy_role_trusts_main_by_the_subject_github_sends(
-    aws, deploy, subject, trusted, refused
+    aws, deploy, monkeypatch, subject, trusted, refused
 ):
-    command = ["up", "--yes", "--tag", V1, *GITHUB, *GITHUB_IDS, *site_overrides(aws)]
-    status, out, err = deploy(*command, "--set", f"GithubSubject={subject}")
-    assert status == 2, out + err  # the resources stack only: no image yet
+    given = [*GITHUB, *GITHUB_IDS, *site_overrides(aws), "--set", f"GithubSubject={subject}"]
+    resources_only(deploy, monkeypatch, *given)
 
     assert assume_deploy_role(aws, trusted)["AssumedRoleUser"]["Arn"]
     for sub in refused:
@@ -1107,9 +1165,8 @@ def test_the_repository_ids_come_from_gh(aws, deploy, tmp_path, monkeypatch):
     outside_github_actions(monkeypatch)
     fake_gh(tmp_path, monkeypatch, '{"owner": 123456, "repo": 456789}')
 
-    status, out, err = deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))
+    out = resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
 
-    assert status == 2, out + err
     assert "GitHub repository acme/site: owner id 123456, repository id 456789 (from gh)" in out
     assert assume_deploy_role(aws, "repo:acme@123456/site@456789:ref:refs/heads/main")
 
@@ -1120,9 +1177,8 @@ def test_the_repository_ids_come_from_the_github_actions_job(aws, deploy, monkey
     monkeypatch.setenv("GITHUB_REPOSITORY_OWNER_ID", "11")
     monkeypatch.setenv("GITHUB_REPOSITORY_ID", "22")
 
-    status, out, err = deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))
+    out = resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
 
-    assert status == 2, out + err
     assert "owner id 11, repository id 22 (from this GitHub Actions job)" in out
     assert parameter(aws, SITE.resources_stack, "GithubRepoId") == "22"
 
@@ -1163,7 +1219,7 @@ def test_a_deploy_role_made_before_the_ids_form_keeps_trusting_names(
     }
     (tmp_path / "resources.json").write_text(json.dumps(older))
     own = use_template(monkeypatch, "resources", tmp_path / "resources.json")
-    assert deploy("up", "--yes", "--tag", V1, *GITHUB, *site_overrides(aws))[0] == 2
+    resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
     monkeypatch.setattr(stacks, "resources", own)
     push_image(aws, V1)
 
@@ -1239,10 +1295,8 @@ def test_status_before_anything_is_deployed(deploy):
 
 
 @pytest.mark.answers
-def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy):
-    assert (
-        deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2
-    )  # no image v1: stops there
+def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deploy, monkeypatch):
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     status, out, err = deploy("status")
     assert status == 0, err
     assert row(out, SITE.resources_stack) == "CREATE_COMPLETE"
@@ -1254,11 +1308,11 @@ def test_status_with_the_resources_only_shows_the_pending_certificate(aws, deplo
 
 
 @pytest.mark.answers
-def test_status_while_the_resources_wait_for_the_certificate(aws, deploy):
+def test_status_while_the_resources_wait_for_the_certificate(aws, deploy, monkeypatch):
     """CloudFormation holds the creation until the certificate validates; outputs come later."""
     if RESOURCES_DEFAULTS["EnableHttps"] != "true" or RESOURCES_DEFAULTS["CertificateArn"]:
         pytest.skip("this site requests no certificate of its own")
-    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     backend = cloudformation_backends[ACCOUNT][SITE.region]
     stack = next(s for s in backend.stacks.values() if s.name == SITE.resources_stack)
     stack.status = "CREATE_IN_PROGRESS"
@@ -1449,11 +1503,12 @@ def terminal(monkeypatch):
     return types.SimpleNamespace(answers=answers, questions=questions)
 
 
-def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal):
+def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal, first_image):
     terminal.answers += ["y"]
-    status, out, err = deploy("up", "--tag", V1, *site_overrides(aws))
+    first_image(pushed=False)
+    status, out, err = deploy("up", *site_overrides(aws))
 
-    assert status == 2, out + err  # created; no image v1 yet for the service
+    assert status == 1, out + err  # created; the image's push failed
     assert terminal.questions == [f"Apply these changes to [bold]{SITE.resources_stack}[/]? [y/N] "]
     shown = out.index(f"{SITE.resources_stack} would be created:")
     assert shown < out.index(f"{SITE.resources_stack}: creation started")
@@ -1462,9 +1517,10 @@ def test_up_applies_the_change_set_it_showed_once_told_yes(aws, deploy, terminal
     assert stack_names(aws) == {SITE.resources_stack}
 
 
-def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, terminal):
+def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, terminal, first_image):
     terminal.answers += ["n"]
-    status, out, err = deploy("up", "--tag", V1, *site_overrides(aws))
+    first_image()
+    status, out, err = deploy("up", *site_overrides(aws))
 
     assert status == 1
     assert f"{SITE.resources_stack} would be created:" in out
@@ -1473,8 +1529,8 @@ def test_up_told_no_changes_nothing_and_leaves_no_change_set(aws, deploy, termin
     assert aws("cloudformation").list_change_sets(StackName=SITE.resources_stack)["Summaries"] == []
 
 
-def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal):
-    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
+def test_destroy_asks_saying_the_secrets_go_too(aws, deploy, terminal, monkeypatch):
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     terminal.answers += ["no"]
 
     status, _, err = deploy("destroy")
@@ -1580,11 +1636,10 @@ def validation_line(aws):
 
 @pytest.mark.parametrize("https", ["true", "false"])
 def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_records(
-    aws, deploy, https
+    aws, deploy, monkeypatch, https
 ):
     overrides = external_dns_overrides(https)
-    status, first, err = deploy("up", "--yes", "--tag", V1, *overrides)
-    assert status == 2, first + err  # the resources only: no image v1 yet
+    first = resources_only(deploy, monkeypatch, *overrides)
     push_image(aws, V1)
     status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0, out + err
@@ -1628,7 +1683,7 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
     """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
     AWS call the tool makes is an action the role's policy names."""
     overrides = external_dns_overrides("true")
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     push_image(aws, V1)
     called = set()
 
@@ -1701,7 +1756,8 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
     monkeypatch.setattr(
         commands, "certificate_notice", lambda aws, domain, dns: ctrl_c_at_the_third_poll
     )
-    status, _, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    monkeypatch.setattr(image, "Delivery", FirstImage)
+    status, _, err = deploy("up", "--yes", *overrides)
     assert status == 130 and "Stopped watching." in err
 
     status, out, err = deploy("status")
@@ -1718,9 +1774,9 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
 
 
 @pytest.mark.answers
-def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy):
+def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, deploy, monkeypatch):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     target = load_balancer_name(aws)
     assert deploy("ns")[0] == 0  # the stand-in user creates what it prints
     status, out, _ = deploy("status")
@@ -1747,7 +1803,7 @@ def test_status_says_which_site_record_is_missing_or_answers_elsewhere(aws, depl
 def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
     aws, deploy, monkeypatch
 ):
-    assert deploy("up", "--yes", "--tag", V1, *external_dns_overrides("true"))[0] == 2
+    resources_only(deploy, monkeypatch, *external_dns_overrides("true"))
     # The seconds after the request, before ACM names the record.
     monkeypatch.setattr(external_dns, "validation_records", lambda aws, arns: [])
     status, out, _ = deploy("ns")
@@ -1760,9 +1816,11 @@ def test_ns_says_to_ask_again_while_acm_has_not_named_the_validation_record(
 
 
 @pytest.mark.answers
-def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(aws, deploy):
+def test_destroy_of_an_external_dns_site_says_to_delete_the_records_at_the_provider(
+    aws, deploy, monkeypatch
+):
     overrides = external_dns_overrides(RESOURCES_DEFAULTS["EnableHttps"])
-    assert deploy("up", "--yes", "--tag", V1, *overrides)[0] == 2  # the resources only
+    resources_only(deploy, monkeypatch, *overrides)
     status, out, _ = deploy("destroy", "--yes")
     assert status == 0
     assert f"Delete {SITE.domain}'s records at your DNS provider too" in " ".join(out.split())
@@ -2086,8 +2144,10 @@ def test_secrets_round_trip_reach_the_tasks_and_are_never_shown(aws, deploy, dep
         ("RUN_PORT", "RUN_PORT: FLASK_RUN_PORT is an option of the `flask` command itself"),
     ],
 )
-def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(aws, deploy, name, message):
-    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
+def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(
+    aws, deploy, monkeypatch, name, message
+):
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     before = stored_secrets(aws)
 
     status, _, err = deploy("secret", "set", name)
@@ -2099,7 +2159,7 @@ def test_a_secret_name_the_tag_or_flask_cannot_take_changes_nothing(aws, deploy,
 
 
 def test_removing_secret_key_needs_yes_and_aws_tags_do_not_count(aws, deploy, monkeypatch):
-    assert deploy("up", "--yes", "--tag", V1, *site_overrides(aws))[0] == 2  # resources only
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
     status, _, err = deploy("secret", "rm", "SECRET_KEY")
     assert status == 2
     assert err.splitlines() == [

@@ -221,7 +221,7 @@ def test_the_bake_the_tool_refuses_is_the_one_the_service_stack_refuses(aws, dep
     )  # fmt: skip
     assert status == 2, out + err
     assert err.strip().count("\n") == 0
-    assert "BakeMinutes 31: expected 0 to 30" in err
+    assert "--set BakeMinutes=31: expected a whole number from 0 to 30 (service.yaml)" in err
 
 
 @pytest.mark.parametrize("value", ["canary", "BLUE-GREEN", ""])
@@ -231,5 +231,6 @@ def test_an_unknown_strategy_is_one_line_and_exit_2_before_any_change(aws, deplo
     )
     assert status == 2
     assert err.strip().count("\n") == 0
-    assert f"DeploymentStrategy {value}: not a strategy; expected ROLLING, BLUE_GREEN" in err
+    expected = "expected one of ROLLING, BLUE_GREEN, CANARY, LINEAR (service.yaml)"
+    assert f"--set DeploymentStrategy={value}: {expected}" in err
     assert stack_names(aws) == set()

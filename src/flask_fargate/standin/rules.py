@@ -100,7 +100,13 @@ from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
-from moto.route53.models import DelegationSet, FakeZone, RecordSetGroup, route53_backends
+from moto.route53.models import (
+    DelegationSet,
+    FakeZone,
+    HostedZoneIdentifier,
+    RecordSetGroup,
+    route53_backends,
+)
 from moto.sts.exceptions import STSClientError
 from moto.sts.responses import TokenResponse as STSResponse
 from moto.utilities.utils import get_partition
@@ -536,6 +542,17 @@ def delete_zone(self, account_id, region_name):
             "HostedZoneNotEmpty)"
         )
     backend.delete_hosted_zone(self.id)
+
+
+moto_zone_id = HostedZoneIdentifier.generate
+
+
+def zone_id(self, existing_ids=None, tags=None):
+    """A hosted zone's id as Route 53 gives it: Z and capitals or digits (moto's may start with a
+    digit, which the templates' HostedZoneId AllowedPattern, and so `--set`, refuse). The API
+    Reference's examples: "Id": "/hostedzone/Z1D633PJN98FT9" (CreateHostedZone,
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_CreateHostedZone.html)."""
+    return "Z" + moto_zone_id(self, existing_ids, tags)[1:]
 
 
 def fqdn(name):
@@ -1089,6 +1106,7 @@ PATCHES = [
     (RecordSetGroup, "update_from_cloudformation_json", classmethod(replace_resource)),
     (FakeZone, "update_from_cloudformation_json", classmethod(replace_resource)),
     (FakeZone, "delete", delete_zone),
+    (HostedZoneIdentifier, "generate", zone_id),
     (IAMBackend, "create_service_linked_role", create_service_linked_role),
     (parsing.ResourceMap, "build_resource_diff", build_resource_diff),
     (Cluster, "create_from_cloudformation_json", classmethod(create_cluster)),
