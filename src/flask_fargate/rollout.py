@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask_fargate import host, secrets, stacks
+from flask_fargate import host, own_traffic, secrets, stacks
 from flask_fargate.deployments import deploy_service
 
 # Tagged on each task definition revision a deploy rolled out: the history `rollback` reads.
@@ -26,8 +26,11 @@ def service_parameters(aws, resources, tag):
 def roll(aws, tag, confirm, **parameters):
     """Update the service stack to run `tag` with the current secrets and `parameters`, through a
     change set like `up`'s, keeping every other parameter; returns the stack."""
-    resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
+    resources_stack = stacks.require_usable(aws, stacks.resources().name)
+    resources = stacks.outputs(resources_stack)
     parameters = {**service_parameters(aws, resources, tag), **parameters}
+    values = stacks.planned_values(aws, stacks.service(), parameters)
+    own_traffic.refuse_foreign_targets(aws, resources_stack, values)
     stack = deploy_service(aws, parameters, confirm)
     mark_rolled_out(aws, stack)
     return stack
