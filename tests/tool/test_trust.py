@@ -1,5 +1,5 @@
 """Trust boundaries against the moto server: a service takes its own site's traffic only
-(flask_fargate/own_traffic.py)."""
+(flask_fargate/own_traffic.py); in CI, a `before` command's output stays out of the job's log."""
 
 import pytest
 from site_under_test import SITE
@@ -148,3 +148,44 @@ def test_rollback_to_a_service_naming_another_target_group_is_refused(
     assert status == 2
     assert f"Service TargetGroupArn names {arn}, not a TargetGroup" in err
     assert parameter(aws, SITE.service_stack, "ImageTag") == V2
+
+
+def before_task_stream(aws):
+    """The one-off `before` task's log stream, as the container's awslogs options name it."""
+    (arn,) = aws("ecs").list_tasks(cluster=SITE.slug, startedBy="flask-fargate run")["taskArns"]
+    return f"web/web/{arn.rpartition('/')[2]}"
+
+
+@pytest.mark.parametrize("exit_status", [0, 4])
+def test_in_github_actions_a_before_commands_output_stays_in_cloudwatch(
+    aws, deploy, deployed, monkeypatch, exit_status
+):
+    """It runs with the site's secrets in its environment; the job's log is the repository's
+    readers'. Only its exit status and where its output is are printed."""
+    overrides, _ = deployed
+    push_image(aws, V2)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    # Prints a value its own words do not hold (the command line is printed).
+    command = f"sh -c 'echo eulav-terces | rev; exit {exit_status}'"
+
+    status, out, err = deploy("up", "--yes", "--tag", V2, "--before", command, *overrides)
+
+    assert status == (0 if exit_status == 0 else 1), out + err
+    assert "secret-value" not in out + err
+    stream = before_task_stream(aws)
+    group = f"/ecs/{SITE.slug}"
+    said = " ".join(out.split())
+    assert (
+        f"Its output is not shown in CI, the site's secrets being in its environment: CloudWatch "
+        f"Logs group {group}, stream {stream}; `flask-fargate logs --since 1h` prints it (task "
+        f"{stream.rpartition('/')[2][:8]})"
+    ) in said
+    if exit_status == 0:
+        assert f"--before `{command}` exited with status 0" in said
+    else:
+        assert f"error: --before `{command}` exited with status 4: nothing rolled out" in err
+    written = aws("logs").get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    assert [event["message"].rstrip() for event in written] == ["secret-value"]
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    status, out, _ = deploy("logs", "--since", "1h")
+    assert "secret-value" in out
