@@ -5,9 +5,9 @@ ECS registers a service's tasks in whatever target group its template names, and
 canary or linear deploy moves the weights of whatever rule it names; no IAM condition limits
 which target group UpdateService may use. On a shared load balancer, or in an account shared by
 sites, a service naming another site's target group would receive that site's requests, cookies
-included. The tool refuses such templates before any change: the
-accident (an ARN pasted in, an import of another site's export). A commit that means harm can
-change the tool as well; docs/security.md says where that boundary lies.
+included. The tool refuses such templates before any change: the accident (an ARN pasted in, an
+import of another site's export). A commit that means harm can change the tool as well;
+docs/security.md says where that boundary lies.
 """
 
 import json
@@ -73,6 +73,8 @@ class Tracer:
             if isinstance(branch, str):
                 if branch not in self.deployed_ids(kind):
                     found.append(branch)
+            elif not isinstance(branch, dict):
+                found.append(json.dumps(branch))
             elif list(branch) == ["Ref"]:
                 found += self.foreign_ref(branch["Ref"], kind)
             elif list(branch) == ["Fn::ImportValue"]:
@@ -104,12 +106,15 @@ class Tracer:
             if isinstance(branch, str):
                 if branch not in self.deployed_ids(kind):
                     found.append(branch)
-            elif list(branch) != ["Ref"] or self.resources_type(branch["Ref"]) != kind:
+            elif not self.makes(branch, kind):
                 found.append(json.dumps(branch))
         return [f"{words} ({self.name} output {key})" for words in found]
 
-    def resources_type(self, logical_id):
-        return self.resources.get("Resources", {}).get(logical_id, {}).get("Type")
+    def makes(self, value, kind):
+        """True when `value` is a Ref to a resource of that kind in the resources template."""
+        if not (isinstance(value, dict) and list(value) == ["Ref"]):
+            return False
+        return self.resources.get("Resources", {}).get(value["Ref"], {}).get("Type") == kind
 
     def deployed_ids(self, kind):
         """The physical ids of the resources stack's resources of that kind (ARNs here)."""
@@ -137,9 +142,10 @@ def refuse_foreign_targets(aws, resources_stack, service_values):
     tracer = Tracer(aws, resources_stack, service_values)
     for logical_id, key, value in named(tracer.service):
         kind = NAMED[key]
-        for words in tracer.foreign(value, kind):
+        foreign = tracer.foreign(value, kind)
+        if foreign:
             raise Abort(
-                f"cloudformation/service.yaml: {logical_id} {key} names {words}, not a "
+                f"cloudformation/service.yaml: {logical_id} {key} names {foreign[0]}, not a "
                 f"{kind.rsplit('::', 1)[1]} of {tracer.name}: a site's service takes its own "
                 f"traffic only ({host.README})",
                 USAGE,
