@@ -46,7 +46,7 @@ def test_dockerfile_is_hadolint_clean_for_every_python(tmp_path, python):
     )
 
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert f"ARG PYTHON_IMAGE=python:{python}-slim-trixie\n" in (project / "Dockerfile").read_text()
+    assert f"FROM python:{python}-slim-trixie AS base\n" in (project / "Dockerfile").read_text()
 
 
 def test_build_context_holds_what_the_image_needs_and_nothing_else(default_bake, tmp_path):

@@ -257,6 +257,34 @@ def test_no_wildcard_principal_and_no_wildcard_action(site, answers, run_checkov
 
 
 @parametrized
+def test_the_traffic_role_reaches_only_this_sites_rule_and_target_groups(
+    site, answers, run_checkov
+):
+    """ECS takes LoadBalancerRole to move a shifting deploy's traffic: with AWS's managed policy
+    it could register tasks in, and move the weights of, any site's target groups and rules."""
+    role = site.resources("resources")["LoadBalancerRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    (policy,) = role["Policies"]
+    writes = {
+        action: statement["Resource"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+        if not action.startswith("elasticloadbalancing:Describe")
+    }
+    assert writes == {
+        "elasticloadbalancing:RegisterTargets": [
+            {"Ref": "TargetGroup"},
+            {"Ref": "AlternateTargetGroup"},
+        ],
+        "elasticloadbalancing:DeregisterTargets": [
+            {"Ref": "TargetGroup"},
+            {"Ref": "AlternateTargetGroup"},
+        ],
+        "elasticloadbalancing:ModifyRule": {"Ref": "ProductionRule"},
+    }
+
+
+@parametrized
 def test_the_dynamodb_policy_reaches_no_other_sites_tables(site, answers, run_checkov):
     """Issue 22.4: <slug>-* matched the tables of every site whose slug starts with <slug>-
     (example-com-au-* from example-com). The prefix ends with a character no slug holds."""

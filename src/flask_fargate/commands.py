@@ -13,6 +13,7 @@ from flask_fargate import (
     github,
     host,
     image,
+    own_traffic,
     rollout,
     secrets,
     site,
@@ -216,6 +217,7 @@ def check_planned_values(aws, resources_values, service_values, service_only=Fal
     refuse_a_bake_ci_cannot_wait(service_values)
     refuse_a_name_acm_cannot_certify(resources_values)
     resources_stack = stacks.describe(aws, stacks.resources().name)
+    own_traffic.refuse_foreign_targets(aws, resources_stack, service_values)
     host.refuse_changes_under_joined_sites(aws, resources_stack, resources_values)
     refuse_stranding_the_traffic(
         aws, resources_stack, resources_values, service_values, not service_only

@@ -3,7 +3,7 @@
 import time
 from datetime import UTC, datetime
 
-from flask_fargate import deployments, host, secrets, stacks
+from flask_fargate import deployments, host, own_traffic, secrets, stacks
 from flask_fargate.deployments import deploy_service
 from flask_fargate.errors import Abort
 from flask_fargate.ui import console
@@ -40,8 +40,11 @@ def roll(aws, tag, confirm, **parameters):
     """Update the service stack to run `tag` with the current secrets and `parameters`, through a
     change set like `up`'s, keeping every other parameter; returns the stack."""
     catch_up(aws)
-    resources = stacks.outputs(stacks.require_usable(aws, stacks.resources().name))
+    resources_stack = stacks.require_usable(aws, stacks.resources().name)
+    resources = stacks.outputs(resources_stack)
     parameters = {**service_parameters(aws, resources, tag), **parameters}
+    values = stacks.planned_values(aws, stacks.service(), parameters)
+    own_traffic.refuse_foreign_targets(aws, resources_stack, values)
     return deploy(aws, parameters, confirm)
 
 

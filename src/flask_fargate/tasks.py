@@ -8,6 +8,7 @@ FLASK_<NAME> variables. The task takes the service's network (subnets, security 
 IP), its roles and its secrets, and runs on on-demand Fargate whatever the service runs on.
 """
 
+import os
 import shlex
 import time
 
@@ -49,6 +50,11 @@ REGISTERED = (
     "ephemeralStorage",
     "runtimePlatform",
 )
+
+
+def in_github_actions():
+    """GitHub sets GITHUB_ACTIONS to true in every workflow step ("Variables reference")."""
+    return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
 def before_command(given):
@@ -116,10 +122,14 @@ def run_before(aws, resources, tag, architecture, command, recreate=False):
     registered = ecs.register_task_definition(family=family, **definition)["taskDefinition"]
     console.print(f"Running `{shlex.join(command)}` with image {tag} before the rollout")
     unchanged = f"nothing rolled out, {stacks.service().name} runs the image it ran"
+    # The command runs with the site's secrets in its environment, and anyone who can read the
+    # repository can read its workflow runs' logs ("Read access to the repository is required",
+    # GitHub Docs, "Viewing workflow run history"): in CI its output stays in CloudWatch Logs.
+    streamed = not in_github_actions()
     try:
         # The definition RegisterTaskDefinition answered, not read back: ECS's reads may not
         # know it yet (eventual consistency, as after RunTask).
-        status = run_task(aws, cluster, service, registered, command)
+        status = run_task(aws, cluster, service, registered, command, streamed)
     except Abort as stop:
         raise Abort(f"--before: {stop.message}; {unchanged}", stop.status) from None
     except botocore.exceptions.ClientError as error:
@@ -128,11 +138,14 @@ def run_before(aws, resources, tag, architecture, command, recreate=False):
         ecs.deregister_task_definition(taskDefinition=registered["taskDefinitionArn"])
     if status != 0:
         raise Abort(f"--before `{shlex.join(command)}` exited with status {status}: {unchanged}")
+    if not streamed:
+        console.print(f"--before `{shlex.join(command)}` exited with status 0")
 
 
-def run_task(aws, cluster, service, definition, command):
+def run_task(aws, cluster, service, definition, command, streamed=True):
     """Start a task of the task definition (as DescribeTaskDefinition gives it) with the service's
-    network, follow it, return its status."""
+    network, follow it, return its status. Its output is printed as it comes when `streamed`,
+    else only where to read it."""
     ecs = aws.client("ecs")
     container = definition["containerDefinitions"][0]
     placement = {"capacityProviderStrategy": ONE_OFF_CAPACITY}
@@ -154,7 +167,14 @@ def run_task(aws, cluster, service, definition, command):
     (task,) = started["tasks"]
     task_id = task["taskArn"].rpartition("/")[2]
     logs = LogStream(aws.client("logs"), container, task_id)
-    task = follow(ecs, cluster, task, logs)
+    if not streamed:
+        console.print(
+            f"Its output is not shown in CI, the site's secrets being in its environment: "
+            f"CloudWatch Logs group {logs.group}, stream {logs.stream}; `flask-fargate logs "
+            f"--since 1h` prints it (task {task_id[:8]})",
+            markup=False,
+        )
+    task = follow(ecs, cluster, task, logs if streamed else None)
     (ran,) = [c for c in task["containers"] if c["name"] == container["name"]]
     if ran.get("exitCode") is None:
         # It never ran: the image could not be pulled, the secrets not read, no capacity...
@@ -163,8 +183,9 @@ def run_task(aws, cluster, service, definition, command):
     return ran["exitCode"]
 
 
-def follow(ecs, cluster, task, logs):
-    """Print the task's log events as they come until it stops; the stopped task.
+def follow(ecs, cluster, task, logs=None):
+    """Print the task's log events (`logs`, None for none) as they come until it stops; the
+    stopped task.
 
     A loop rather than the tasks_stopped waiter, which prints nothing until the end. Ctrl-C
     stops watching, not the task.
@@ -174,7 +195,8 @@ def follow(ecs, cluster, task, logs):
         with console.status(f"task {task_id}: {task['lastStatus']}") as status:
             while task["lastStatus"] != "STOPPED":
                 time.sleep(POLL_SECONDS)
-                logs.print_new()
+                if logs:
+                    logs.print_new()
                 task = described_task(ecs, cluster, task["taskArn"])
                 status.update(f"task {task_id}: {task['lastStatus']}")
     except KeyboardInterrupt:
@@ -183,7 +205,8 @@ def follow(ecs, cluster, task, logs):
             "its output)",
             130,
         ) from None
-    last_logs(logs)
+    if logs:
+        last_logs(logs)
     return task
 
 

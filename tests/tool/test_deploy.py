@@ -99,6 +99,7 @@ def fresh_account(endpoint, monkeypatch, tmp_path):
     requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)  # as on a user's machine
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
