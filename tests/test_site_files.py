@@ -39,7 +39,7 @@ SITE = {
     "tests/test_serve.py",
 }
 # A site deployed from GitHub Actions: its CI, its deploy, and the updates of what it pins.
-GITHUB = {".github/workflows/ci.yml", ".github/workflows/deploy.yml"}
+GITHUB = {".github/dependabot.yml", ".github/workflows/ci.yml", ".github/workflows/deploy.yml"}
 
 
 def files(result) -> set[str]:
@@ -57,7 +57,7 @@ def test_a_site_without_github_holds_the_site_and_nothing_else(cookies, answers)
     assert files(cookies.bake(extra_context=answers)) == SITE
 
 
-def test_a_github_site_adds_its_workflows_and_nothing_else(cookies):
+def test_a_github_site_adds_its_workflows_and_updates_and_nothing_else(cookies):
     baked = files(cookies.bake(extra_context={"github_repo": "acme/site"}))
     assert baked - SITE == GITHUB
     assert SITE <= baked
