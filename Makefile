@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 CHECKOV := $(VENV)/checkov
 PROJECT := {{cookiecutter.domain_slug}}
 BUILD := build
-COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(ARGS)
+# --universal: one lock for every Python 3.11 and later (markers where versions differ): a site's
+# image and CI run its python_version, a workstation its own python3 (see the site's Makefile).
+COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(ARGS)
 
 .PHONY: bake test bench lock clean
 

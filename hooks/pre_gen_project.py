@@ -10,11 +10,16 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
 ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
+# The questions as cookiecutter.json asks them, domain_slug's rule unrendered; cookiecutter hands
+# hooks this copy (main.py: context['_cookiecutter']), cruft does not.
+QUESTIONS = json.loads(r'''{{ _cookiecutter | default({}) | tojson }}''')
 
 # ECS runs at most 5000 tasks per service ("Tasks per service" in
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
@@ -223,7 +228,15 @@ def check_host_site(answers):
     host = answers["host_site"]
     if not host:
         return
-    if len(host) > MAX_SLUG_LENGTH or not SLUG.fullmatch(host):
+    if DOMAIN.fullmatch(host):  # the host's domain, not its slug
+        slug = slug_for(host)
+        meant = f" (the site made for {host} is {slug} unless given a slug of its own)"
+        yield problem(
+            "host_site",
+            host,
+            f"expected the domain_slug of the site to join, not its domain{meant if slug else ''}",
+        )
+    elif len(host) > MAX_SLUG_LENGTH or not SLUG.fullmatch(host):
         yield problem(
             "host_site",
             host,
@@ -239,6 +252,16 @@ def check_host_site(answers):
             f"a site joining {host} runs its tasks in {host}'s subnets, whose NAT gateways are "
             f"{host}'s answer: leave it at {NAT_CHOICES[0]}",
         )
+
+
+def slug_for(domain):
+    """The domain_slug cookiecutter.json's rule makes of a domain, or None without the rule."""
+    rule = QUESTIONS.get("domain_slug")
+    if not rule:
+        return None
+    from cookiecutter.environment import StrictEnvironment  # the hook runs in cookiecutter's Python
+
+    return StrictEnvironment().from_string(rule).render(cookiecutter={"domain": domain})
 
 
 def check_nat_gateways(answers):
@@ -320,6 +343,22 @@ def as_text(value):
     return str(value)
 
 
+def run_as_it_ran(program):
+    """How the user's shell runs `program` (cookiecutter, cruft), which runs this hook with its own
+    Python (cookiecutter/hooks.py: sys.executable): by name when that name on PATH is this
+    environment's; `pipx run` from a pipx run environment (a folder in pipx's .cache, on no PATH,
+    https://github.com/pypa/pipx/blob/main/docs/how-pipx-works.md); else this Python itself."""
+    environment = Path(sys.prefix)
+    found = shutil.which(program)
+    if found and Path(found).resolve().parent == Path(sysconfig.get_path("scripts")).resolve():
+        return [program]
+    pipx = environment / "pipx_metadata.json"  # pipx's record of what it installed there
+    if environment.parent.name == ".cache" and pipx.is_file():
+        spec = json.loads(pipx.read_text())["main_package"]["package_or_url"]
+        return ["pipx", "run", *([] if spec == program else ["--spec", spec]), program]
+    return [sys.executable, "-m", program]
+
+
 def bake_again(answers, wrong, folder):
     """The one command that bakes again with every answer kept, the wrong ones last to fix."""
     given = {key: value for key, value in answers.items() if not key.startswith("_")}
@@ -327,7 +366,7 @@ def bake_again(answers, wrong, folder):
         del given["domain_slug"]  # it follows the domain: let the corrected one name it
     ordered = sorted(given, key=lambda key: (key in wrong, key))
     if "_commit" not in answers:  # cookiecutter's own command line
-        command = ["cookiecutter", answers["_template"], "--no-input"]
+        command = [*run_as_it_ran("cookiecutter"), answers["_template"], "--no-input"]
         if answers.get("_checkout"):
             command += ["--checkout", answers["_checkout"]]
         # The hook runs in the new folder; the user's shell is where PWD says.
@@ -336,9 +375,10 @@ def bake_again(answers, wrong, folder):
         command += [f"{key}={as_text(given[key])}" for key in ordered]
     elif made_by_cruft_to_compare(answers, folder):  # the other answers are in its .cruft.json
         corrected = json.dumps({key: given[key] for key in wrong})
-        command = ["cruft", "update", "--variables-to-update", corrected]
+        command = [*run_as_it_ran("cruft"), "update", "--variables-to-update", corrected]
     else:
-        command = ["cruft", "create", answers["_template"], "--no-input", "--extra-context"]
+        command = [*run_as_it_ran("cruft"), "create", answers["_template"], "--no-input"]
+        command.append("--extra-context")
         command.append(json.dumps({key: given[key] for key in ordered}))
     return shlex.join(command)
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import site
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,6 @@ from pathlib import Path
 import cfnlint
 import pytest
 from bakery import (
-    COOKIECUTTER,
     QUESTIONS,
     TEMPLATE,
     answers_for,
@@ -502,7 +502,13 @@ def command_to_bake_again(stderr):
     return lines[index], shlex.split(lines[index + 1])
 
 
+# A shell whose PATH holds no cookiecutter of the Python running the tests: the printed command
+# must then name that Python.
+SHELL_WITHOUT_COOKIECUTTER = {**os.environ, "PATH": os.defpath}
+
+
 def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tmp_path):
+    """Printed as a shell without `cookiecutter` on PATH can run it, and run as printed."""
     given = {
         "domain": "shop.example.org",
         "cpu": "1024",
@@ -510,12 +516,12 @@ def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tm
         "nat_gateways": "shared",
         "ssl": "no",
     }
-    refused = bake_cli(tmp_path, **given)
+    refused = bake_cli(tmp_path, env=SHELL_WITHOUT_COOKIECUTTER, **given)
 
     assert refused.returncode == 1
     hint, command = command_to_bake_again(refused.stderr)
     assert hint == "To bake again with your other answers, correct memory (at the end) in:"
-    assert command[:3] == ["cookiecutter", str(TEMPLATE), "--no-input"]
+    assert command[:5] == [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input"]
     pairs = command[command.index(str(tmp_path)) + 1 :]
     assert pairs[-1] == "memory=3", "the wrong answer comes last"
     assert set(pairs) >= {"domain=shop.example.org", "cpu=1024", "nat_gateways=shared", "ssl=no"}
@@ -525,7 +531,8 @@ def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tm
 
     pairs[-1] = "memory=4096"  # the user's correction
     again = subprocess.run(
-        [*COOKIECUTTER, *command[1 : -len(pairs)], *pairs],
+        [*command[: -len(pairs)], *pairs],
+        env=SHELL_WITHOUT_COOKIECUTTER,
         capture_output=True,
         text=True,
         check=False,
@@ -533,6 +540,86 @@ def test_a_refused_bake_prints_the_command_that_bakes_again_with_every_answer(tm
     assert again.returncode == 0, again.stderr
     answers = recorded_answers(tmp_path / "shop-example-org")
     assert {key: answers[key] for key in given} == {**given, "memory": "4096", "ssl": False}
+
+
+def test_the_command_begins_with_cookiecutter_where_that_name_runs_the_same_one(tmp_path):
+    shell = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.defpath])}
+
+    refused = bake_cli(tmp_path, env=shell, memory="3")
+
+    assert command_to_bake_again(refused.stderr)[1][:2] == ["cookiecutter", str(TEMPLATE)]
+
+
+def pipx_run_environment(folder, spec):
+    """A Python environment as `pipx run` leaves it: a venv in pipx's .cache, named by a hash,
+    with pipx's pipx_metadata.json; it imports this Python's packages (cookiecutter) by a .pth."""
+    venv = folder / "pipx" / ".cache" / "0123456789abcde"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "pipx_metadata.json").write_text(
+        json.dumps({"main_package": {"package": "cookiecutter", "package_or_url": spec}})
+    )
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (venv / "lib" / version / "site-packages" / "this-python.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n"
+    )
+    return venv
+
+
+def test_under_pipx_run_the_command_begins_with_pipx_run_cookiecutter(tmp_path):
+    """`pipx run cookiecutter` puts no cookiecutter on PATH: the command runs it the same way."""
+    pipx = pipx_run_environment(tmp_path, "cookiecutter")
+
+    refused = subprocess.run(
+        [pipx / "bin" / "python", "-m", "cookiecutter", TEMPLATE, "--no-input", "memory=3"],
+        cwd=tmp_path,
+        env={**SHELL_WITHOUT_COOKIECUTTER, "PWD": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode == 1, refused.stderr
+    command = command_to_bake_again(refused.stderr)[1]
+    assert command[:5] == ["pipx", "run", "cookiecutter", str(TEMPLATE), "--no-input"]
+
+
+def test_under_pipx_run_of_a_pinned_version_the_command_pins_it_too(tmp_path, monkeypatch):
+    pipx = pipx_run_environment(tmp_path, "cookiecutter==2.7.1")
+    monkeypatch.setattr(sys, "prefix", str(pipx))
+    monkeypatch.setenv("PATH", os.defpath)
+
+    assert PRE_GEN.run_as_it_ran("cookiecutter") == [
+        "pipx",
+        "run",
+        "--spec",
+        "cookiecutter==2.7.1",
+        "cookiecutter",
+    ]
+
+
+def test_a_host_site_given_as_a_domain_is_refused_naming_the_slug_meant(tmp_path):
+    refused = bake_cli(tmp_path, domain="blog.example.org", host_site="7seas.com")
+
+    assert refused.returncode == 1
+    assert (
+        'error: host_site: "7seas.com" is not allowed; expected the domain_slug of the site to '
+        "join, not its domain (the site made for 7seas.com is site-7seas-com unless given a slug "
+        "of its own)\n"
+    ) in refused.stderr
+
+
+def test_a_choice_outside_the_list_ends_in_the_line_the_readme_quotes(tmp_path):
+    """cookiecutter refuses it before any hook runs, as a traceback: the README says why and
+    quotes its last line, which names the answer, the value and the choices."""
+    refused = bake_cli(tmp_path, cpu="300")
+
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"ValueError: 300 provided for choice variable cpu, but the choices are {QUESTIONS['cpu']}."
+    )
+    assert f"\n{last}\n" in (TEMPLATE / "README.md").read_text()
+    assert list(tmp_path.iterdir()) == []
 
 
 def bake_again(answers, wrong):
@@ -551,7 +638,8 @@ def test_the_command_names_the_output_folder_only_when_the_shell_is_elsewhere(
     elsewhere = bake_again(answers, ["memory"])
 
     assert "--output-dir" not in here
-    assert elsewhere[3:5] == ["--output-dir", answers["_output_dir"]]
+    options = elsewhere.index("--no-input") + 1
+    assert elsewhere[options : options + 2] == ["--output-dir", answers["_output_dir"]]
 
 
 def test_a_wrong_domain_is_retyped_without_the_slug_made_from_it():
@@ -561,7 +649,8 @@ def test_a_wrong_domain_is_retyped_without_the_slug_made_from_it():
     assert not [part for part in command if part.startswith("domain_slug=")]
 
 
-def test_under_cruft_create_the_command_is_cruft_create_with_every_answer():
+def test_under_cruft_create_the_command_is_cruft_create_with_every_answer(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # where this cruft is
     answers = {**answers_for(memory="3"), "_commit": "0" * 40}
 
     command = bake_again(answers, ["memory"])
@@ -701,3 +790,51 @@ def test_baking_again_over_a_site_changes_nothing(tmp_path):
 
     assert again.returncode == 0, again.stderr
     assert files(again.project) == before
+
+
+SHARED_SERVER = "--endpoint-url=http://127.0.0.1:9"  # never reached: refused before
+
+
+def test_a_site_with_dns_elsewhere_refuses_a_shared_rehearsal_server_before_installing(tmp_path):
+    """Its stand-in DNS provider lives in its own rehearsal server: `make rehearse` says so in one
+    line before `make venv` installs anything, and the tool itself as well."""
+    joining = {"domain": "blog.example.org", "host_site": "example-com"}
+    bake = bake_cli(tmp_path / "external", dns="external", **joining)
+    assert bake.returncode == 0, bake.stderr
+    refused = subprocess.run(
+        ["make", "rehearse", f"ARGS={SHARED_SERVER}"],
+        cwd=bake.project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    tool = subprocess.run(
+        [sys.executable, "-m", "flask_fargate", "rehearse", SHARED_SERVER],
+        cwd=bake.project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    route53 = bake_cli(tmp_path / "route53", **joining)
+    rehearsing = subprocess.run(
+        ["make", "--dry-run", "rehearse", f"ARGS={SHARED_SERVER}"],
+        cwd=route53.project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode == 2
+    (line,) = refused.stderr.splitlines()
+    assert line.endswith(
+        f'*** make rehearse ARGS="{SHARED_SERVER}": a site whose DNS is at another provider '
+        "rehearses on a server of its own, not a shared one: `make rehearse` alone (with a "
+        "stand-in of example-com).  Stop."
+    )
+    assert not (bake.project / ".venv").exists()
+    assert tool.returncode == 2
+    assert tool.stderr.startswith(
+        "--endpoint-url: a site whose DNS is at another provider rehearses on a server of its "
+        "own, not a shared one"
+    )
+    assert rehearsing.returncode == 0 and "-m venv" in rehearsing.stdout, "route53: it rehearses"

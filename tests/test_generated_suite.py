@@ -9,8 +9,10 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,29 @@ def test_site_lint_and_test_pass(tmp_path, site_venv, answers):
         if run.returncode:
             failures.append(f"make {target}:\n{run.stdout[-6000:]}{run.stderr[-3000:]}")
     assert not failures, "\n".join(failures)
+
+
+def test_the_site_tests_say_which_python_ran_and_warn_when_the_image_runs_another(tmp_path):
+    """Run here with this checkout's Python (no site .venv): the header names it and the image's
+    Python (the Dockerfile's base); the warning comes only when they differ."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    image = next(version for version in QUESTIONS["python_version"] if version != here)
+    bake = bake_cli(tmp_path, python_version=image)
+    assert bake.returncode == 0, bake.stderr
+    site = bake.project
+    pytest_app = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_app.py"]
+
+    other = subprocess.run(pytest_app, cwd=site, capture_output=True, text=True, check=False)
+    dockerfile = site / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(f"python:{image}-", f"python:{here}-"))
+    same = subprocess.run(pytest_app, cwd=site, capture_output=True, text=True, check=False)
+
+    assert other.returncode == same.returncode == 0, other.stdout + same.stdout
+    ran = platform.python_version()
+    assert f"\npython: these tests run on {ran}, the image on {image}\n" in other.stdout
+    assert (
+        f"\nwarning: these tests ran on Python {here}, and the image runs {image}: to test what "
+        f"Fargate runs, rm -rf .venv && make test PYTHON=python{image}\n"
+    ) in other.stdout
+    assert f"\npython: these tests run on {ran}, the image on {here}\n" in same.stdout
+    assert "warning:" not in same.stdout

@@ -129,8 +129,9 @@ def provider_notice(aws, domain):
     return on_poll
 
 
-def certificate_notice(aws, domain, dns_provider):
-    """An on_poll hook: once the certificate waits for DNS validation, say what the user must do."""
+def certificate_notice(aws, domain, dns_provider, confirm=None):
+    """An on_poll hook: once the certificate waits for DNS validation, say what the user must do
+    (or, `confirm` given, offer to delegate the domain from its parent's zone: dns.py)."""
     if dns_provider == external_dns.EXTERNAL:
         return provider_notice(aws, domain)
     shown = False
@@ -142,8 +143,11 @@ def certificate_notice(aws, domain, dns_provider):
             return
         shown = True
         zones = stacks.physical_ids(aws, watcher.stack_id, dns.ZONE)
-        if zones:
-            print_name_servers(dns.name_servers(aws, zones[0]), domain)
+        servers = dns.name_servers(aws, zones[0]) if zones else []
+        if servers and confirm and dns.offer_delegation(aws, domain, servers, confirm):
+            console.print("The stack carries on once that answers; Ctrl-C only stops watching.")
+        elif zones:
+            print_name_servers(servers, domain)
             console.print(
                 f"The certificate is validated through this new zone, so AWS waits until "
                 f"{domain} is delegated to it: set these name servers now, "
@@ -404,7 +408,7 @@ def up(aws, options):
             confirm,
             recreate=options.recreate,
             on_poll=certificate_notice(
-                aws, resources_values["DomainName"], resources_values["DnsProvider"]
+                aws, resources_values["DomainName"], resources_values["DnsProvider"], confirm
             ),
         )
     resources = stacks.outputs(resources_stack)
@@ -418,8 +422,9 @@ def up(aws, options):
     rollout.deploy(aws, service_overrides, confirm, recreate=options.recreate)
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
-    if resources.get("NameServers"):
-        servers = ", ".join(resources["NameServers"].split(","))
+    new_zone = resources.get("NameServers", "").split(",")  # the zone the stack made
+    if resources.get("NameServers") and not dns.offer_delegation(aws, domain, new_zone, confirm):
+        servers = ", ".join(new_zone)
         console.print(
             f"Name servers of {domain}'s zone: {servers}: set them {dns.delegation(domain)}"
         )
@@ -571,11 +576,16 @@ def destroy(aws, options):
         host.refuse_destroying_a_host(aws, resources_stack)
     confirm_destroy(options.yes, domain)
     kept = retained_resources(aws, resources_stack) if resources_stack else []
+    zones = (
+        stacks.physical_ids(aws, resources_stack["StackId"], dns.ZONE) if resources_stack else []
+    )
+    delegation = dns.delegation_to(aws, domain, zones)
     if service_stack:
         stacks.delete(aws, service_stack)
     if resources_stack:
         empty_repository(aws, stacks.outputs(resources_stack).get("RepositoryName"))
         stacks.delete(aws, resources_stack)
+        dns.remove_delegation(aws, delegation)
     console.print(f"{domain}: both stacks are deleted.", style="bold")
     if resources_stack and external_dns.is_external(resources_stack):
         console.print(

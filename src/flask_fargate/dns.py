@@ -6,7 +6,16 @@ and CloudFormation then fails the creation half way, after the network and the l
 Route 53 also refuses to delete a hosted zone holding records other than its NS and SOA, and
 deleting a certificate leaves its DNS validation record behind, so a stack cannot delete the
 zone it made until those are gone (cloudformation-coverage-roadmap#837).
+
+A subdomain's new zone answers once its parent's zone delegates to it: an NS record named after
+the subdomain, holding the new zone's name servers (Route 53 Developer Guide, "Routing traffic
+for subdomains",
+https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-routing-traffic-for-subdomains.html).
+When the parent's zone is a Route 53 zone of the same account, `up` offers to create that record
+and `destroy` removes it with the zone it delegated to.
 """
+
+from dataclasses import dataclass
 
 import botocore.exceptions
 
@@ -20,6 +29,8 @@ CHANGES_PER_BATCH = 500
 SITE_RECORD_TYPES = ("A", "AAAA")
 # Types Route 53 refuses to create a site record beside.
 CONFLICTING_TYPES = (*SITE_RECORD_TYPES, "CNAME")
+# A delegation's TTL, as Route 53 gives a new zone's own NS record.
+DELEGATION_TTL = 172800
 
 
 def delegation(domain):
@@ -121,3 +132,122 @@ def remove_records_not_made_by_the_stack(aws, zone_ids):
                 "Route 53 deletes no zone that still holds it",
                 markup=False,
             )
+
+
+@dataclass(frozen=True)
+class ParentZone:
+    domain: str
+    zone_id: str
+
+    @property
+    def name(self):
+        """What `up` asks before changing it: "Apply these changes to <name>?"."""
+        return f"the hosted zone of {self.domain} ({self.zone_id})"
+
+
+def parent_zone(aws, domain):
+    """The public hosted zone of this account nearest above `domain`, or None."""
+    apex = fqdn(domain).lower()
+    pages = aws.client("route53").get_paginator("list_hosted_zones").paginate()
+    parents = [
+        zone
+        for page in pages
+        for zone in page["HostedZones"]
+        if not zone.get("Config", {}).get("PrivateZone")
+        and apex.endswith(f".{fqdn(zone['Name']).lower()}")
+    ]
+    if not parents:
+        return None
+    zone = max(parents, key=lambda zone: len(zone["Name"]))
+    return ParentZone(zone["Name"].rstrip("."), zone["Id"].split("/")[-1])
+
+
+def servers_of(record):
+    return {fqdn(value["Value"]).lower() for value in record.get("ResourceRecords", [])}
+
+
+def delegating_record(aws, parent, domain):
+    """The parent zone's NS record named `domain`, or None."""
+    return next(
+        (
+            record
+            for record in records(aws, parent.zone_id)
+            if fqdn(record["Name"]).lower() == fqdn(domain).lower() and record["Type"] == "NS"
+        ),
+        None,
+    )
+
+
+def offer_delegation(aws, domain, servers, confirm):
+    """Where `domain`'s parent zone is a Route 53 zone of this account: show the NS record that
+    delegates `domain` to these name servers (its new zone's), and create it there once
+    `confirm` (up's question, yes under --yes) says yes. True when the parent delegates to them;
+    False with nothing shown where the parent's zone is elsewhere (at the registrar, say)."""
+    parent = parent_zone(aws, domain)
+    if parent is None:
+        return False
+    record = {
+        "Name": fqdn(domain),
+        "Type": "NS",
+        "TTL": DELEGATION_TTL,
+        "ResourceRecords": [{"Value": fqdn(server)} for server in servers],
+    }
+    existing = delegating_record(aws, parent, domain)
+    if existing and servers_of(existing) == servers_of(record):
+        return True
+    if existing:  # someone's delegation, perhaps to another provider: not ours to replace
+        elsewhere, ours = (", ".join(sorted(servers_of(r))) for r in (existing, record))
+        console.print(
+            f"{parent.name} delegates {domain} elsewhere ({elsewhere}): to serve {domain} from "
+            f"its new zone, change that NS record to {ours}",
+            style="yellow",
+            markup=False,
+        )
+        return False
+    console.print(
+        f"{domain}'s parent, {parent.domain}, has its zone in this account: this NS record in "
+        f"{parent.name} delegates {domain} to its new zone:",
+        markup=False,
+    )
+    values = " ".join(value["Value"] for value in record["ResourceRecords"])
+    console.print(f"  {record['Name']} {DELEGATION_TTL} NS {values}", style="bold", markup=False)
+    if not confirm(parent):
+        console.print(f"Not created: create it yourself for {domain} to answer.", markup=False)
+        return False
+    aws.client("route53").change_resource_record_sets(
+        HostedZoneId=parent.zone_id,
+        ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
+    )
+    console.print(f"Created it; `make destroy` removes it with {domain}'s zone.", markup=False)
+    return True
+
+
+def delegation_to(aws, domain, zone_ids):
+    """Before the site's own zone is deleted: (parent zone, its NS record delegating to that
+    zone), or None. Once the zone is gone, such a record points at name servers that no longer
+    answer for the domain."""
+    parent = parent_zone(aws, domain) if zone_ids else None
+    record = delegating_record(aws, parent, domain) if parent else None
+    if record is None:
+        return None
+    try:
+        servers = {fqdn(server).lower() for server in name_servers(aws, zone_ids[0])}
+    except aws.client("route53").exceptions.NoSuchHostedZone:
+        return None  # gone already: whose servers the record names is not known
+    return (parent, record) if servers_of(record) == servers else None
+
+
+def remove_delegation(aws, delegation):
+    """Delete the record delegation_to() found, after the zone it delegated to."""
+    if delegation is None:
+        return
+    parent, record = delegation
+    aws.client("route53").change_resource_record_sets(
+        HostedZoneId=parent.zone_id,
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]},
+    )
+    console.print(
+        f"Removed {record['Name'].rstrip('.')} NS from {parent.name}: it delegated to the zone "
+        "deleted with the stack.",
+        markup=False,
+    )

@@ -1755,7 +1755,7 @@ def test_status_and_ns_while_the_certificate_waits_at_the_provider(aws, deploy, 
 
     monkeypatch.setattr(external_dns, "show", SHOW_ONLY)
     monkeypatch.setattr(
-        commands, "certificate_notice", lambda aws, domain, dns: ctrl_c_at_the_third_poll
+        commands, "certificate_notice", lambda aws, domain, dns, confirm: ctrl_c_at_the_third_poll
     )
     monkeypatch.setattr(image, "Delivery", FirstImage)
     status, _, err = deploy("up", "--yes", *overrides)
@@ -2183,3 +2183,76 @@ def test_removing_secret_key_needs_yes_and_aws_tags_do_not_count(aws, deploy, mo
     status, _, err = deploy("secret", "set", "ONE_TOO_MANY")
     assert status == 2
     assert "the secret holds 50 tags, AWS's most" in err
+
+
+@pytest.mark.skipif(not OWN_ZONE or bool(HOST), reason="this site's stack makes no zone of its own")
+def test_a_subdomain_is_delegated_from_its_parents_zone_in_the_account_until_destroy(aws, deploy):
+    """`up` shows the NS record and creates it in the parent's Route 53 zone (yes under --yes);
+    `destroy` removes it with the zone it delegated to (Route 53 Developer Guide, "Routing
+    traffic for subdomains")."""
+    route53 = aws("route53")
+    parent = route53.create_hosted_zone(Name="example.org", CallerReference="parent")
+    parent_id = parent["HostedZone"]["Id"].split("/")[-1]
+    overrides = [*site_overrides(aws), "--set", "DomainName=shop.example.org"]
+
+    def delegations():
+        found = route53.list_resource_record_sets(HostedZoneId=parent_id)["ResourceRecordSets"]
+        return [r for r in found if r["Name"] == "shop.example.org." and r["Type"] == "NS"]
+
+    deploy("up", "--yes", "--tag", V1, *overrides)  # the resources; no image yet, so it stops
+    push_image(aws, V1)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    assert status == 0, out + err
+    (own,) = [
+        zone["Id"]
+        for zone in route53.list_hosted_zones()["HostedZones"]
+        if zone["Name"].rstrip(".") == "shop.example.org"
+    ]
+    servers = route53.get_hosted_zone(Id=own)["DelegationSet"]["NameServers"]
+    assert delegations() == [
+        {
+            "Name": "shop.example.org.",
+            "Type": "NS",
+            "TTL": 172800,
+            "ResourceRecords": [{"Value": f"{server}."} for server in servers],
+        }
+    ]
+    assert (
+        f"this NS record in the hosted zone of example.org ({parent_id}) delegates "
+        "shop.example.org to its new zone:" in out
+    )
+    assert f"shop.example.org. 172800 NS {' '.join(f'{s}.' for s in servers)}" in out
+
+    status, out, err = deploy("destroy", "--yes")
+    assert status == 0, out + err
+    assert delegations() == []
+    assert f"Removed shop.example.org NS from the hosted zone of example.org ({parent_id})" in out
+
+
+def test_waiting_on_the_certificate_a_subdomain_is_offered_its_delegation(aws, capsys):
+    """AWS validates the certificate only once the parent delegates: the offer comes then."""
+    route53 = aws("route53")
+    parent = route53.create_hosted_zone(Name="example.org", CallerReference="parent")
+    parent_id = parent["HostedZone"]["Id"].split("/")[-1]
+    zone = {
+        "HostedZone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "a.example.org"}}
+    }
+    stack_id = aws("cloudformation").create_stack(
+        StackName="zone-only", TemplateBody=json.dumps({"Resources": zone})
+    )["StackId"]
+    waiting = types.SimpleNamespace(
+        stack_id=stack_id,
+        in_progress={"Certificate": ("AWS::CertificateManager::Certificate", datetime.now(UTC))},
+    )
+    asked = []
+
+    def yes(change):
+        asked.append(change.name)
+        return True
+
+    commands.certificate_notice(session(aws), "a.example.org", "route53", yes)(waiting)
+
+    assert asked == [f"the hosted zone of example.org ({parent_id})"]
+    found = route53.list_resource_record_sets(HostedZoneId=parent_id)["ResourceRecordSets"]
+    assert [r["Type"] for r in found if r["Name"] == "a.example.org."] == ["NS"]
+    assert "The stack carries on once that answers" in capsys.readouterr().out

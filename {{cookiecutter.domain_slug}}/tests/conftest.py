@@ -8,12 +8,18 @@ whose master was killed, say) is handed to pytest instead of init, so it can be 
 test's teardown, every child of pytest that no fixture of a wider scope holds is killed and
 reported as an error of that test, by pid and command line. The last test's teardown ends every
 fixture, so that check covers the end of the session too.
+
+The run's header names the Python running the tests and the one the image runs (the Dockerfile's
+base image); when they differ, the run ends with a warning that says how to test on the image's.
 """
 
 import contextlib
 import ctypes
 import os
+import platform
+import re
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +28,29 @@ import pytest
 from app import create_app
 
 PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
+DOCKERFILE = Path(__file__).resolve().parent.parent / "Dockerfile"
+TESTS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def image_python():
+    """The Python version the image runs: the tag of the Dockerfile's base, or None."""
+    image = re.search(r"^FROM python:(\d+\.\d+)\b.* AS base$", DOCKERFILE.read_text(), re.M)
+    return image[1] if image else None
+
+
+def pytest_report_header():
+    image = image_python() or "unknown (the Dockerfile's base names no python:X.Y)"
+    return f"python: these tests run on {platform.python_version()}, the image on {image}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    image = image_python()
+    if image and image != TESTS_PYTHON:
+        terminalreporter.write_line(
+            f"warning: these tests ran on Python {TESTS_PYTHON}, and the image runs {image}: "
+            f"to test what Fargate runs, rm -rf .venv && make test PYTHON=python{image}",
+            yellow=True,
+        )
 
 
 @pytest.fixture

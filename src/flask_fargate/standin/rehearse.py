@@ -20,7 +20,9 @@ resources template, deployed under the host's stack name with a network and load
 its own, HTTPS on, and a domain under rehearsal.invalid. Sites that share a load balancer
 (HostSite) can also rehearse together, against one server: `make rehearse
 ARGS=--serve` in the host's folder starts it and prints its address; then `make rehearse
-ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's.
+ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Not a site
+whose DNS is at another provider: the stand-in of that provider, which validates its
+certificate, lives in the process of the server it starts itself (rules.PUBLIC_DNS).
 """
 
 import argparse
@@ -229,7 +231,8 @@ def main(argv=None):
         if external_dns.EXTERNAL == template_default("DnsProvider"):
             print(
                 "--endpoint-url: a site whose DNS is at another provider rehearses on a server "
-                "of its own (the stand-in provider lives in the server's process)",
+                "of its own, not a shared one (the stand-in of its provider lives in that "
+                "server's process): `make rehearse` alone",
                 file=sys.stderr,
             )
             return 2
