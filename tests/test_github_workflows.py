@@ -1,18 +1,16 @@
 """The GitHub workflows a bake with github_repo gets: valid, least privilege, pinned, expressions intact."""
 
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from bakery import QUESTIONS, TEMPLATE, bake_cli
+from bakery import TEMPLATE, bake_cli
 
 REPO = "acme/example.com-site"
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
-UV = Path(sys.executable).with_name("uv")
 SITE = TEMPLATE / "{{cookiecutter.domain_slug}}"
 
 
@@ -73,68 +71,6 @@ def test_ci_and_deploy_run_the_python_the_image_runs(workflows):
     assert "\nFROM python:3.13-slim-trixie AS base\n" in dockerfile
     assert setup_python(load(workflows / "ci.yml"), "checks") == "3.13"
     assert setup_python(load(workflows / "deploy.yml"), "deploy") == "3.13"
-
-
-def checkov_pythons(workflows) -> list[str]:
-    """The Python versions ci.yml's `make lint` may give checkov's venv: its CHECKOV_PYTHON, else
-    the Makefile's default, python3: setup-python's, the answer's (any of the choices)."""
-    (job,) = load(workflows / "ci.yml")["jobs"].values()
-    (lint,) = [shlex.split(s["run"]) for s in job["steps"] if "make lint" in s.get("run", "")]
-    given = [arg.split("=", 1)[1] for arg in lint if arg.startswith("CHECKOV_PYTHON=")]
-    if not given:
-        return QUESTIONS["python_version"]
-    return [re.fullmatch(r"/usr/bin/python(3\.\d+)", given[0])[1]]
-
-
-def installs(workflows):
-    """Each lock, with the Python version and platform that install it: the dev lock (which holds
-    requirements.txt's pins too) in CI on every python_version, requirements.txt in the image
-    (linux/arm64 on arm64 sites), checkov's lock on the Python ci.yml gives it."""
-    runner = "x86_64-manylinux_2_28"  # GitHub's ubuntu-24.04 runner (glibc 2.39)
-    return [
-        *[("requirements-dev.txt", python, runner) for python in QUESTIONS["python_version"]],
-        *[
-            ("requirements.txt", python, "aarch64-manylinux_2_28")
-            for python in QUESTIONS["python_version"]
-        ],
-        *[("requirements-checkov.txt", python, runner) for python in checkov_pythons(workflows)],
-    ]
-
-
-def test_every_lock_installs_from_wheels_where_ci_and_the_image_install_it(workflows):
-    """No sdist to build in CI or in the image: uv resolves each pinned version from wheels
-    alone, for every Python and platform that installs it (from PyPI, all at once)."""
-    resolving = {
-        install: subprocess.Popen(
-            [
-                UV,
-                "pip",
-                "compile",
-                "--quiet",
-                "--no-python-downloads",  # --python-version alone picks the wheels' tags
-                "--only-binary",
-                ":all:",
-                "--python-version",
-                install[1],
-                "--python-platform",
-                install[2],
-                SITE / install[0],
-                "-o",
-                "/dev/null",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for install in installs(workflows)
-    }
-    failures = [
-        f"{lock} on Python {python} {platform}: {process.communicate()[1].strip()[-400:]}"
-        for (lock, python, platform), process in resolving.items()
-        if process.wait()
-    ]
-
-    assert not failures, "\n".join(failures)
 
 
 def test_deploy_runs_on_main_after_the_checks_one_at_a_time(workflows):
