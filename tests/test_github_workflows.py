@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bakery import TEMPLATE, bake_cli
+from bakery import bake_cli
 
 REPO = "acme/example.com-site"
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
-SITE = TEMPLATE / "{{cookiecutter.domain_slug}}"
 
 
 @pytest.fixture(scope="module")
