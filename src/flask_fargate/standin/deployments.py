@@ -33,6 +33,16 @@ rule says what AWS does and where AWS says so:
   detect Amazon ECS deployment failures":
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
 
+- A service created without DesiredCount starts with 1 task, and one updated without it keeps
+  its count (CloudFormation's defaults, as aws-cdk#13130 quotes them); moto starts it at 0.
+  AWS::ApplicationAutoScaling::ScalableTarget, which moto's CloudFormation lacks, is taught
+  through moto's Application Auto Scaling API, and brings a count below its MinCapacity up to
+  it, and one above MaxCapacity down ("if the current capacity is below the minimum capacity,
+  Application Auto Scaling scales out to the minimum capacity", ScalableTargetAction in the
+  Application Auto Scaling API Reference). The stand-in runs no service task, yet reports the
+  desired count running once a deployment started (moto says 0), as ECS does once the tasks
+  started.
+
 The stand-in's clock: a deployment moves one stage further after each DescribeServiceDeployments
 answers, which checks the alarms first, so a test sets an alarm between two calls "mid-way". Not
 taught: AWS's CloudFormation waits for the deployment and fails the stack's update when ECS
@@ -45,6 +55,7 @@ import string
 import uuid
 from datetime import UTC, datetime
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -84,6 +95,42 @@ class Alarm(rules.Taught, CloudFormationModel):
 
     def delete(self, account_id, region_name):
         cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
+
+
+class ScalableTarget(rules.Taught, CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalableTarget through moto's Application Auto Scaling API,
+    which moves the ECS service's count into its range."""
+
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        low, high = int(properties["MinCapacity"]), int(properties["MaxCapacity"])
+        target = applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+            properties["ServiceNamespace"], properties["ResourceId"],
+            properties["ScalableDimension"], low, high, properties.get("RoleARN", ""), None,
+        )  # fmt: skip
+        _, cluster, name = properties["ResourceId"].split("/")
+        service = ecs_backends[account_id][region_name].services.get(f"{cluster}:{name}")
+        if service is not None:
+            count(service, min(max(service.desired_count, low), high))
+        return cls(target.resource_id)
+
+    def delete(self, account_id, region_name):
+        applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+            "ecs", self.physical_id, "ecs:service:DesiredCount"
+        )
+
+
+def count(service, desired):
+    """The service's desired count, all of it running (the stand-in's tasks start at once)."""
+    service.desired_count = service.running_count = desired
+    service.pending_count = 0
+    for deployment in service.deployments:
+        deployment.update(desiredCount=desired, runningCount=desired, pendingCount=0)
 
 
 # A ROLLING deployment's stages: no traffic weights, new tasks join the old ones' target group.
@@ -162,6 +209,8 @@ def with_deployment(service, cloudformation_json):
     # Kept on moto's service, so that a reset of the server forgets them with it.
     history = vars(service).setdefault("service_deployments", [])
     source = history[-1]["target"] if history else None
+    given = properties.get("DesiredCount")
+    count(service, int(given) if given is not None else service.desired_count if history else 1)
     now = datetime.now(UTC)
     history.append(
         {
