@@ -18,6 +18,7 @@ from test_deploy import (
     site_overrides,
     stack_names,
     tag_for,
+    use_template,
 )
 
 from flask_fargate import deployments, stacks
@@ -210,6 +211,34 @@ def test_going_back_to_rolling_waits_until_a_deploy_moves_the_traffic_to_target_
     assert serving(aws) == "TargetGroupArn"
     status, out, err = up("v5", "ROLLING")
     assert status == 0, out + err
+
+
+# Template updates that change ProductionRule other than by its conditions (its actions, its
+# priority): CloudFormation updates the rule and writes its own weights all the same.
+RULE_EDITS = {
+    "Actions": ("        - Type: forward\n", "        - Type: forward\n          Order: 1\n"),
+    "Priority": ("      Priority: !Ref ListenerRulePriority", "      Priority: 7"),
+}
+
+
+@pytest.mark.parametrize("changed", RULE_EDITS)
+def test_a_template_changing_the_rule_while_the_alternate_group_serves_is_refused(
+    aws, deploy, deployed, monkeypatch, tmp_path, changed
+):
+    overrides, _ = deployed
+    assert deploy_image_as(aws, deploy, overrides, tag_for("v2"), "BLUE_GREEN")[0] == 0
+    assert serving(aws) == "AlternateTargetGroupArn"
+    text = (FOLDER / "cloudformation" / "resources.yaml").read_text()
+    old, new = RULE_EDITS[changed]
+    assert text.count(old) == 1
+    (tmp_path / "resources.yaml").write_text(text.replace(old, new))
+    use_template(monkeypatch, "resources", tmp_path / "resources.yaml")
+    push_image(aws, tag_for("v3"))
+    status, out, err = deploy("up", "--yes", "--tag", tag_for("v3"), *overrides)
+    assert status == 2, out + err
+    assert err.strip().count("\n") == 0
+    assert f"ProductionRule's {changed} (this template's update): the site is served from" in err
+    assert serving(aws) == "AlternateTargetGroupArn"
 
 
 def test_the_bake_the_tool_refuses_is_the_one_the_service_stack_refuses(aws, deploy):
