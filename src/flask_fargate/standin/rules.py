@@ -74,6 +74,15 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
   CapacityProviderStrategyItem in the ECS API Reference).
 - Deleting a stack keeps the resources whose DeletionPolicy is RetainExceptOnCreate, as those
   of Retain ("DeletionPolicy attribute"); moto deletes them.
+- Deleting a stack deletes every resource it holds but those it retains (DeletionPolicy:
+  "CloudFormation deletes the resource and all its content if applicable during stack
+  deletion", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html);
+  moto leaves its internet gateway (attached), target groups, ECS clusters, services and task
+  definitions in place. Taught through their APIs: the gateway's attachment detaches it, the
+  gateway goes once detached (DeleteInternetGateway), a target group once no listener or rule
+  uses it, a cluster and a service turn INACTIVE (DeleteCluster, DeleteService), a task
+  definition's revision is deregistered and stays INACTIVE ("INACTIVE task definitions remain
+  discoverable in your account indefinitely", DeregisterTaskDefinition, ECS API Reference).
 - Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
   deletion fails with DependencyViolation).
 - An update that replaces a hosted zone, a record group or a certificate (a new DomainName)
@@ -98,9 +107,11 @@ from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend,
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.internet_gateways import InternetGateway
 from moto.ec2.models.vpcs import VPC
+from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
-from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
 from moto.route53.models import DelegationSet, FakeZone, RecordSetGroup, route53_backends
@@ -1168,6 +1179,32 @@ def exports(self):
     ]
 
 
+def delete_gateway_attachment(self, account_id, region_name):
+    backend = ec2_backends[account_id][region_name]
+    if self.gateway_id in backend.internet_gateways:
+        backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
+
+
+def delete_internet_gateway(self, account_id, region_name):
+    ec2_backends[account_id][region_name].delete_internet_gateway(self.id)
+
+
+def delete_target_group(self, account_id, region_name):
+    elbv2_backends[account_id][region_name].delete_target_group(self.arn)
+
+
+def delete_cluster(self, account_id, region_name):
+    ecs_backends[account_id][region_name].delete_cluster(self.arn)
+
+
+def delete_service(self, account_id, region_name):
+    ecs_backends[account_id][region_name].delete_service(self.cluster_name, self.name, force=True)
+
+
+def delete_task_definition(self, account_id, region_name):
+    ecs_backends[account_id][region_name].deregister_task_definition(self.arn)
+
+
 moto_delete_vpc = VPC.__dict__["delete_from_cloudformation_json"].__func__
 
 
@@ -1348,6 +1385,12 @@ PATCHES = [
     (parsing, "parse_condition", parse_condition),
     (parsing.OutputMap, "exports", property(exports)),
     (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
+    (VPCGatewayAttachment, "delete", delete_gateway_attachment),
+    (InternetGateway, "delete", delete_internet_gateway),
+    (FakeTargetGroup, "delete", delete_target_group),
+    (Cluster, "delete", delete_cluster),
+    (Service, "delete", delete_service),
+    (TaskDefinition, "delete", delete_task_definition),
     (RecordSetGroup, "create_from_cloudformation_json", classmethod(create_record_set_group)),
     (RecordSetGroup, "delete", delete_record_set_group),
     (RecordSetGroup, "update_from_cloudformation_json", classmethod(replace_resource)),
