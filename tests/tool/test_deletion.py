@@ -6,7 +6,19 @@ from botocore.exceptions import ClientError
 from site_under_test import SITE
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
-from test_deploy import aws, deploy, deployed, endpoint, fresh_account
+from test_deploy import (
+    V1,
+    aws,
+    deploy,
+    deployed,
+    endpoint,
+    fresh_account,
+    site_overrides,
+)
+
+from flask_fargate import stacks
+
+REMOVE_REVIEW_STACK = stacks.remove_review_stack
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -68,4 +80,41 @@ def test_destroy_leaves_only_what_aws_keeps(aws, deploy, deployed):
     for arn in definitions:
         assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == (
             "INACTIVE"
+        )
+
+
+def live_stacks_named(aws, name):
+    summaries = aws("cloudformation").list_stacks()["StackSummaries"]
+    return [
+        s["StackStatus"]
+        for s in summaries
+        if s["StackName"] == name and "DELETE" not in s["StackStatus"]
+    ]
+
+
+def test_a_first_deploy_after_an_interrupted_one_makes_one_stack_of_the_name(
+    aws, deploy, monkeypatch
+):
+    """An interrupted first `up` leaves its stack REVIEW_IN_PROGRESS (its CREATE change set never
+    executed): the next one creates that stack, not a second of the same name."""
+    overrides = site_overrides(aws)
+    monkeypatch.setattr(stacks, "remove_review_stack", lambda aws, name: None)
+    status, out, err = deploy("plan", "--tag", V1, *overrides)
+    assert status == 0, out + err
+    assert live_stacks_named(aws, SITE.resources_stack) == ["REVIEW_IN_PROGRESS"]
+    monkeypatch.setattr(stacks, "remove_review_stack", REMOVE_REVIEW_STACK)
+    # A new site's first `up --tag` creates the resources, then finds no image in the new
+    # repository (test_deploy.py's `deployed`).
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    assert f"{SITE.resources_stack}: CREATE_COMPLETE" in out, out + err
+    assert live_stacks_named(aws, SITE.resources_stack) == ["CREATE_COMPLETE"]
+
+
+def test_the_stand_in_refuses_a_create_change_set_for_a_stack_that_exists(aws, deploy, deployed):
+    with pytest.raises(ClientError, match=r"already exists and cannot be created again"):
+        aws("cloudformation").create_change_set(
+            StackName=SITE.resources_stack,
+            ChangeSetName="again",
+            ChangeSetType="CREATE",
+            TemplateBody=stacks.resources().body(),
         )

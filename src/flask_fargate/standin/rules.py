@@ -163,9 +163,39 @@ def create_change_set(self, stack_name, change_set_name, template, parameters, *
             raise ValidationError(message=f"Parameter '{key}' must be one of AllowedValues")
         if pattern is not None and not re.fullmatch(pattern, str(value)):
             raise ValidationError(message=f"Parameter '{key}' must match pattern {pattern}")
-    return moto_create_change_set(
+    change_set_type = kwargs.get("change_set_type")
+    reviewed = None
+    if change_set_type == "CREATE":
+        reviewed = one_stack_per_name(self, stack_name, change_set_name)
+    change_set_id, stack_id = moto_create_change_set(
         self, stack_name, change_set_name, template, parameters, *args, **kwargs
     )
+    if reviewed is not None:  # the change set goes to the stack under review, moto's new one
+        change_set = self.change_sets[change_set_id]
+        del self.stacks[stack_id]
+        change_set.stack, change_set.stack_id = reviewed, reviewed.stack_id
+        stack_id = reviewed.stack_id
+    return change_set_id, stack_id
+
+
+def one_stack_per_name(backend, stack_name, change_set_name):
+    """A CREATE change set names a stack that does not exist yet, or one REVIEW_IN_PROGRESS
+    (made by an earlier CREATE change set never executed), which it then reuses; any other
+    stack of that name is refused ("Stack [name] already exists and cannot be created again
+    with the changeSet [name]", compose-x/ecs_composex#785; aws-cli's `cloudformation deploy`
+    creates a CREATE change set for a stack in REVIEW_IN_PROGRESS, awscli/customizations/
+    cloudformation/deployer.py has_stack). moto makes a second stack of the same name.
+    Returns the stack under review, if any."""
+    for stack in backend.stacks.values():
+        if stack.name != stack_name:
+            continue
+        if stack.status == "REVIEW_IN_PROGRESS":
+            return stack
+        raise ValidationError(
+            message=f"Stack [{stack_name}] already exists and cannot be created again with "
+            f"the changeSet [{change_set_name}]."
+        )
+    return None
 
 
 def as_text(value):
