@@ -130,6 +130,37 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
     assert ecs_service(aws)["taskDefinition"] == before
 
 
+# The strategies whose deployments the service stack gives ECS's circuit breaker.
+WITH_CIRCUIT_BREAKER = ["ROLLING", "BLUE_GREEN"]
+
+
+@pytest.mark.parametrize("strategy", WITH_CIRCUIT_BREAKER)
+def test_new_tasks_that_cannot_start_trip_the_circuit_breaker_and_up_exits_non_zero(
+    aws, deploy, deployed, monkeypatch, strategy
+):
+    overrides, _ = deployed
+    before = ecs_service(aws)["taskDefinition"]
+    tag = tag_for("v2")
+
+    def the_image_is_gone(seconds):  # from the deployment's second look on, no task can pull it
+        aws("ecr").batch_delete_image(repositoryName=SITE.slug, imageIds=[{"imageTag": tag}])
+
+    monkeypatch.setattr(deployments.time, "sleep", the_image_is_gone)
+    status, out, err = deploy_image_as(aws, deploy, overrides, tag, strategy)
+
+    assert status == 1, out + err
+    # Two tasks failed at each of two looks; ECS's threshold is half the count, at least 3.
+    assert (
+        "Deployment rolled back (ROLLBACK_SUCCESSFUL): new tasks failed to start or stay healthy "
+        "4 times (the circuit breaker stops at 3); ECS deployment circuit breaker: tasks failed "
+        "to start." in out
+    )
+    assert "ECS rolled the deployment back and the site runs the revision before it" in err
+    assert ecs_service(aws)["taskDefinition"] == before
+    if strategy != "ROLLING":
+        assert serving(aws) == "TargetGroupArn"
+
+
 def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
     aws, deploy, deployed, monkeypatch
 ):

@@ -222,6 +222,31 @@ def secret_reference(value_from):
     return ":".join(fields[:7]), key or None, stage or None, version or None
 
 
+def container_environment(account_id, region, container):
+    """The container's variables as ECS sets them when its task starts: raises RuntimeError with
+    ECS's reason when the image or a secret cannot be had (the task then never starts)."""
+    repository_uri, _, tag = container["image"].rpartition(":")
+    repository = ecr_backends[account_id][region].repositories.get(repository_uri.partition("/")[2])
+    if repository is None or not any(tag in i.image_tags for i in repository.images):
+        raise RuntimeError(
+            f"CannotPullContainerError: pull image manifest has been retried 7 time(s): "
+            f"failed to resolve ref {container['image']}: not found"
+        )
+    variables = {item["name"]: item["value"] for item in container.get("environment", [])}
+    store = secretsmanager_backends[account_id][region]
+    for item in container.get("secrets", []):
+        arn, key, stage, version = secret_reference(item["valueFrom"])
+        try:
+            value = store.get_secret_value(arn, version, stage)["SecretString"]
+            variables[item["name"]] = json.loads(value)[key] if key else value
+        except Exception as error:  # moto's own not-found exception, any other
+            raise RuntimeError(
+                "ResourceInitializationError: unable to pull secrets or registry auth: "
+                f"retrieving secret from {item['valueFrom']}: {error}"
+            ) from None
+    return variables
+
+
 class OneOff(threading.Thread):
     """A one-off task's container, run here: see the module's docstring."""
 
@@ -258,30 +283,7 @@ class OneOff(threading.Thread):
         self.stop("EssentialContainerExited", "Essential container in task exited", ran.wait())
 
     def environment(self):
-        """The container's variables as ECS sets them at the start: raises RuntimeError with
-        ECS's reason when the image or a secret cannot be had."""
-        repository_uri, _, tag = self.container["image"].rpartition(":")
-        repository = ecr_backends[self.account_id][self.region].repositories.get(
-            repository_uri.partition("/")[2]
-        )
-        if repository is None or not any(tag in i.image_tags for i in repository.images):
-            raise RuntimeError(
-                f"CannotPullContainerError: pull image manifest has been retried 7 time(s): "
-                f"failed to resolve ref {self.container['image']}: not found"
-            )
-        variables = {item["name"]: item["value"] for item in self.container.get("environment", [])}
-        store = secretsmanager_backends[self.account_id][self.region]
-        for item in self.container.get("secrets", []):
-            arn, key, stage, version = secret_reference(item["valueFrom"])
-            try:
-                value = store.get_secret_value(arn, version, stage)["SecretString"]
-                variables[item["name"]] = json.loads(value)[key] if key else value
-            except Exception as error:  # moto's own not-found exception, any other
-                raise RuntimeError(
-                    "ResourceInitializationError: unable to pull secrets or registry auth: "
-                    f"retrieving secret from {item['valueFrom']}: {error}"
-                ) from None
-        return {**os.environ, **variables}
+        return {**os.environ, **container_environment(self.account_id, self.region, self.container)}
 
     def log_stream(self):
         options = self.container["logConfiguration"]["options"]
