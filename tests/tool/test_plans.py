@@ -19,8 +19,10 @@ from test_deploy import (
     endpoint,
     fresh_account,
     parameter,
+    push_image,
     row,
     site_overrides,
+    tag_for,
 )
 
 from flask_fargate.standin import rules as moto_rules
@@ -100,7 +102,8 @@ def test_a_changed_parameter_plans_the_resources_it_reaches_and_up_does_just_tha
 
 def test_a_new_image_replaces_the_task_definition_and_updates_the_service(aws, deploy, deployed):
     overrides, _ = deployed
-    changes = planned(deploy, "--tag", "v9", *overrides)
+    push_image(aws, tag_for("v9"))
+    changes = planned(deploy, "--tag", tag_for("v9"), *overrides)
     assert changes[SITE.service_stack] == [
         ("Modify", "TaskDefinition", "AWS::ECS::TaskDefinition", "True"),
         ("Modify", "Service", "AWS::ECS::Service", "False"),
@@ -138,3 +141,14 @@ def test_status_counts_the_desired_tasks_of_the_site(aws, deploy, deployed):
     assert status == 0, out + err
     desired = SERVICE_DEFAULTS["DesiredCount"]
     assert row(out, "tasks").startswith(f"{desired} running / {desired} desired")
+
+
+@pytest.mark.parametrize("command", ["plan", "up --yes"])
+def test_a_tag_not_in_the_repository_is_refused_by_plan_as_by_up(aws, deploy, deployed, command):
+    overrides, _ = deployed
+    missing = tag_for("nosuchtag")
+    status, out, err = deploy(*command.split(), "--tag", missing, *overrides)
+    assert status == 2, out + err
+    assert err.strip().count("\n") == 0
+    assert f"--tag {missing}: no such image in the ECR repository {SITE.slug}" in err
+    assert "would change" not in out
