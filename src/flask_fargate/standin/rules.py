@@ -77,9 +77,10 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
 - Deleting a stack deletes every resource it holds but those it retains (DeletionPolicy:
   "CloudFormation deletes the resource and all its content if applicable during stack
   deletion", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html);
-  moto leaves its internet gateway (attached), target groups, ECS clusters, services and task
-  definitions in place. Taught through their APIs: the gateway's attachment detaches it, the
-  gateway goes once detached (DeleteInternetGateway), a target group once no listener or rule
+  moto leaves its internet gateway (attached), NAT gateways, target groups, ECS clusters,
+  services and task definitions in place. Taught through their APIs: the gateway's attachment
+  detaches it, the gateway goes once detached (DeleteInternetGateway), a NAT gateway turns
+  "deleted" (DeleteNatGateway; EC2 shows it so for a while), a target group once no listener or rule
   uses it, a cluster and a service turn INACTIVE (DeleteCluster, DeleteService), a task
   definition's revision is deregistered and stays INACTIVE ("INACTIVE task definitions remain
   discoverable in your account indefinitely", DeregisterTaskDefinition, ECS API Reference).
@@ -108,6 +109,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.internet_gateways import InternetGateway
+from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.vpcs import VPC
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
@@ -1219,6 +1221,10 @@ def delete_internet_gateway(self, account_id, region_name):
     ec2_backends[account_id][region_name].delete_internet_gateway(self.id)
 
 
+def delete_nat_gateway(self, account_id, region_name):
+    ec2_backends[account_id][region_name].delete_nat_gateway(self.id)
+
+
 def delete_target_group(self, account_id, region_name):
     elbv2_backends[account_id][region_name].delete_target_group(self.arn)
 
@@ -1417,6 +1423,7 @@ PATCHES = [
     (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
     (VPCGatewayAttachment, "delete", delete_gateway_attachment),
     (InternetGateway, "delete", delete_internet_gateway),
+    (NatGateway, "delete", delete_nat_gateway),
     (FakeTargetGroup, "delete", delete_target_group),
     (Cluster, "delete", delete_cluster),
     (Service, "delete", delete_service),
