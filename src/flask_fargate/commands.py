@@ -440,8 +440,10 @@ def plan(aws, options):
     service_values = stacks.planned_values(aws, stacks.service(), overrides[stacks.service()])
     constraints.refuse_a_size_fargate_lacks(service_values, overrides[stacks.service()])
     check_planned_values(aws, resources_values, service_values)
-    summaries = [stacks.plan(aws, stacks.resources(), overrides[stacks.resources()])]
     resources = stacks.outputs(stacks.describe(aws, stacks.resources().name) or {})
+    if options.tag:  # an image `up` would refuse is no plan either
+        image.Delivery.check(aws, resources, service_values["CpuArchitecture"], options.tag)
+    summaries = [stacks.plan(aws, stacks.resources(), overrides[stacks.resources()])]
     if resources:
         current = stacks.parameters_of(stacks.describe(aws, stacks.service().name))
         deployed = current.get("ImageTag")

@@ -93,13 +93,16 @@ def refuse_stranding_the_traffic(
     # whose rule matches otherwise, change it: either way CloudFormation writes its weights.
     changes = [
         f"{key} {resources_values[key]}"
-        for key in ("EnableHttps", "DomainName")
-        if resources_values[key] != now.get(key)
+        for key in RULE_PARAMETERS
+        if key in resources_values and resources_values[key] != now.get(key)
     ]
-    if resources_change and rule_conditions(
-        stacks.deployed_template(aws, resources_stack["StackId"])
-    ) != rule_conditions(stacks.decode(stacks.resources().body())):
-        changes.append("ProductionRule's conditions (this template's update)")
+    if resources_change:
+        changed = rule_changes(
+            stacks.deployed_template(aws, resources_stack["StackId"]),
+            stacks.decode(stacks.resources().body()),
+        )
+        if changed:
+            changes.append(f"ProductionRule's {', '.join(changed)} (this template's update)")
     if strategy != "ROLLING" and service_values["DeploymentStrategy"] == "ROLLING":
         changes.append("DeploymentStrategy ROLLING")
     if changes and alternate_share(aws, stacks.outputs(resources_stack)):
@@ -112,10 +115,22 @@ def refuse_stranding_the_traffic(
         )
 
 
-def rule_conditions(template):
-    """ProductionRule's conditions in a template (none in one made before the rule)."""
-    rule = template.get("Resources", {}).get("ProductionRule", {})
-    return rule.get("Properties", {}).get("Conditions")
+# The resources stack's parameters ProductionRule reads: its listener (EnableHttps picks it, a
+# joining site's host gives it), host names and priority.
+RULE_PARAMETERS = ("EnableHttps", "HostListenerArn", "DomainName", "ListenerRulePriority")
+
+
+def rule_changes(deployed, template):
+    """What differs in ProductionRule between two templates: the names of its properties
+    (Actions, Conditions, ListenerArn, Priority...) and other attributes that changed. Any of
+    them makes CloudFormation update the rule, and write its weights."""
+    before, after = (
+        t.get("Resources", {}).get("ProductionRule") or {} for t in (deployed, template)
+    )
+    old, new = before.get("Properties", {}), after.get("Properties", {})
+    changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    others = (set(before) | set(after)) - {"Properties"}
+    return changed + [key for key in sorted(others) if before.get(key) != after.get(key)]
 
 
 def traffic(deployment):

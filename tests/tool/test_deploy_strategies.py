@@ -18,6 +18,7 @@ from test_deploy import (
     site_overrides,
     stack_names,
     tag_for,
+    use_template,
 )
 
 from flask_fargate import deployments, stacks
@@ -129,6 +130,37 @@ def test_an_alarm_mid_way_rolls_the_deployment_back_and_up_exits_non_zero(
     assert ecs_service(aws)["taskDefinition"] == before
 
 
+# The strategies whose deployments the service stack gives ECS's circuit breaker.
+WITH_CIRCUIT_BREAKER = ["ROLLING", "BLUE_GREEN"]
+
+
+@pytest.mark.parametrize("strategy", WITH_CIRCUIT_BREAKER)
+def test_new_tasks_that_cannot_start_trip_the_circuit_breaker_and_up_exits_non_zero(
+    aws, deploy, deployed, monkeypatch, strategy
+):
+    overrides, _ = deployed
+    before = ecs_service(aws)["taskDefinition"]
+    tag = tag_for("v2")
+
+    def the_image_is_gone(seconds):  # from the deployment's second look on, no task can pull it
+        aws("ecr").batch_delete_image(repositoryName=SITE.slug, imageIds=[{"imageTag": tag}])
+
+    monkeypatch.setattr(deployments.time, "sleep", the_image_is_gone)
+    status, out, err = deploy_image_as(aws, deploy, overrides, tag, strategy)
+
+    assert status == 1, out + err
+    # Two tasks failed at each of two looks; ECS's threshold is half the count, at least 3.
+    assert (
+        "Deployment rolled back (ROLLBACK_SUCCESSFUL): new tasks failed to start or stay healthy "
+        "4 times (the circuit breaker stops at 3); ECS deployment circuit breaker: tasks failed "
+        "to start." in out
+    )
+    assert "ECS rolled the deployment back and the site runs the revision before it" in err
+    assert ecs_service(aws)["taskDefinition"] == before
+    if strategy != "ROLLING":
+        assert serving(aws) == "TargetGroupArn"
+
+
 def test_when_cloudformation_rolls_the_stack_back_up_says_why_ecs_rolled_back(
     aws, deploy, deployed, monkeypatch
 ):
@@ -210,6 +242,34 @@ def test_going_back_to_rolling_waits_until_a_deploy_moves_the_traffic_to_target_
     assert serving(aws) == "TargetGroupArn"
     status, out, err = up("v5", "ROLLING")
     assert status == 0, out + err
+
+
+# Template updates that change ProductionRule other than by its conditions (its actions, its
+# priority): CloudFormation updates the rule and writes its own weights all the same.
+RULE_EDITS = {
+    "Actions": ("        - Type: forward\n", "        - Type: forward\n          Order: 1\n"),
+    "Priority": ("      Priority: !Ref ListenerRulePriority", "      Priority: 7"),
+}
+
+
+@pytest.mark.parametrize("changed", RULE_EDITS)
+def test_a_template_changing_the_rule_while_the_alternate_group_serves_is_refused(
+    aws, deploy, deployed, monkeypatch, tmp_path, changed
+):
+    overrides, _ = deployed
+    assert deploy_image_as(aws, deploy, overrides, tag_for("v2"), "BLUE_GREEN")[0] == 0
+    assert serving(aws) == "AlternateTargetGroupArn"
+    text = (FOLDER / "cloudformation" / "resources.yaml").read_text()
+    old, new = RULE_EDITS[changed]
+    assert text.count(old) == 1
+    (tmp_path / "resources.yaml").write_text(text.replace(old, new))
+    use_template(monkeypatch, "resources", tmp_path / "resources.yaml")
+    push_image(aws, tag_for("v3"))
+    status, out, err = deploy("up", "--yes", "--tag", tag_for("v3"), *overrides)
+    assert status == 2, out + err
+    assert err.strip().count("\n") == 0
+    assert f"ProductionRule's {changed} (this template's update): the site is served from" in err
+    assert serving(aws) == "AlternateTargetGroupArn"
 
 
 def test_the_bake_the_tool_refuses_is_the_one_the_service_stack_refuses(aws, deploy):

@@ -33,6 +33,28 @@ rule says what AWS does and where AWS says so:
   detect Amazon ECS deployment failures":
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
 
+- A service created without DesiredCount starts with 1 task, and one updated without it keeps
+  its count (CloudFormation's defaults, as aws-cdk#13130 quotes them); moto starts it at 0.
+  AWS::ApplicationAutoScaling::ScalableTarget, which moto's CloudFormation lacks, is taught
+  through moto's Application Auto Scaling API, and brings a count below its MinCapacity up to
+  it, and one above MaxCapacity down ("if the current capacity is below the minimum capacity,
+  Application Auto Scaling scales out to the minimum capacity", ScalableTargetAction in the
+  Application Auto Scaling API Reference). The stand-in runs no service task, yet reports the
+  desired count running once a deployment started (moto says 0), as ECS does once the tasks
+  started.
+
+- With DeploymentCircuitBreaker on, ECS counts the new revision's tasks that fail to start
+  (or to turn healthy) and fails the deployment once the count reaches the threshold, half
+  the desired count but at least 3 and at most 200 (STOPPED), with Rollback back to the last
+  completed revision ("How the Amazon ECS deployment circuit breaker detects failures":
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html;
+  ServiceDeploymentCircuitBreaker in the ECS API Reference). Both detection methods support
+  rolling and blue/green deployments, so the stand-in applies it whatever the strategy. Here a
+  task fails to start as tasks.py's one-off tasks do: its image is not in ECR, or a secret it
+  names cannot be read; each look at a deployment whose tasks cannot start counts every new
+  task (the desired count) as failed, and the deployment moves no further. Without the
+  circuit breaker such a deployment stays IN_PROGRESS, as on AWS until CloudFormation gives up.
+
 The stand-in's clock: a deployment moves one stage further after each DescribeServiceDeployments
 answers, which checks the alarms first, so a test sets an alarm between two calls "mid-way". Not
 taught: AWS's CloudFormation waits for the deployment and fails the stack's update when ECS
@@ -40,11 +62,13 @@ rolls it back (UPDATE_ROLLBACK_COMPLETE); moto completes the update at once, and
 follows the deployment after the stack either way.
 """
 
+import math
 import secrets
 import string
 import uuid
 from datetime import UTC, datetime
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -52,7 +76,7 @@ from moto.ecs.models import ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
-from flask_fargate.standin import rules
+from flask_fargate.standin import rules, tasks
 
 
 class Alarm(rules.Taught, CloudFormationModel):
@@ -84,6 +108,42 @@ class Alarm(rules.Taught, CloudFormationModel):
 
     def delete(self, account_id, region_name):
         cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_id])
+
+
+class ScalableTarget(rules.Taught, CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalableTarget through moto's Application Auto Scaling API,
+    which moves the ECS service's count into its range."""
+
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        low, high = int(properties["MinCapacity"]), int(properties["MaxCapacity"])
+        target = applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+            properties["ServiceNamespace"], properties["ResourceId"],
+            properties["ScalableDimension"], low, high, properties.get("RoleARN", ""), None,
+        )  # fmt: skip
+        _, cluster, name = properties["ResourceId"].split("/")
+        service = ecs_backends[account_id][region_name].services.get(f"{cluster}:{name}")
+        if service is not None:
+            count(service, min(max(service.desired_count, low), high))
+        return cls(target.resource_id)
+
+    def delete(self, account_id, region_name):
+        applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+            "ecs", self.physical_id, "ecs:service:DesiredCount"
+        )
+
+
+def count(service, desired):
+    """The service's desired count, all of it running (the stand-in's tasks start at once)."""
+    service.desired_count = service.running_count = desired
+    service.pending_count = 0
+    for deployment in service.deployments:
+        deployment.update(desiredCount=desired, runningCount=desired, pendingCount=0)
 
 
 # A ROLLING deployment's stages: no traffic weights, new tasks join the old ones' target group.
@@ -162,6 +222,8 @@ def with_deployment(service, cloudformation_json):
     # Kept on moto's service, so that a reset of the server forgets them with it.
     history = vars(service).setdefault("service_deployments", [])
     source = history[-1]["target"] if history else None
+    given = properties.get("DesiredCount")
+    count(service, int(given) if given is not None else service.desired_count if history else 1)
     now = datetime.now(UTC)
     history.append(
         {
@@ -180,6 +242,7 @@ def with_deployment(service, cloudformation_json):
             "green": new_tasks_group(service, source),
             "configuration": configuration,
             "triggered": [],
+            "failed_tasks": 0,
         }
     )
     return service
@@ -208,6 +271,46 @@ def roll_back_on_alarm(deployment):
             deployment["triggered"] = triggered
             if deployment["source"]:
                 deployment["service"].task_definition = deployment["source"]["td"]
+
+
+# The circuit breaker's threshold: half the desired count, within these bounds.
+BREAKER_LEAST, BREAKER_MOST = 3, 200
+
+
+def breaker_threshold(service):
+    return min(max(math.ceil(service.desired_count * 0.5), BREAKER_LEAST), BREAKER_MOST)
+
+
+def start_failure(deployment):
+    """ECS's reason the target revision's tasks cannot start, or None."""
+    service = deployment["service"]
+    backend = ecs_backends[service._account_id][service.region_name]
+    (container,) = backend.describe_task_definition(
+        deployment["target"]["td"]
+    ).container_definitions
+    try:
+        tasks.container_environment(service._account_id, service.region_name, container)
+    except RuntimeError as reason:
+        return str(reason)
+    return None
+
+
+def trip_the_circuit_breaker(deployment):
+    """ECS's circuit breaker: the new tasks that failed to start, counted; at the threshold, the
+    deployment fails (and goes back to the source revision with Rollback). True while the new
+    tasks cannot start."""
+    breaker = deployment["configuration"].get("deploymentCircuitBreaker", {})
+    if deployment["status"] != "IN_PROGRESS" or start_failure(deployment) is None:
+        return False
+    if not breaker.get("enable"):
+        return True  # ECS keeps starting tasks that fail
+    service = deployment["service"]
+    deployment["failed_tasks"] += service.desired_count
+    if deployment["failed_tasks"] >= breaker_threshold(service):
+        deployment["status"] = "ROLLBACK_SUCCESSFUL" if breaker.get("rollback") else "STOPPED"
+        if breaker.get("rollback") and deployment["source"]:
+            service.task_definition = deployment["source"]["td"]
+    return True
 
 
 def advance(deployment):
@@ -254,6 +357,24 @@ def described(deployment):
             "triggeredAlarmNames": deployment["triggered"],
         },
     }
+    breaker = deployment["configuration"].get("deploymentCircuitBreaker", {})
+    if breaker.get("enable"):
+        tripped = (
+            deployment["status"] in ("ROLLBACK_SUCCESSFUL", "STOPPED")
+            and not (deployment["triggered"])
+        )
+        result["deploymentCircuitBreaker"] = {
+            "status": "TRIGGERED" if tripped else "MONITORING",
+            "failureCount": deployment["failed_tasks"],
+            "threshold": breaker_threshold(deployment["service"]),
+        }
+        if tripped:
+            result["statusReason"] = "ECS deployment circuit breaker: tasks failed to start."
+            if deployment["source"]:
+                result["rollback"] = {
+                    "reason": "ECS deployment circuit breaker: tasks failed to start.",
+                    "serviceRevisionArn": deployment["source"]["arn"],
+                }
     if deployment["triggered"]:
         names = ", ".join(deployment["triggered"])
         result["rollback"] = {
@@ -291,12 +412,16 @@ def list_service_deployments(self):
 def describe_service_deployments(self):
     wanted = set(self._get_param("serviceDeploymentArns", []))
     found = [d for d in deployments_of(self) if d["arn"] in wanted]
+    stuck = set()
     for deployment in found:
         roll_back_on_alarm(deployment)
+        if trip_the_circuit_breaker(deployment):
+            stuck.add(deployment["arn"])
         set_weights(deployment)
     result = [described(d) for d in found]
     for deployment in found:
-        advance(deployment)
+        if deployment["arn"] not in stuck:
+            advance(deployment)
     return ActionResult({"serviceDeployments": result, "failures": []})
 
 

@@ -31,7 +31,6 @@ import os
 import sys
 import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 from flask_fargate import account, cli, commands, deployments, external_dns, github, image, site
@@ -224,8 +223,6 @@ def main(argv=None):
     image.Delivery = StandInImage
     stand_in_provider(PUBLIC_DNS)
     stand_in_github()
-    # moto's notes on the resource types it only pretends to create.
-    warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     domain = site.current().domain
     if options.endpoint_url:
         if external_dns.EXTERNAL == template_default("DnsProvider"):

@@ -8,7 +8,12 @@ checks the API calls and the templates' logic; it is not AWS (no certificate is 
 task runs).
 
 Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for each):
-- It updates resources whose Condition is false as if they existed.
+- Its change sets list every resource of the template, whatever its Condition, and on an update
+  only those whose definition changed, none that a changed parameter reaches; executed, it
+  updates resources whose Condition is false as if they existed, and resources that name a
+  changed parameter with Ref but none that read it otherwise (Fn::Sub, Fn::If), nor those that
+  refer to a replaced resource. Taught here: one computation of what changes (Add, Modify
+  with Replacement, Scope and Details, Remove), for the change set shown and its execution.
 - Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
   `Fn::ImportValue` against no exports at all; executing an UPDATE leaves the outputs as they were.
 - No `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
@@ -19,8 +24,6 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
 - Its YAML reader turns the short form `!Condition Name` into `Fn::Condition`, which its
   condition functions do not know: `!And [!Condition A, ...]` is then always false.
 - It exports the outputs whose Condition is false too (and fails evaluating them).
-- A changed parameter updates only the resources that name it with Ref, not those that read it
-  through a condition (Fn::If).
 - Its ECS takes from a stack a cluster without its capacity providers, a task definition
   without its runtime platform (the CPU architecture) and CPU, and a service with launch type
   EC2 and no capacity provider strategy.
@@ -71,6 +74,16 @@ resource's *_FAILED event with AWS's message, then the stack's rollback or DELET
   CapacityProviderStrategyItem in the ECS API Reference).
 - Deleting a stack keeps the resources whose DeletionPolicy is RetainExceptOnCreate, as those
   of Retain ("DeletionPolicy attribute"); moto deletes them.
+- Deleting a stack deletes every resource it holds but those it retains (DeletionPolicy:
+  "CloudFormation deletes the resource and all its content if applicable during stack
+  deletion", https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html);
+  moto leaves its internet gateway (attached), NAT gateways, target groups, ECS clusters,
+  services and task definitions in place. Taught through their APIs: the gateway's attachment
+  detaches it, the gateway goes once detached (DeleteInternetGateway), a NAT gateway turns
+  "deleted" (DeleteNatGateway; EC2 shows it so for a while), a target group once no listener or rule
+  uses it, a cluster and a service turn INACTIVE (DeleteCluster, DeleteService), a task
+  definition's revision is deregistered and stays INACTIVE ("INACTIVE task definitions remain
+  discoverable in your account indefinitely", DeregisterTaskDefinition, ECS API Reference).
 - Deleting a stack deletes its route tables before the VPC (moto leaves them, and the VPC's
   deletion fails with DependencyViolation).
 - An update that replaces a hosted zone, a record group or a certificate (a new DomainName)
@@ -91,13 +104,16 @@ import re
 from moto.acm.models import CertBundle, acm_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Event, Stack
+from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.internet_gateways import InternetGateway
+from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.vpcs import VPC
+from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
-from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
+from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
 from moto.route53.models import (
@@ -142,8 +158,12 @@ moto_create_change_set = CloudFormationBackend.create_change_set
 
 
 def create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs):
-    """Refuse parameter values outside the template's constraints, with AWS's messages."""
+    """Refuse parameter values outside the template's constraints, with AWS's messages; a change
+    set whose template and parameter values are the stack's has no changes (AWS: "The submitted
+    information didn't contain changes"), values kept with UsePreviousValue included, which moto
+    passes in its own types (a number, a list) and then takes for changed."""
     declared = Stack.parse_template(template).get("Parameters", {})
+    parameters = {key: as_text(value) for key, value in parameters.items()}
     for key, value in parameters.items():
         allowed = declared.get(key, {}).get("AllowedValues")
         pattern = declared.get(key, {}).get("AllowedPattern")
@@ -151,9 +171,305 @@ def create_change_set(self, stack_name, change_set_name, template, parameters, *
             raise ValidationError(message=f"Parameter '{key}' must be one of AllowedValues")
         if pattern is not None and not re.fullmatch(pattern, str(value)):
             raise ValidationError(message=f"Parameter '{key}' must match pattern {pattern}")
-    return moto_create_change_set(
+    change_set_type = kwargs.get("change_set_type")
+    reviewed = None
+    if change_set_type == "CREATE":
+        reviewed = one_stack_per_name(self, stack_name, change_set_name)
+    change_set_id, stack_id = moto_create_change_set(
         self, stack_name, change_set_name, template, parameters, *args, **kwargs
     )
+    if reviewed is not None:  # the change set goes to the stack under review, moto's new one
+        change_set = self.change_sets[change_set_id]
+        del self.stacks[stack_id]
+        change_set.stack, change_set.stack_id = reviewed, reviewed.stack_id
+        stack_id = reviewed.stack_id
+    return change_set_id, stack_id
+
+
+def one_stack_per_name(backend, stack_name, change_set_name):
+    """A CREATE change set names a stack that does not exist yet, or one REVIEW_IN_PROGRESS
+    (made by an earlier CREATE change set never executed), which it then reuses; any other
+    stack of that name is refused ("Stack [name] already exists and cannot be created again
+    with the changeSet [name]", compose-x/ecs_composex#785; aws-cli's `cloudformation deploy`
+    creates a CREATE change set for a stack in REVIEW_IN_PROGRESS, awscli/customizations/
+    cloudformation/deployer.py has_stack). moto makes a second stack of the same name.
+    Returns the stack under review, if any."""
+    for stack in backend.stacks.values():
+        if stack.name != stack_name:
+            continue
+        if stack.status == "REVIEW_IN_PROGRESS":
+            return stack
+        raise ValidationError(
+            message=f"Stack [{stack_name}] already exists and cannot be created again with "
+            f"the changeSet [{change_set_name}]."
+        )
+    return None
+
+
+def as_text(value):
+    """A parameter value as CloudFormation takes it: text, a list's items joined by commas."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+# Properties whose change replaces the resource ("Update requires: Replacement" on each
+# resource type's page of the CloudFormation Template Reference); any other property is updated
+# in place. Every property of a task definition replaces it (a new revision).
+REPLACING = {
+    "AWS::EC2::VPC": {"CidrBlock"},
+    "AWS::EC2::VPCCidrBlock": {"AmazonProvidedIpv6CidrBlock", "CidrBlock", "VpcId"},
+    "AWS::EC2::Subnet": {"AvailabilityZone", "AvailabilityZoneId", "CidrBlock", "VpcId"},
+    "AWS::EC2::RouteTable": {"VpcId"},
+    "AWS::EC2::Route": {"RouteTableId", "DestinationCidrBlock", "DestinationIpv6CidrBlock"},
+    "AWS::EC2::SubnetRouteTableAssociation": {"RouteTableId", "SubnetId"},
+    "AWS::EC2::SecurityGroup": {"GroupDescription", "GroupName", "VpcId"},
+    "AWS::EC2::SecurityGroupIngress": {"GroupId", "IpProtocol", "FromPort", "ToPort"},
+    "AWS::EC2::NatGateway": {"AllocationId", "SubnetId", "ConnectivityType"},
+    "AWS::EC2::EIP": {"Domain"},
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": {"Name", "Scheme", "Type"},
+    "AWS::ElasticLoadBalancingV2::TargetGroup": {
+        "Name",
+        "Port",
+        "Protocol",
+        "ProtocolVersion",
+        "TargetType",
+        "VpcId",
+        "IpAddressType",
+    },
+    "AWS::ElasticLoadBalancingV2::Listener": {"LoadBalancerArn"},
+    "AWS::ElasticLoadBalancingV2::ListenerRule": {"ListenerArn"},
+    "AWS::ElasticLoadBalancingV2::ListenerCertificate": {"Certificates", "ListenerArn"},
+    "AWS::Route53::HostedZone": {"Name"},
+    "AWS::CertificateManager::Certificate": {
+        "DomainName",
+        "SubjectAlternativeNames",
+        "DomainValidationOptions",
+        "ValidationMethod",
+    },
+    "AWS::ECR::Repository": {"RepositoryName"},
+    "AWS::ECS::Cluster": {"ClusterName"},
+    "AWS::ECS::Service": {"Cluster", "Role", "SchedulingStrategy", "ServiceName"},
+    "AWS::Logs::LogGroup": {"LogGroupName"},
+    "AWS::S3::Bucket": {"BucketName"},
+    "AWS::SecretsManager::Secret": {"Name"},
+    "AWS::IAM::Role": {"RoleName", "Path"},
+    "AWS::IAM::ManagedPolicy": {"ManagedPolicyName", "Path"},
+    "AWS::IAM::OIDCProvider": {"Url"},
+    "AWS::SNS::Topic": {"TopicName", "FifoTopic"},
+    "AWS::SNS::Subscription": {"Endpoint", "Protocol", "TopicArn"},
+    "AWS::CloudWatch::Alarm": {"AlarmName"},
+    "AWS::ApplicationAutoScaling::ScalableTarget": {
+        "ResourceId",
+        "ScalableDimension",
+        "ServiceNamespace",
+    },
+    "AWS::ApplicationAutoScaling::ScalingPolicy": {
+        "PolicyName",
+        "ResourceId",
+        "ScalableDimension",
+        "ServiceNamespace",
+        "ScalingTargetId",
+    },
+}
+ALWAYS_REPLACED = {"AWS::ECS::TaskDefinition"}
+
+
+def references(node):
+    """The names a template node refers to: Ref, Fn::GetAtt, and Fn::Sub's ${Name[.Attribute]}
+    ("is the same as Ref")."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                yield value
+            elif key == "Fn::GetAtt":
+                yield value[0] if isinstance(value, list) else value.split(".")[0]
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                yield from (name.split(".")[0] for name in re.findall(r"\$\{(\w[^}]*)\}", text))
+                yield from references(variables)
+            else:
+                yield from references(value)
+
+
+def resolved(stacks_map, template, parameters):
+    """The template's ResourceMap for the stack of `stacks_map` with these parameter values:
+    parameters and conditions evaluated, nothing created."""
+    resources = parsing.ResourceMap(
+        stacks_map.stack_id, stacks_map["AWS::StackName"], parameters, stacks_map.tags,
+        stacks_map._region_name, stacks_map._account_id, template, None,
+    )  # fmt: skip
+    resources.load_mapping()
+    resources.load_parameters()
+    resources.load_conditions()
+    return resources
+
+
+def exists(resources, name):
+    """True when the resource is in the template and its Condition holds: CloudFormation creates
+    a resource only when its condition is true ("Condition attribute", CloudFormation Template
+    Reference: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-condition.html)."""
+    spec = resources._resource_json_map.get(name)
+    condition = (spec or {}).get("Condition")
+    return spec is not None and (not condition or bool(resources.lazy_condition_map[condition]))
+
+
+def planned_changes(before, after):
+    """What CloudFormation changes going from the ResourceMap `before` (None: a creation) to
+    `after`, as DescribeChangeSet's ResourceChanges: {logical id: {Action, ResourceType,
+    Replacement, Scope, Details}}, in the order of `after`'s template. A resource is added when
+    it comes to exist (its Condition), removed when it no longer does, and modified when its
+    definition changes, or a property reads (Ref, Fn::Sub, Fn::GetAtt, a condition of Fn::If) a
+    parameter whose value changes or a resource that is replaced; the property's change replaces
+    the resource per REPLACING ("Update behaviors of stack resources"; ResourceChange,
+    ResourceChangeDetail and ResourceTargetDefinition in the CloudFormation API Reference)."""
+    new, old = after._resource_json_map, before._resource_json_map if before else {}
+    changes = {
+        name: {"Action": "Add", "ResourceType": new[name]["Type"]}
+        for name in new
+        if exists(after, name) and not (before and exists(before, name))
+    }
+    changes |= {
+        name: {"Action": "Remove", "ResourceType": old[name]["Type"]}
+        for name in old
+        if exists(before, name) and not exists(after, name)
+    }
+    if before is None:
+        return changes
+    changed_parameters = {
+        key
+        for key, value in after.resolved_parameters.items()
+        if before.resolved_parameters.get(key) != value
+    }
+    conditions = after._template.get("Conditions", {})
+    kept = [name for name in new if exists(before, name) and exists(after, name)]
+    replaced = set()
+    while True:
+        modified = {
+            name: details
+            for name in kept
+            if (
+                details := change_details(
+                    old[name], new[name], changed_parameters, replaced, conditions
+                )
+            )  # fmt: skip
+        }
+        now_replaced = {name for name, details in modified.items() if replaces(new[name], details)}
+        if now_replaced == replaced:
+            break
+        replaced = now_replaced
+    for name, details in modified.items():
+        changes[name] = {
+            "Action": "Modify",
+            "ResourceType": new[name]["Type"],
+            "Replacement": "True" if name in replaced else "False",
+            "Scope": sorted({detail["Target"]["Attribute"] for detail in details}),
+            "Details": details,
+        }
+    return changes
+
+
+def change_details(old, new, changed_parameters, replaced, conditions):
+    """A kept resource's ResourceChangeDetails (none: it does not change)."""
+    details = []
+    before, after = old.get("Properties", {}), new.get("Properties", {})
+    always = new["Type"] in ALWAYS_REPLACED
+    for key in sorted(set(before) | set(after)):
+        recreation = "Always" if always or key in REPLACING.get(new["Type"], ()) else "Never"
+        target = {
+            "Attribute": "Tags" if key == "Tags" else "Properties",
+            "Name": key,
+            "RequiresRecreation": recreation,
+        }
+        if before.get(key) != after.get(key):
+            details.append(
+                {"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"}
+            )
+            continue
+        read = set(references(after.get(key)))
+        for parameter in sorted(
+            (read | parameters_behind(conditions_of(after.get(key)), conditions))
+            & changed_parameters
+        ):
+            details.append(
+                {
+                    "Target": target,
+                    "Evaluation": "Static",
+                    "ChangeSource": "ParameterReference",
+                    "CausingEntity": parameter,
+                }
+            )
+        for resource in sorted(read & replaced):
+            details.append(
+                {
+                    "Target": target,
+                    "Evaluation": "Dynamic",
+                    "ChangeSource": "ResourceReference",
+                    "CausingEntity": resource,
+                }
+            )
+    others = {key for key in set(old) | set(new) if key not in ("Properties", "Condition")}
+    if not details and any(old.get(key) != new.get(key) for key in others):
+        # DependsOn, Metadata, an update or deletion policy: the template changes, the
+        # resource does not (CloudFormation records it all the same).
+        target = {"Attribute": "Metadata", "RequiresRecreation": "Never"}
+        details.append(
+            {"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"}
+        )
+    return details
+
+
+def replaces(resource, details):
+    return any(detail["Target"]["RequiresRecreation"] == "Always" for detail in details)
+
+
+def in_dependency_order(names, template):
+    """The names, each after those it refers to (CloudFormation updates a resource after the
+    resources its properties read)."""
+    ordered = []
+
+    def after_its_references(name):
+        if name in ordered:
+            return
+        ordered.append(None)  # a placeholder: a cycle of references ends here
+        spot = len(ordered) - 1
+        for reference in set(references(template[name])) & set(names) - {name}:
+            after_its_references(reference)
+        ordered.pop(spot)
+        ordered.append(name)
+
+    for name in names:
+        after_its_references(name)
+    return [name for name in ordered if name is not None]
+
+
+def change_set_diff(self):
+    """The change set's changes as CloudFormation computes them (planned_changes)."""
+    stack = self.stack
+    before = stack.resource_map if stack.status != "REVIEW_IN_PROGRESS" else None
+    after = resolved(stack.resource_map, self.template_dict, self.parameters)
+    changes = []
+    for name, change in planned_changes(before, after).items():
+        listed = Change(change["Action"], name, change["ResourceType"])
+        listed.replacement = change.get("Replacement")
+        listed.scope = change.get("Scope")
+        listed.details = change.get("Details")
+        changes.append(listed)
+    return changes
+
+
+def build_resource_diff(self, other_template, parameters=None):
+    """What an update does: planned_changes, the change set's, each modified resource after
+    those it reads. (moto's updates every resource whose definition differs or that names a
+    changed parameter with Ref, and none that reads it otherwise.)"""
+    after = resolved(self, other_template, parameters if parameters is not None else {})
+    changes = planned_changes(self, after)
+    by_action = {"Add": [], "Modify": [], "Remove": []}
+    for name, change in changes.items():
+        by_action[change["Action"]].append(name)
+    by_action["Modify"] = in_dependency_order(by_action["Modify"], other_template["Resources"])
+    return by_action
 
 
 def execute_change_set(self, change_set_name, stack_name=None):
@@ -247,7 +563,7 @@ def update_stack_resources(backend, stack, change_set):
     before = (stack.template, dict(stack.parameters))
     exported = {export.name: export.value for export in stack.exports}
     try:
-        stack.update(change_set.template, parameters=change_set.parameters)
+        update_to(stack, change_set.template, change_set.parameters)
         refuse_changed_exports_in_use(backend, stack, exported)
     except ResourceFailed as failure:
         REPLACED.clear()
@@ -258,13 +574,21 @@ def update_stack_resources(backend, stack, change_set):
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=failure.reason)
         shown = len(stack.events)
         with contextlib.suppress(Exception):
-            stack.update(before[0], parameters=before[1])
+            update_to(stack, *before)
         del stack.events[shown:]  # moto's events of the rollback's own update
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         stack.status = "UPDATE_ROLLBACK_COMPLETE"
         return
     clean_up(stack)
     publish_exports(backend, stack, set(exported))
+
+
+def update_to(stack, template, parameters):
+    """moto's update of the stack, which keeps the stack's old parameter values when it is given
+    none (all the template's defaults): a rollback to such values then kept the failed ones."""
+    stack.resource_map.input_parameters = dict(parameters)
+    stack.update(template, parameters=parameters)
+    stack.parameters = dict(parameters)
 
 
 def parameter_list(self):
@@ -433,16 +757,20 @@ def parse_and_create_resource(logical_id, resource_json, resources_map, account_
 
 
 def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
-    """moto's resource update, for resources that exist: those whose Condition holds."""
+    """moto's resource update, for resources that exist: those whose Condition holds. A type
+    moto cannot update (a log group, a bucket) keeps its resource, as an update in place does
+    on AWS (its properties stay moto's old ones), where moto would lose it from the stack, and
+    its Ref and exports with it."""
     condition = resource_json.get("Condition")
     if condition and not resources_map.lazy_condition_map[condition]:
         return None
     try:
-        return moto_parse_and_update_resource(
+        updated = moto_parse_and_update_resource(
             logical_id, resource_json, resources_map, account_id, region_name
         )
     except AwsRefusal as refusal:
         raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
+    return resources_map[logical_id] if updated is None else updated
 
 
 def delete_resource(self, parsed_resource, resource_json):
@@ -900,6 +1228,36 @@ def exports(self):
     ]
 
 
+def delete_gateway_attachment(self, account_id, region_name):
+    backend = ec2_backends[account_id][region_name]
+    if self.gateway_id in backend.internet_gateways:
+        backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
+
+
+def delete_internet_gateway(self, account_id, region_name):
+    ec2_backends[account_id][region_name].delete_internet_gateway(self.id)
+
+
+def delete_nat_gateway(self, account_id, region_name):
+    ec2_backends[account_id][region_name].delete_nat_gateway(self.id)
+
+
+def delete_target_group(self, account_id, region_name):
+    elbv2_backends[account_id][region_name].delete_target_group(self.arn)
+
+
+def delete_cluster(self, account_id, region_name):
+    ecs_backends[account_id][region_name].delete_cluster(self.arn)
+
+
+def delete_service(self, account_id, region_name):
+    ecs_backends[account_id][region_name].delete_service(self.cluster_name, self.name, force=True)
+
+
+def delete_task_definition(self, account_id, region_name):
+    ecs_backends[account_id][region_name].deregister_task_definition(self.arn)
+
+
 moto_delete_vpc = VPC.__dict__["delete_from_cloudformation_json"].__func__
 
 
@@ -914,27 +1272,6 @@ def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
 # ---------------------------------------------------------------- ECS: CPU and capacity
-
-
-moto_build_resource_diff = parsing.ResourceMap.build_resource_diff
-
-
-def build_resource_diff(self, other_template, parameters=None):
-    """moto's, which updates a resource for a changed parameter only when the resource names it
-    with Ref: an ECS service or task definition whose properties read it through a condition
-    (Fn::If) is updated too, as AWS does. (moto's updates of other types, EC2's among them,
-    fail on properties they never expect to change.)"""
-    actions = moto_build_resource_diff(self, other_template, parameters)
-    changed = {
-        key for key, value in (parameters or {}).items() if self.input_parameters.get(key) != value
-    }
-    conditions = other_template.get("Conditions", {})
-    for name, resource in other_template["Resources"].items():
-        taught = resource["Type"] in ("AWS::ECS::Service", "AWS::ECS::TaskDefinition")
-        if taught and name in self._resource_json_map and name not in actions["Modify"]:
-            if changed & parameters_behind(conditions_of(resource.get("Properties")), conditions):
-                actions["Modify"].append(name)
-    return actions
 
 
 def conditions_of(node):
@@ -1101,6 +1438,13 @@ PATCHES = [
     (parsing, "parse_condition", parse_condition),
     (parsing.OutputMap, "exports", property(exports)),
     (VPC, "delete_from_cloudformation_json", classmethod(delete_vpc)),
+    (VPCGatewayAttachment, "delete", delete_gateway_attachment),
+    (InternetGateway, "delete", delete_internet_gateway),
+    (NatGateway, "delete", delete_nat_gateway),
+    (FakeTargetGroup, "delete", delete_target_group),
+    (Cluster, "delete", delete_cluster),
+    (Service, "delete", delete_service),
+    (TaskDefinition, "delete", delete_task_definition),
     (RecordSetGroup, "create_from_cloudformation_json", classmethod(create_record_set_group)),
     (RecordSetGroup, "delete", delete_record_set_group),
     (RecordSetGroup, "update_from_cloudformation_json", classmethod(replace_resource)),
@@ -1109,6 +1453,7 @@ PATCHES = [
     (HostedZoneIdentifier, "generate", zone_id),
     (IAMBackend, "create_service_linked_role", create_service_linked_role),
     (parsing.ResourceMap, "build_resource_diff", build_resource_diff),
+    (ChangeSet, "diff", change_set_diff),
     (Cluster, "create_from_cloudformation_json", classmethod(create_cluster)),
     (Cluster, "update_from_cloudformation_json", classmethod(update_cluster)),
     (TaskDefinition, "create_from_cloudformation_json", classmethod(create_task_definition)),

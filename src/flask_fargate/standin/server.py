@@ -5,6 +5,7 @@ While it runs, moto's classes are patched in this process; they are restored whe
 
 import contextlib
 import logging
+import warnings
 
 from moto.cloudformation import parsing
 from moto.server import ThreadedMotoServer
@@ -35,8 +36,12 @@ def moto_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        with warnings.catch_warnings():
+            # moto's UserWarnings on its own shortcomings ("Tried to parse AWS::...", "Unable to
+            # delete ..."), which only moto's modules raise; any other warning still shows.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"moto\.")
+            host, port = server.get_host_and_port()
+            yield f"http://{host}:{port}"
     finally:
         server.stop()
         for owner, name, original in originals:

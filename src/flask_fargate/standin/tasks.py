@@ -16,12 +16,9 @@ and where AWS says so; `server.moto_server()` applies these patches after its ow
 - AWS::ECS::TaskDefinition takes every field RegisterTaskDefinition takes, NetworkMode,
   ExecutionRoleArn and TaskRoleArn included, and DescribeTaskDefinition answers in the API's
   spelling (containerDefinitions[].image ...) after an update too.
-- An update changes every resource whose properties change, also through a parameter named in
-  `Fn::Sub` (`${ImageTag}`, which "is the same as Ref"), and a task definition is replaced by a
-  new revision on any change ("Update requires: Replacement" for each of its properties), so
-  the resources that refer to it (the service) are updated after it to the new ARN
-  (CloudFormation User Guide, "Update behaviors of stack resources"). moto follows `Ref` to
-  parameters only (rules.py adds Fn::If); taught for the ECS types, as rules.py does.
+- An update replaces a task definition by a new revision on any change ("Update requires:
+  Replacement" for each of its properties), and updates the service that refers to it to the
+  new ARN: rules.py's change sets compute that for every resource type.
 - AWS::ECS::Service keeps its NetworkConfiguration and PlatformVersion, which DescribeServices
   returns (ECS API Reference, Service).
 - RunTask of a Fargate task definition: the task's size is the task definition's cpu and
@@ -51,14 +48,12 @@ and where AWS says so; `server.moto_server()` applies these patches after its ow
 
 import json
 import os
-import re
 import secrets
 import string
 import subprocess
 import threading
 import time
 
-from moto.cloudformation import parsing
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.utils import generate_dns_from_ip
 from moto.ecr.models import ecr_backends
@@ -123,60 +118,6 @@ def generated(options):
 
 
 # ---------------------------------------------------------------- task definitions and services
-
-# Types CloudFormation replaces on every change of their properties (a new physical id).
-REPLACED_ON_UPDATE = {"AWS::ECS::TaskDefinition"}
-ECS_TYPES = {"AWS::ECS::TaskDefinition", "AWS::ECS::Service"}
-
-
-def references(node):
-    """The names a template node refers to: Ref, Fn::GetAtt, and Fn::Sub's ${Name[.Attribute]}."""
-    if isinstance(node, list):
-        for item in node:
-            yield from references(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref":
-                yield value
-            elif key == "Fn::GetAtt":
-                yield value[0] if isinstance(value, list) else value.split(".")[0]
-            elif key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                yield from (name.split(".")[0] for name in re.findall(r"\$\{(\w[^}]*)\}", text))
-                yield from references(variables)
-            else:
-                yield from references(value)
-
-
-def build_resource_diff(self, other_template, parameters=None):
-    """rules.py's diff of an update, with the ECS resources CloudFormation updates too (see
-    above), each after the resources it refers to."""
-    diff = rules.build_resource_diff(self, other_template, parameters)
-    new, old = other_template["Resources"], self._resource_json_map
-    modified = diff["Modify"]
-    parameters = parameters or {}
-    changed = {key for key in parameters if self.input_parameters.get(key) != parameters[key]}
-
-    def update_those_referring_to(causes):
-        for name, resource in new.items():
-            taught = resource["Type"] in ECS_TYPES and name in old and name not in modified
-            if taught and causes & set(references(resource)):
-                modified.append(name)
-
-    update_those_referring_to(changed)
-    update_those_referring_to({n for n in modified if new[n]["Type"] in REPLACED_ON_UPDATE})
-    ordered = []
-
-    def after_its_references(name):
-        for reference in set(references(new[name])) & set(modified) - {name, *ordered}:
-            after_its_references(reference)
-        if name not in ordered:
-            ordered.append(name)
-
-    for name in list(modified):
-        after_its_references(name)
-    modified[:] = ordered
-    return diff
 
 
 def with_registration(task_definition, cloudformation_json):
@@ -281,6 +222,31 @@ def secret_reference(value_from):
     return ":".join(fields[:7]), key or None, stage or None, version or None
 
 
+def container_environment(account_id, region, container):
+    """The container's variables as ECS sets them when its task starts: raises RuntimeError with
+    ECS's reason when the image or a secret cannot be had (the task then never starts)."""
+    repository_uri, _, tag = container["image"].rpartition(":")
+    repository = ecr_backends[account_id][region].repositories.get(repository_uri.partition("/")[2])
+    if repository is None or not any(tag in i.image_tags for i in repository.images):
+        raise RuntimeError(
+            f"CannotPullContainerError: pull image manifest has been retried 7 time(s): "
+            f"failed to resolve ref {container['image']}: not found"
+        )
+    variables = {item["name"]: item["value"] for item in container.get("environment", [])}
+    store = secretsmanager_backends[account_id][region]
+    for item in container.get("secrets", []):
+        arn, key, stage, version = secret_reference(item["valueFrom"])
+        try:
+            value = store.get_secret_value(arn, version, stage)["SecretString"]
+            variables[item["name"]] = json.loads(value)[key] if key else value
+        except Exception as error:  # moto's own not-found exception, any other
+            raise RuntimeError(
+                "ResourceInitializationError: unable to pull secrets or registry auth: "
+                f"retrieving secret from {item['valueFrom']}: {error}"
+            ) from None
+    return variables
+
+
 class OneOff(threading.Thread):
     """A one-off task's container, run here: see the module's docstring."""
 
@@ -317,30 +283,7 @@ class OneOff(threading.Thread):
         self.stop("EssentialContainerExited", "Essential container in task exited", ran.wait())
 
     def environment(self):
-        """The container's variables as ECS sets them at the start: raises RuntimeError with
-        ECS's reason when the image or a secret cannot be had."""
-        repository_uri, _, tag = self.container["image"].rpartition(":")
-        repository = ecr_backends[self.account_id][self.region].repositories.get(
-            repository_uri.partition("/")[2]
-        )
-        if repository is None or not any(tag in i.image_tags for i in repository.images):
-            raise RuntimeError(
-                f"CannotPullContainerError: pull image manifest has been retried 7 time(s): "
-                f"failed to resolve ref {self.container['image']}: not found"
-            )
-        variables = {item["name"]: item["value"] for item in self.container.get("environment", [])}
-        store = secretsmanager_backends[self.account_id][self.region]
-        for item in self.container.get("secrets", []):
-            arn, key, stage, version = secret_reference(item["valueFrom"])
-            try:
-                value = store.get_secret_value(arn, version, stage)["SecretString"]
-                variables[item["name"]] = json.loads(value)[key] if key else value
-            except Exception as error:  # moto's own not-found exception, any other
-                raise RuntimeError(
-                    "ResourceInitializationError: unable to pull secrets or registry auth: "
-                    f"retrieving secret from {item['valueFrom']}: {error}"
-                ) from None
-        return {**os.environ, **variables}
+        return {**os.environ, **container_environment(self.account_id, self.region, self.container)}
 
     def log_stream(self):
         options = self.container["logConfiguration"]["options"]
@@ -362,7 +305,6 @@ class OneOff(threading.Thread):
 
 
 PATCHES = [
-    (parsing.ResourceMap, "build_resource_diff", build_resource_diff),
     (TaskDefinition, "create_from_cloudformation_json", classmethod(create_task_definition)),
     (TaskDefinition, "update_from_cloudformation_json", classmethod(update_task_definition)),
     (Service, "create_from_cloudformation_json", classmethod(create_service)),
