@@ -333,7 +333,7 @@ def run_entrypoint(*command, secrets):
 
 
 def test_with_a_command_the_entrypoint_runs_it_instead_of_serving():
-    """A one-off task (`python -m deploy run -- ...`): the command alone, with the secrets as
+    """A one-off task (`flask-fargate run -- ...`): the command alone, with the secrets as
     FLASK_<NAME> and not as SITE_SECRETS, its exit status the container's."""
     script = 'test "$FLASK_PROBE_TOKEN" = probe && test -z "$SITE_SECRETS" && echo ran && exit 7'
 
@@ -345,7 +345,7 @@ def test_with_a_command_the_entrypoint_runs_it_instead_of_serving():
 @pytest.mark.parametrize(
     ("secrets", "message"),
     [
-        ("not json", "SITE_SECRETS is not JSON; `python -m deploy secret list` checks it"),
+        ("not json", "SITE_SECRETS is not JSON; `flask-fargate secret list` checks it"),
         ('["x"]', "SITE_SECRETS is not a JSON object of NAME: value"),
         ('{"lower": "hidden"}', "SITE_SECRETS: 'lower' is not a NAME with a text value"),
         # Flask's from_prefixed_env would nest it: app.config["A"]["B"].

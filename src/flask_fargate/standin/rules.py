@@ -749,11 +749,48 @@ def parse_and_create_resource(logical_id, resource_json, resources_map, account_
     try:
         if resource_json["Type"] == "AWS::ECS::Cluster":
             require_ecs_service_linked_role(account_id)
+        refuse_descriptions_ec2_refuses(resource_json)
         return moto_parse_and_create_resource(
             logical_id, resource_json, resources_map, account_id, region_name
         )
     except AwsRefusal as refusal:
         raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
+
+
+# What EC2 takes in a security group's description and in a rule's: CreateSecurityGroup's
+# GroupDescription "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*", and a rule's Description
+# the same without "&" (IpRange, UserIdGroupPair, PrefixListId in the EC2 API Reference:
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html). moto takes any text;
+# CloudFormation's create fails with "Invalid rule description".
+GROUP_DESCRIPTION = ("group description", "._-:/()#,@[]+=&;{}!$*")
+RULE_DESCRIPTION = ("rule description", "._-:/()#,@[]+=;{}!$*")
+
+
+def refuse_descriptions_ec2_refuses(resource_json):
+    """A security group, or a rule of one, whose description holds a character EC2 refuses; the
+    text of a Fn::Sub is checked without its ${...} (stack names and ids are safe)."""
+    properties = resource_json.get("Properties", {})
+    kind = resource_json["Type"]
+    if kind == "AWS::EC2::SecurityGroup":
+        texts = [(properties.get("GroupDescription"), GROUP_DESCRIPTION)]
+        for key in ("SecurityGroupIngress", "SecurityGroupEgress"):
+            texts += [
+                (rule.get("Description"), RULE_DESCRIPTION) for rule in properties.get(key, [])
+            ]
+    elif kind in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+        texts = [(properties.get("Description"), RULE_DESCRIPTION)]
+    else:
+        return
+    for text, (what, punctuation) in texts:
+        if isinstance(text, dict) and "Fn::Sub" in text:
+            sub = text["Fn::Sub"]
+            text = re.sub(r"\$\{[^}]*\}", "", sub if isinstance(sub, str) else sub[0])
+        if isinstance(text, str) and not re.fullmatch(
+            f"[a-zA-Z0-9 {re.escape(punctuation)}]*", text
+        ):
+            raise AwsRefusal(
+                f"Invalid {what}: {text!r} (EC2 allows a-z, A-Z, 0-9, spaces and {punctuation})"
+            )
 
 
 def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
@@ -765,6 +802,7 @@ def parse_and_update_resource(logical_id, resource_json, resources_map, account_
     if condition and not resources_map.lazy_condition_map[condition]:
         return None
     try:
+        refuse_descriptions_ec2_refuses(resource_json)
         updated = moto_parse_and_update_resource(
             logical_id, resource_json, resources_map, account_id, region_name
         )
