@@ -7,7 +7,8 @@ import os
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from site_under_test import SITE
+from cfnlint.decode import cfn_yaml
+from site_under_test import FOLDER, SITE, TEMPLATE
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
@@ -25,6 +26,8 @@ from test_deploy import (
     deployed,
     endpoint,
     fresh_account,
+    given_on_stdin,
+    one_off_tasks,
     parameter,
     push_image,
     resources_only,
@@ -181,3 +184,38 @@ def test_a_repository_with_a_custom_subject_template_is_refused_before_any_chang
         "DeployRole's trust in cloudformation/resources.yaml to match that template"
     ]
     assert stack_names(aws) == set()
+
+
+def test_rollback_run_and_secret_need_what_the_deploy_role_lacks_as_security_md_says(
+    aws, deploy, deployed, monkeypatch
+):
+    """docs/security.md calls them workstation commands; each needs a right the CI role has not."""
+    push_image(aws, V2)
+    assert deploy("up", "--yes", "--service-only", "--tag", V2)[0] == 0
+    allowed = deploy_role_actions()
+    called = calls_recorded(monkeypatch)
+
+    status, out, err = deploy("rollback", "--yes")
+    assert status == 0, out + err
+    assert "ecs:ListTaskDefinitions" in called - allowed
+    given_on_stdin(monkeypatch, "value")
+    status, out, err = deploy("secret", "set", "API_KEY")
+    assert status == 0, out + err
+    assert {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"} <= called - allowed
+    # `run` starts the service's own task definition; the role may start <service>-before's only.
+    status, out, err = deploy("run", "--", "true")
+    assert status == 0, out + err
+    (task,) = one_off_tasks(aws)
+    family = task["taskDefinitionArn"].rpartition("/")[2].rpartition(":")[0]
+    assert family == SITE.service_stack
+    template = cfn_yaml.load(str(FOLDER / "cloudformation" / "resources.yaml"))
+    statements = template["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    (run_task,) = [s for s in statements if s.get("Action") == "ecs:RunTask"]
+    assert run_task["Resource"]["Fn::Sub"].endswith(":task-definition/${ServiceStackName}-before:*")
+
+    security = " ".join((TEMPLATE / "docs" / "security.md").read_text().split())
+    assert (
+        "`rollback`, `run` and `secret` are workstation commands: the deploy role cannot run them."
+    ) in security
