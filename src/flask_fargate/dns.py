@@ -12,7 +12,8 @@ the subdomain, holding the new zone's name servers (Route 53 Developer Guide, "R
 for subdomains",
 https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-routing-traffic-for-subdomains.html).
 When the parent's zone is a Route 53 zone of the same account, `up` offers to create that record
-and `destroy` removes it with the zone it delegated to.
+(not `up --service-only`, which leaves DNS to the deploy that changes the zone, and which CI's
+deploy role, without Route 53 rights, runs) and `destroy` removes it with the zone it delegated to.
 """
 
 from dataclasses import dataclass
