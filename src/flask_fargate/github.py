@@ -144,11 +144,13 @@ def subject_overrides(resources_stack, values, overrides):
         )
         return {"GithubSubject": NAMES}
     subject = values.get("GithubSubject")
-    # Ids kept from the stack belong to the repository it trusted: a new GithubRepo needs its own.
+    # Ids kept from the stack belong to the repository it trusted: a new GithubRepo needs its own
+    # (GitHub's names are case-insensitive: a name spelled anew is the same repository).
+    trusted = deployed.get("GithubRepo")
     ids_known = {"GithubOwnerId", "GithubRepoId"} <= overrides.keys() or (
         values.get("GithubOwnerId")
         and values.get("GithubRepoId")
-        and deployed.get("GithubRepo") in (None, repo)
+        and (trusted is None or trusted.lower() == repo.lower())
     )
     ids_needed = subject == IDS and not ids_known
     if deployed.get("GithubRepo") == repo and not ids_needed:

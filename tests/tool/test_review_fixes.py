@@ -14,6 +14,7 @@ from site_under_test import FOLDER, SITE, TEMPLATE
 from test_deploy import (
     GITHUB,
     GITHUB_ID_SOURCES,
+    GITHUB_IDS,
     HOST,
     OWN_ZONE,
     V1,
@@ -161,6 +162,27 @@ def test_in_github_actions_the_repository_is_spelled_as_the_job_names_it(aws, de
 
     assert parameter(aws, SITE.resources_stack, "GithubRepo") == "Acme/Site"
     assert assume_deploy_role(aws, "repo:Acme@11/Site@22:ref:refs/heads/main")
+
+
+def test_a_role_trusting_a_misspelled_name_is_mended_by_set_keeping_its_ids(
+    aws, deploy, monkeypatch
+):
+    """What ci-github.md says to do for a role made before the tool asked GitHub, without gh:
+    owner/name in another case is the same repository (GitHub's names are case-insensitive)."""
+    monkeypatch.setattr(github.shutil, "which", lambda name: None)
+    monkeypatch.setattr(github, "ID_SOURCES", GITHUB_ID_SOURCES)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    resources_only(deploy, monkeypatch, *GITHUB, *GITHUB_IDS, *site_overrides(aws))
+    push_image(aws, V1)
+
+    mended = ["--set", "GithubRepo=Acme/Site", *site_overrides(aws)]
+    status, out, err = deploy("up", "--yes", "--tag", V1, *mended)
+
+    assert status == 0, out + err
+    # The trust's subject is made of these (the stand-in keeps a role's first trust policy).
+    assert parameter(aws, SITE.resources_stack, "GithubRepo") == "Acme/Site"
+    assert parameter(aws, SITE.resources_stack, "GithubOwnerId") == "123456"
+    assert parameter(aws, SITE.resources_stack, "GithubRepoId") == "456789"
 
 
 @pytest.mark.parametrize("command", ["plan", "up --yes"])
