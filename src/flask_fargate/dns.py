@@ -183,8 +183,8 @@ def offer_delegation(aws, domain, servers, confirm):
     """Where `domain`'s parent zone is a Route 53 zone of this account: show the NS record that
     delegates `domain` to these name servers (its new zone's), and create it there once
     `confirm` (up's question, yes under --yes) says yes. True when the parent delegates to them;
-    False with nothing shown where the parent's zone is elsewhere (at the registrar, say), or
-    where these credentials may not list the account's zones: the caller then says where the
+    False where the parent's zone is elsewhere (at the registrar, say: nothing shown), or where
+    these credentials may not list the account's zones (said so): the caller then says where the
     name servers go."""
     try:
         parent = parent_zone(aws, domain)
