@@ -838,3 +838,25 @@ def test_a_site_with_dns_elsewhere_refuses_a_shared_rehearsal_server_before_inst
         "own, not a shared one"
     )
     assert rehearsing.returncode == 0 and "-m venv" in rehearsing.stdout, "route53: it rehearses"
+
+
+def test_the_dynamodb_prompt_and_the_readme_name_the_tables_the_task_role_may_use(default_bake):
+    """Prompts are not rendered: `<domain_slug>` stands where the service template puts the slug
+    in DynamoDbTablePrefix, whose tables (with a trailing *) the task role's policy names."""
+    service = cfn_yaml.load(str(default_bake / "cloudformation" / "service.yaml"))
+    prefix = service["Parameters"]["DynamoDbTablePrefix"]["Default"]
+    named = prefix.replace(DEFAULTS["domain_slug"], "<domain_slug>") + "*"
+    (statement,) = service["Resources"]["DynamoDbPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    readme_row = next(
+        line
+        for line in (TEMPLATE / "README.md").read_text().splitlines()
+        if line.startswith("| `dynamodb_access` |")
+    )
+
+    assert named == "<domain_slug>.*"
+    assert f"tables named {named} " in QUESTIONS["__prompts__"]["dynamodb_access"]
+    assert f"tables named `{named}`" in readme_row
+    for action in statement["Action"]:
+        assert f"`{action.removeprefix('dynamodb:')}`" in readme_row, action

@@ -423,7 +423,10 @@ def up(aws, options):
     domain = resources["DomainName"]
     console.print(f"\n{domain} runs image {tag}: {resources['SiteUrl']}", style="bold green")
     new_zone = resources.get("NameServers", "").split(",")  # the zone the stack made
-    if resources.get("NameServers") and not dns.offer_delegation(aws, domain, new_zone, confirm):
+    # --service-only leaves the zone as it was (and CI's deploy role may not read Route 53):
+    # where its name servers go was said when the resources stack made it; `ns` says it again.
+    offer = resources.get("NameServers") and not options.service_only
+    if offer and not dns.offer_delegation(aws, domain, new_zone, confirm):
         servers = ", ".join(new_zone)
         console.print(
             f"Name servers of {domain}'s zone: {servers}: set them {dns.delegation(domain)}"

@@ -12,7 +12,8 @@ the subdomain, holding the new zone's name servers (Route 53 Developer Guide, "R
 for subdomains",
 https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-routing-traffic-for-subdomains.html).
 When the parent's zone is a Route 53 zone of the same account, `up` offers to create that record
-and `destroy` removes it with the zone it delegated to.
+(not `up --service-only`, which leaves DNS to the deploy that changes the zone, and which CI's
+deploy role, without Route 53 rights, runs) and `destroy` removes it with the zone it delegated to.
 """
 
 from dataclasses import dataclass
@@ -182,8 +183,24 @@ def offer_delegation(aws, domain, servers, confirm):
     """Where `domain`'s parent zone is a Route 53 zone of this account: show the NS record that
     delegates `domain` to these name servers (its new zone's), and create it there once
     `confirm` (up's question, yes under --yes) says yes. True when the parent delegates to them;
-    False with nothing shown where the parent's zone is elsewhere (at the registrar, say)."""
-    parent = parent_zone(aws, domain)
+    False where the parent's zone is elsewhere (at the registrar, say: nothing shown), or where
+    these credentials may not list the account's zones (said so): the caller then says where the
+    name servers go."""
+    try:
+        parent = parent_zone(aws, domain)
+    except botocore.exceptions.ClientError as error:
+        # ListHostedZones takes no resource but "*" (Service Authorization Reference, Route 53,
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html):
+        # a role without it, such as a narrow deploy role, cannot look for the parent at all.
+        if error.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        console.print(
+            f"Not looking for {domain}'s parent zone in this account: these credentials may not "
+            "list hosted zones (route53:ListHostedZones).",
+            style="yellow",
+            markup=False,
+        )
+        return False
     if parent is None:
         return False
     record = {

@@ -1164,7 +1164,7 @@ def without_github(monkeypatch):
 
 def test_the_repository_ids_come_from_gh(aws, deploy, tmp_path, monkeypatch):
     outside_github_actions(monkeypatch)
-    fake_gh(tmp_path, monkeypatch, '{"owner": 123456, "repo": 456789}')
+    fake_gh(tmp_path, monkeypatch, '{"name": "acme/site", "owner": 123456, "repo": 456789}')
 
     out = resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
 

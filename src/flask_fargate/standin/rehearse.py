@@ -109,7 +109,9 @@ def stand_in_provider(public_dns, patch=setattr):
 def stand_in_github(patch=setattr):
     """GitHub, which `up` asks for the repository's ids (with gh, or in GitHub Actions): stand-in
     ids here, said to be stand-ins. `patch` is setattr, or a test's monkeypatch.setattr."""
-    stand_in = [("a stand-in of GitHub", lambda repo: STAND_IN_GITHUB_IDS)]
+    stand_in = [
+        ("a stand-in of GitHub", lambda repo: github.Repository(repo, *STAND_IN_GITHUB_IDS))
+    ]
     patch(github, "ID_SOURCES", stand_in)
 
 
