@@ -2,7 +2,6 @@
 refuse, Ctrl-C at each step of a deploy, a failure whose reason is on the
 stack's own event, and what `--before` and `plan` say (issue 20, items 9, 15 to 18 and 22)."""
 
-import re
 import types
 
 import pytest
@@ -32,7 +31,8 @@ from test_deploy import (
     site_overrides,
     stack_names,
     terminal,
-    use_template,
+    use_edited_template,
+    with_default,
 )
 
 from flask_fargate import deployments, fargate, rollout, stacks, ui, watch
@@ -126,13 +126,7 @@ def test_a_template_default_fargate_does_not_run_is_refused_before_any_change(
     the table from the template's checkout), or whose service.yaml was edited."""
     cpu = SERVICE_DEFAULTS["Cpu"]
     memory = str(fargate.FARGATE_MEMORY[int(cpu)][-1] * 2)
-    template = re.sub(
-        r"(\n  Memory:\n(?:    .*\n)*?    Default: )\S+",
-        rf"\g<1>{memory}",
-        stacks.service().template.read_text(),
-    )
-    (tmp_path / "service.yaml").write_text(template)
-    use_template(monkeypatch, "service", tmp_path / "service.yaml")
+    use_edited_template(monkeypatch, tmp_path, "service", with_default("Memory", memory))
 
     status, _, err = deploy("plan", *site_overrides(aws))
 

@@ -192,6 +192,29 @@ def use_template(monkeypatch, stack, path):
     return own
 
 
+def use_edited_template(monkeypatch, tmp_path, stack, edit):
+    """Deploy `stack` ("resources" or "service") from its template as `edit(text)` returns it."""
+    path = tmp_path / f"{stack}.yaml"
+    path.write_text(edit(getattr(stacks, stack)().template.read_text()))
+    use_template(monkeypatch, stack, path)
+
+
+def replacing(old, new):
+    """An edit for use_edited_template: `old`, found once, becomes `new`."""
+
+    def edit(text):
+        assert text.count(old) == 1, old
+        return text.replace(old, new)
+
+    return edit
+
+
+def with_default(name, value):
+    """An edit for use_edited_template: parameter `name` defaults to `value`."""
+    pattern = rf"(\n  {name}:\n(?:    .*\n)*?    Default: )\S+"
+    return lambda text: re.sub(pattern, rf"\g<1>{value}", text)
+
+
 def parameter(aws, stack, key):
     described = aws("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     return {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}.get(key)
@@ -741,13 +764,7 @@ def test_a_default_edited_since_the_last_deploy_applies(
 ):
     overrides, _ = deployed
     edited = str(int(SERVICE_DEFAULTS["DesiredCount"]) + 1)
-    template = re.sub(
-        r"(\n  DesiredCount:\n(?:    .*\n)*?    Default: )\S+",
-        rf"\g<1>{edited}",
-        stacks.service().template.read_text(),
-    )
-    (tmp_path / "service.yaml").write_text(template)
-    use_template(monkeypatch, "service", tmp_path / "service.yaml")
+    use_edited_template(monkeypatch, tmp_path, "service", with_default("DesiredCount", edited))
 
     status, out, _ = deploy("up", "--yes", "--tag", V1, *overrides)
     assert status == 0

@@ -15,10 +15,11 @@ from test_deploy import (
     endpoint,
     fresh_account,
     push_image,
+    replacing,
     site_overrides,
     stack_names,
     tag_for,
-    use_template,
+    use_edited_template,
 )
 
 from flask_fargate import deployments, stacks
@@ -259,11 +260,7 @@ def test_a_template_changing_the_rule_while_the_alternate_group_serves_is_refuse
     overrides, _ = deployed
     assert deploy_image_as(aws, deploy, overrides, tag_for("v2"), "BLUE_GREEN")[0] == 0
     assert serving(aws) == "AlternateTargetGroupArn"
-    text = (FOLDER / "cloudformation" / "resources.yaml").read_text()
-    old, new = RULE_EDITS[changed]
-    assert text.count(old) == 1
-    (tmp_path / "resources.yaml").write_text(text.replace(old, new))
-    use_template(monkeypatch, "resources", tmp_path / "resources.yaml")
+    use_edited_template(monkeypatch, tmp_path, "resources", replacing(*RULE_EDITS[changed]))
     push_image(aws, tag_for("v3"))
     status, out, err = deploy("up", "--yes", "--tag", tag_for("v3"), *overrides)
     assert status == 2, out + err

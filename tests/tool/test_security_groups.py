@@ -8,11 +8,12 @@ from test_deploy import (
     deploy,
     endpoint,
     fresh_account,
+    replacing,
     site_overrides,
-    use_template,
+    use_edited_template,
 )
 
-from flask_fargate import image, stacks
+from flask_fargate import image
 
 __all__ = ["aws", "deploy", "endpoint", "fresh_account"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -22,11 +23,8 @@ OWN_WORDS = "requests and health checks to the container port of the tasks, in t
 
 def test_a_rule_description_ec2_refuses_fails_the_first_deploy(aws, deploy, monkeypatch, tmp_path):
     """An apostrophe, allowed nowhere in a rule's description (EC2 API Reference, IpRange)."""
-    text = stacks.resources().template.read_text()
-    assert text.count(OWN_WORDS) == 1
-    path = tmp_path / "resources.yaml"
-    path.write_text(text.replace(OWN_WORDS, "requests to the tasks' container port"))
-    use_template(monkeypatch, "resources", path)
+    apostrophe = replacing(OWN_WORDS, "requests to the tasks' container port")
+    use_edited_template(monkeypatch, tmp_path, "resources", apostrophe)
 
     monkeypatch.setattr(image, "Delivery", FirstImage)
     status, out, err = deploy("up", "--yes", *site_overrides(aws))

@@ -16,12 +16,11 @@ from test_deploy import (
     fresh_account,
     parameter,
     push_image,
+    replacing,
     site_overrides,
     stack_names,
-    use_template,
+    use_edited_template,
 )
-
-from flask_fargate import stacks
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -37,11 +36,7 @@ REFUSED = (
 
 def edited(monkeypatch, tmp_path, stack, old, new):
     """Deploy `stack` ("resources" or "service") from its template with `old` replaced."""
-    text = getattr(stacks, stack)().template.read_text()
-    assert text.count(old) == 1
-    path = tmp_path / f"{stack}.yaml"
-    path.write_text(text.replace(old, new))
-    use_template(monkeypatch, stack, path)
+    use_edited_template(monkeypatch, tmp_path, stack, replacing(old, new))
 
 
 def change_sets(aws):
