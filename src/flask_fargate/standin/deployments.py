@@ -62,16 +62,19 @@ rolls it back (UPDATE_ROLLBACK_COMPLETE); moto completes the update at once, and
 follows the deployment after the stack either way.
 """
 
+import contextlib
 import math
 import secrets
 import string
 import uuid
 from datetime import UTC, datetime
 
+from moto.applicationautoscaling.exceptions import AWSValidationException
 from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.ecs.models import ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
@@ -133,17 +136,84 @@ class ScalableTarget(rules.Taught, CloudFormationModel):
         return cls(target.resource_id)
 
     def delete(self, account_id, region_name):
-        applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
-            "ecs", self.physical_id, "ecs:service:DesiredCount"
-        )
+        # A target already gone is deleted: a delete handler answers NotFound for a resource that
+        # no longer exists, which CloudFormation takes as deleted (resource type handler
+        # contract: https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-test-contract.html).
+        with contextlib.suppress(AWSValidationException):
+            applicationautoscaling_backends[account_id][region_name].deregister_scalable_target(
+                "ecs", self.physical_id, "ecs:service:DesiredCount"
+            )
 
 
 def count(service, desired):
-    """The service's desired count, all of it running (the stand-in's tasks start at once)."""
+    """The service's desired count, all of it running in its PRIMARY deployment (the stand-in's
+    tasks start at once)."""
     service.desired_count = service.running_count = desired
     service.pending_count = 0
     for deployment in service.deployments:
-        deployment.update(desiredCount=desired, runningCount=desired, pendingCount=0)
+        if deployment["status"] == "PRIMARY":
+            deployment.update(desiredCount=desired, runningCount=desired, pendingCount=0)
+
+
+def start_primary(service):
+    """ECS's deployments of the service, which DescribeServices returns: a new task definition
+    starts a PRIMARY deployment ("the most recent deployment of a service"), IN_PROGRESS, and the
+    one before becomes ACTIVE ("still has running tasks, but are in the process of being
+    replaced with a new PRIMARY deployment"), until end_deployments (ECS API Reference,
+    Deployment: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html).
+    moto keeps its first deployment whatever changes."""
+    primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+    if primary is None or primary["taskDefinition"] == service.task_definition:
+        return
+    identifier = f"ecs-svc/{uuid.uuid4().int % 10**19}"
+    now = utcnow()
+    for deployment in service.deployments:
+        deployment.update(status="ACTIVE", updatedAt=now)
+    service.deployments.insert(
+        0,
+        {
+            **primary,
+            "id": identifier,
+            "status": "PRIMARY",
+            "taskDefinition": service.task_definition,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {identifier} in progress.",
+            "failedTasks": 0,
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+
+
+def end_deployments(deployment):
+    """ECS's deployments once the service deployment ended: with its tasks running, or rolled
+    back to the revision before, the deployment of the task definition the service runs is the
+    PRIMARY one, COMPLETED, and the others drained (INACTIVE: "completely replaced", which
+    DescribeServices no longer lists); stopped by the circuit breaker without Rollback, the
+    PRIMARY one FAILED beside the ACTIVE one still running (Deployment's rolloutState, ECS API
+    Reference)."""
+    service = deployment["service"]
+    if deployment["status"] == "IN_PROGRESS" or deployment is not service.service_deployments[-1]:
+        return
+    primary = service.deployments[0]
+    if deployment["status"] == "STOPPED":
+        primary.update(
+            rolloutState="FAILED",
+            rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.",
+        )
+        return
+    running = next(
+        (d for d in service.deployments if d["taskDefinition"] == service.task_definition), None
+    )
+    if running is None:  # none of the stand-in's making: moto's own, left as it is
+        return
+    running.update(
+        status="PRIMARY",
+        rolloutState="COMPLETED",
+        rolloutStateReason=f"ECS deployment {running['id']} completed.",
+        updatedAt=utcnow(),
+    )
+    service.deployments[:] = [running]
 
 
 # A ROLLING deployment's stages: no traffic weights, new tasks join the old ones' target group.
@@ -222,6 +292,7 @@ def with_deployment(service, cloudformation_json):
     # Kept on moto's service, so that a reset of the server forgets them with it.
     history = vars(service).setdefault("service_deployments", [])
     source = history[-1]["target"] if history else None
+    start_primary(service)
     given = properties.get("DesiredCount")
     count(service, int(given) if given is not None else service.desired_count if history else 1)
     now = datetime.now(UTC)
@@ -422,6 +493,7 @@ def describe_service_deployments(self):
     for deployment in found:
         if deployment["arn"] not in stuck:
             advance(deployment)
+        end_deployments(deployment)
     return ActionResult({"serviceDeployments": result, "failures": []})
 
 

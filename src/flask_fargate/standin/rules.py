@@ -589,6 +589,16 @@ def update_to(stack, template, parameters):
     stack.resource_map.input_parameters = dict(parameters)
     stack.update(template, parameters=parameters)
     stack.parameters = dict(parameters)
+    forget_resources_removed(stack.resource_map)
+
+
+def forget_resources_removed(resources):
+    """A resource whose Condition turned false is deleted and leaves the stack's resources
+    ("Condition attribute": CloudFormation deletes it on the update). moto deletes it but keeps
+    it listed, and deleting the stack then deletes it a second time."""
+    for name in resources._resource_json_map:
+        if name in resources._parsed_resources and not exists(resources, name):
+            del resources._parsed_resources[name]
 
 
 def parameter_list(self):
