@@ -679,6 +679,13 @@ def rollback(aws, options):
     # The CPU the earlier image ran on, which is the one it is built for: since then the tasks
     # may have moved to the other (an image on the wrong one exits with `exec format error`).
     architecture = revision["runtimePlatform"]["cpuArchitecture"]
+    if image.architecture_of(tag) != architecture:  # as `up --tag` refuses it
+        raise Abort(
+            f"The image before {current}, {tag}, is one for {image.architecture_of(tag)} and ran "
+            f"on {architecture}, where its tasks exit with `exec format error`: deploy another "
+            "with `up --tag TAG`",
+            USAGE,
+        )
     if not image.image_exists(aws.client("ecr"), resources["RepositoryName"], tag):
         raise Abort(
             f"The image before {current}, {tag}, is no longer in {resources['RepositoryName']} "

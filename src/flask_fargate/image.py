@@ -72,6 +72,11 @@ def image_tag(architecture, project=None):
     return source_tag(project) + SUFFIXES[architecture]
 
 
+def architecture_of(tag):
+    """The CPU an image is built for, as its tag says (image_tag)."""
+    return "ARM64" if tag.endswith(SUFFIXES["ARM64"]) else "X86_64"
+
+
 def refuse_other_architecture(tag, architecture):
     """Stop when `--tag`'s image is built for another CPU than the tasks will run on: its tasks
     would exit at once with `exec format error`, and the deploy end in its circuit breaker.
@@ -82,7 +87,7 @@ def refuse_other_architecture(tag, architecture):
     from S3 reach (a permission more for the deploy role, an HTTP fetch outside boto3, and moto
     has no such call).
     """
-    built_for = "ARM64" if tag.endswith(SUFFIXES["ARM64"]) else "X86_64"
+    built_for = architecture_of(tag)
     if built_for == architecture:
         return
     wanted = f"ends in {SUFFIXES['ARM64']}" if architecture == "ARM64" else "has no -arm64"

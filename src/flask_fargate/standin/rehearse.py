@@ -7,8 +7,9 @@ AWS: moto creates no network, runs no task and answers no DNS, so a rehearsal th
 nothing about quotas, permissions or the time things take.
 
 One step is a stand-in: moto has no image registry, so instead of building and pushing, the
-rehearsal records an image manifest under the tag `rehearsal` as `docker push` would, and needs
-neither Docker nor a git commit. A site deployed from GitHub gets stand-in ids of its
+rehearsal records an image manifest under the tag `rehearsal` (`rehearsal-arm64` for tasks on
+ARM64, as image.image_tag names an image for that CPU) as `docker push` would, and needs neither
+Docker nor a git commit. A site deployed from GitHub gets stand-in ids of its
 repository, which on AWS `up` reads with gh. A site that names an existing certificate or hosted
 zone gets a stand-in of each in the moto account, as the real account has them. A site whose DNS
 is at another provider gets a stand-in of it and of public DNS: every record the tool says to
@@ -53,9 +54,10 @@ class StandInImage(image.Delivery):
 
     @classmethod
     def check(cls, aws, resources, architecture, tag=None):
-        return cls(
-            tag or TAG, given=False, platform=image.PLATFORMS[architecture], client="stand-in"
-        )
+        # Named for the tasks' CPU, as `up` names every image it builds: `up --tag` and
+        # `rollback` refuse an image whose tag says another CPU.
+        tag = tag or TAG + image.SUFFIXES[architecture]
+        return cls(tag, given=False, platform=image.PLATFORMS[architecture], client="stand-in")
 
     def deliver(self, aws, resources):
         repository = resources["RepositoryName"]
