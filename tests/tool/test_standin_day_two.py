@@ -149,6 +149,7 @@ class OtherCpuImage(rehearse.StandInImage):
         return super().check(aws, resources, architecture, tag or tag_for("v0", OTHER_ARCHITECTURE))
 
 
+@pytest.mark.answers  # on each CPU: an ARM64 site's rehearsal once ran an X86_64 tag
 def test_rollback_refuses_an_image_built_for_another_cpu_before_any_change(
     aws, deploy, monkeypatch
 ):
