@@ -19,6 +19,10 @@ rule says what AWS does and where AWS says so:
   CLEAN_UP ("Amazon ECS blue/green service deployments workflow", ECS Developer Guide:
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html).
   A ROLLING deployment shifts no weights between target groups.
+- DescribeServices' `deployments` follow the revisions (moto keeps its first one whatever
+  changes): a new task definition starts a PRIMARY deployment, the one before ACTIVE until the
+  service deployment ends; then the deployment of the revision the service runs is the only
+  one, COMPLETED (ECS API Reference, Deployment; start_primary, end_deployments).
 - The production listener rule's weights follow those shares: ECS registers the new revision's
   tasks in the target group not serving (AlternateTargetGroup, then TargetGroup, and so on) and
   moves the traffic by changing the rule's weights (same page; AdvancedConfiguration in the ECS
@@ -39,7 +43,8 @@ rule says what AWS does and where AWS says so:
   through moto's Application Auto Scaling API, and brings a count below its MinCapacity up to
   it, and one above MaxCapacity down ("if the current capacity is below the minimum capacity,
   Application Auto Scaling scales out to the minimum capacity", ScalableTargetAction in the
-  Application Auto Scaling API Reference). The stand-in runs no service task, yet reports the
+  Application Auto Scaling API Reference). A target already deregistered counts as deleted
+  (ScalableTarget.delete). The stand-in runs no service task, yet reports the
   desired count running once a deployment started (moto says 0), as ECS does once the tasks
   started.
 

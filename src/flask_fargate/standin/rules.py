@@ -12,8 +12,10 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
   only those whose definition changed, none that a changed parameter reaches; executed, it
   updates resources whose Condition is false as if they existed, and resources that name a
   changed parameter with Ref but none that read it otherwise (Fn::Sub, Fn::If), nor those that
-  refer to a replaced resource. Taught here: one computation of what changes (Add, Modify
-  with Replacement, Scope and Details, Remove), for the change set shown and its execution.
+  refer to a replaced resource; a resource whose Condition turns false it deletes but keeps
+  listed (and deletes again with the stack). Taught here: one computation of what changes
+  (Add, Modify with Replacement, Scope and Details, Remove), for the change set shown and its
+  execution, a removed resource leaving the stack (forget_resources_removed).
 - Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
   `Fn::ImportValue` against no exports at all; executing an UPDATE leaves the outputs as they were.
 - No `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
