@@ -596,8 +596,9 @@ def update_to(stack, template, parameters):
 
 def forget_resources_removed(resources):
     """A resource whose Condition turned false is deleted and leaves the stack's resources
-    ("Condition attribute": CloudFormation deletes it on the update). moto deletes it but keeps
-    it listed, and deleting the stack then deletes it a second time."""
+    ("Condition attribute": CloudFormation deletes it on the update,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-condition.html).
+    moto deletes it but keeps it listed, and deleting the stack then deletes it a second time."""
     for name in resources._resource_json_map:
         if name in resources._parsed_resources and not exists(resources, name):
             del resources._parsed_resources[name]
