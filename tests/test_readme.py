@@ -155,6 +155,11 @@ def test_it_says_what_is_true_for_the_answers(site):
         assert "registrar" not in delegation
     else:  # an apex domain
         assert "at your registrar" in delegation and "NS record" not in delegation
+    # The Layout's line for resources.yaml: the network and load balancer are a host's own, the
+    # DNS records the stack's only in Route 53.
+    made = re.search(r"resources\.yaml: (.*) \(created once\)", readme)[1]
+    assert ("DNS" in made) == (answers.get("dns") != "external")
+    assert ("network, load balancer" in made) == (not answers.get("host_site"))
     scheme = "https" if answers.get("ssl", "yes") == "yes" else "http"
     assert f"{scheme}://{domain}" in readme
     if answers.get("ssl") == "no":
