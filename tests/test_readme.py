@@ -197,6 +197,17 @@ def test_the_docs_are_plain_markdown_for_the_tool_as_it_is_named_now(page):
             assert anchor in anchors(DOCS / target), f"{target}#{anchor}"
 
 
+def test_the_stacks_page_names_every_parameter_and_output_of_each_stack(site):
+    """docs/stacks.md says "Every parameter and output": each template's, in its stack's item."""
+    project, _, _ = site
+    items = (DOCS / "stacks.md").read_text().split("\n- `example-com-")
+    for stack in ("resources", "service"):
+        (item,) = [text.split("\n\n")[0] for text in items if text.startswith(f"{stack}` (")]
+        template, _ = decode_str((project / "cloudformation" / f"{stack}.yaml").read_text())
+        names = [*template["Parameters"], *template.get("Outputs", {})]
+        assert [name for name in names if f"`{name}`" not in item] == [], stack
+
+
 def test_the_docs_index_lists_every_page():
     index = (DOCS / "README.md").read_text()
     for page in DOCS.glob("*.md"):
