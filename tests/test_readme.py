@@ -155,6 +155,11 @@ def test_it_says_what_is_true_for_the_answers(site):
         assert "registrar" not in delegation
     else:  # an apex domain
         assert "at your registrar" in delegation and "NS record" not in delegation
+    # The Layout's line for resources.yaml: the network and load balancer are a host's own, the
+    # DNS records the stack's only in Route 53.
+    made = re.search(r"resources\.yaml: (.*) \(created once\)", readme)[1]
+    assert ("DNS" in made) == (answers.get("dns") != "external")
+    assert ("network, load balancer" in made) == (not answers.get("host_site"))
     scheme = "https" if answers.get("ssl", "yes") == "yes" else "http"
     assert f"{scheme}://{domain}" in readme
     if answers.get("ssl") == "no":
@@ -190,6 +195,17 @@ def test_the_docs_are_plain_markdown_for_the_tool_as_it_is_named_now(page):
         assert (DOCS / target).is_file(), target
         if anchor:
             assert anchor in anchors(DOCS / target), f"{target}#{anchor}"
+
+
+def test_the_stacks_page_names_every_parameter_and_output_of_each_stack(site):
+    """docs/stacks.md says "Every parameter and output": each template's, in its stack's item."""
+    project, _, _ = site
+    items = (DOCS / "stacks.md").read_text().split("\n- `example-com-")
+    for stack in ("resources", "service"):
+        (item,) = [text.split("\n\n")[0] for text in items if text.startswith(f"{stack}` (")]
+        template, _ = decode_str((project / "cloudformation" / f"{stack}.yaml").read_text())
+        names = [*template["Parameters"], *template.get("Outputs", {})]
+        assert [name for name in names if f"`{name}`" not in item] == [], stack
 
 
 def test_the_docs_index_lists_every_page():

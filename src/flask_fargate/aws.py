@@ -7,6 +7,7 @@ import botocore.exceptions
 
 from flask_fargate import site
 from flask_fargate.errors import USAGE, Abort
+from flask_fargate.ui import errors
 
 # Error codes AWS answers when the credentials themselves are the problem.
 CREDENTIAL_ERRORS = {
@@ -17,6 +18,8 @@ CREDENTIAL_ERRORS = {
     "SignatureDoesNotMatch",
     "InvalidSignatureException",
 }
+# What --endpoint-url signs with when no credentials are found.
+STAND_IN_KEY = "stand-in"
 
 
 def known_regions(session):
@@ -58,12 +61,29 @@ class Aws:
             credentials = self.session.get_credentials()
         except botocore.exceptions.BotoCoreError as error:
             raise Abort(f"AWS credentials could not be loaded: {error}", USAGE) from None
-        if credentials is None:
+        if credentials is None and self.endpoint_url:
+            self.sign_for_a_stand_in()
+        elif credentials is None:
             raise Abort(
                 "No AWS credentials found: run `aws configure` or `aws sso login`, "
                 "or set AWS_PROFILE (or pass --profile)",
                 USAGE,
             )
+
+    def sign_for_a_stand_in(self):
+        """Dummy credentials for --endpoint-url, as `rehearse` sets them: a moto server, such as
+        the one `rehearse --serve` starts, takes any; an endpoint that checks them refuses them,
+        which credential_problem() says in one line."""
+        self.session = boto3.Session(
+            aws_access_key_id=STAND_IN_KEY,
+            aws_secret_access_key=STAND_IN_KEY,
+            region_name=self.region,
+        )
+        errors.print(
+            f"No AWS credentials found: signing for {self.endpoint_url} with dummy ones "
+            "(a moto server takes any)",
+            style="yellow",
+        )
 
     def client(self, service):
         if service not in self._clients:

@@ -5,6 +5,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from rich.text import Text
+
 from flask_fargate import (
     account,
     constraints,
@@ -319,7 +321,9 @@ def confirmation(yes, command="up"):
         )
 
     def ask(spec):
-        answer = console.input(f"Apply these changes to [bold]{spec.name}[/]? [y/N] ")
+        answer = console.input(
+            Text.assemble("Apply these changes to ", (spec.name, "bold"), "? [y/N] ")
+        )
         return answer.strip().lower() in ("y", "yes")
 
     return ask
@@ -597,6 +601,8 @@ def destroy(aws, options):
             f"Delete {domain}'s records at your DNS provider too: the site's, which point at a "
             "load balancer that is gone, and the certificate's validation CNAME."
         )
+    if zones and delegation is None and dns.parent_zone(aws, domain) is None:
+        console.print(DANGLING_DELEGATION.format(domain=domain), style="yellow")
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
         if kind in DELETING_BY_HAND:
@@ -604,6 +610,17 @@ def destroy(aws, options):
     if kept:
         console.print("Delete those by hand once you no longer need them.")
 
+
+# The stack's zone is gone, but not what delegated the domain to it, outside this account: until
+# that goes, whoever gets a zone on those name servers answers for the domain (DeleteHostedZone,
+# Route 53 API Reference: "someone could hijack the domain"; for a subdomain, "you must update the
+# name servers in the parent hosted zone").
+DANGLING_DELEGATION = (
+    "{domain}'s hosted zone is deleted, but not its delegation: remove the NS record named "
+    "{domain} from its parent domain's zone if {domain} is a subdomain (or, for a registered "
+    "domain, set other name servers at its registrar). Until then, whoever gets a hosted zone on "
+    "those name servers can answer for {domain}."
+)
 
 # What a kept resource costs and how it goes. CloudFormation would delete a secret with no
 # recovery window; by hand it gets 7 to 30 days in which restore-secret brings it back
@@ -622,8 +639,12 @@ def confirm_destroy(yes, domain):
     if not sys.stdin.isatty():
         raise Abort("destroy deletes the site: pass --yes to confirm without a terminal", USAGE)
     answer = console.input(
-        f"This deletes {domain}'s stacks, its images and its DNS zone if the stack made it (its "
-        "secrets and access logs are kept). Type [bold]{domain}[/] to confirm: "
+        Text.assemble(
+            f"This deletes {domain}'s stacks, its images and its DNS zone if the stack made it "
+            "(its secrets and access logs are kept). Type ",
+            (domain, "bold"),
+            " to confirm: ",
+        )
     )
     if answer.strip() != domain:
         raise Abort(f"Nothing deleted: {answer.strip()!r} is not {domain}")
