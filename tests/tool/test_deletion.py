@@ -8,7 +8,7 @@ from site_under_test import SITE
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
     ACCOUNT,
-    V1,
+    FirstImage,
     aws,
     deploy,
     deployed,
@@ -17,7 +17,7 @@ from test_deploy import (
     site_overrides,
 )
 
-from flask_fargate import stacks
+from flask_fargate import image, stacks
 
 REMOVE_REVIEW_STACK = stacks.remove_review_stack
 
@@ -106,13 +106,12 @@ def test_a_first_deploy_after_an_interrupted_one_makes_one_stack_of_the_name(
     executed): the next one creates that stack, not a second of the same name."""
     overrides = site_overrides(aws)
     monkeypatch.setattr(stacks, "remove_review_stack", lambda aws, name: None)
-    status, out, err = deploy("plan", "--tag", V1, *overrides)
+    status, out, err = deploy("plan", *overrides)
     assert status == 0, out + err
     assert live_stacks_named(aws, SITE.resources_stack) == ["REVIEW_IN_PROGRESS"]
     monkeypatch.setattr(stacks, "remove_review_stack", REMOVE_REVIEW_STACK)
-    # A new site's first `up --tag` creates the resources, then finds no image in the new
-    # repository (test_deploy.py's `deployed`).
-    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    monkeypatch.setattr(image, "Delivery", FirstImage)  # as test_deploy.py's `deployed`
+    status, out, err = deploy("up", "--yes", *overrides)
     assert f"{SITE.resources_stack}: CREATE_COMPLETE" in out, out + err
     assert live_stacks_named(aws, SITE.resources_stack) == ["CREATE_COMPLETE"]
 
