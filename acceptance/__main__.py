@@ -16,21 +16,36 @@ from acceptance.scenarios import ANSWERS, SCENARIOS
 
 ZONE_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ZONE"  # a Route 53 hosted zone id: HTTPS and DNS too
 PLANNED_HOURS = 2.0  # what the estimate assumes a full run takes
+RUN_LIMIT = 4 * 3600  # seconds: no scenario starts after them (each deploy has its deadline too)
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m acceptance", description=__doc__)
-    parser.add_argument("--standin", action="store_true", help="against a local moto server taught AWS's rules, not AWS")
+    parser.add_argument(
+        "--standin",
+        action="store_true",
+        help="against a local moto server taught AWS's rules, not AWS",
+    )
     parser.add_argument("--yes", action="store_true", help="create without asking (CI)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "eu-west-1"))
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, in the order of " + ", ".join(SCENARIOS))
-    parser.add_argument("--out", type=Path, default=Path("build/acceptance"), help="where the report goes")
-    parser.add_argument("--registry", type=Path, default=registry.REGISTRY, help="the registry a run on AWS updates")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated, in the order of " + ", ".join(SCENARIOS),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("build/acceptance"), help="where the report goes"
+    )
+    parser.add_argument(
+        "--registry", type=Path, default=registry.REGISTRY, help="the registry a run on AWS updates"
+    )
     options = parser.parse_args(argv)
     options.scenarios = options.scenarios.split(",")
     unknown = [name for name in options.scenarios if name not in SCENARIOS]
     if unknown:
-        parser.error(f"--scenarios {','.join(unknown)}: no such scenario; one of {', '.join(SCENARIOS)}")
+        parser.error(
+            f"--scenarios {','.join(unknown)}: no such scenario; one of {', '.join(SCENARIOS)}"
+        )
     return options
 
 
@@ -71,7 +86,7 @@ def run(options, aws):
     print(f"Account {account}, region {aws.region}: {'AWS' if on_aws else 'the stand-in'}.")
     print(f"This run creates up to four sites, named {PREFIX}<run id>-<letter>, each two stacks:")
     print("\n".join(f"  {line}" for line in lines))
-    print(f"Estimate: at most ${usd} for {PLANNED_HOURS:g} hours (tasks doubled throughout), then destroyed.")
+    print(f"Estimate: at most ${usd} for {PLANNED_HOURS:g} hours (every task doubled throughout).")
     stacks, arns = cleanup.leftovers(aws)
     if stacks or arns:
         print("Left by an earlier run, removed first:", *stacks, *arns, sep="\n  ")
@@ -91,12 +106,15 @@ def run(options, aws):
         harness = Run(aws, run_id, Path(work), on_aws, zone)
         try:
             for name in options.scenarios:
+                if time.monotonic() - clock > RUN_LIMIT:
+                    print(f"acceptance: {RUN_LIMIT} s are over: no more scenarios", flush=True)
+                    break
                 if name == "https-dns" and not zone:
                     continue
                 with harness.scenario(name):
                     SCENARIOS[name](harness)
         except (KeyboardInterrupt, Stopped) as why:
-            print(f"acceptance: interrupted ({why or 'Ctrl-C'}): cleaning up", flush=True)
+            print(f"acceptance: interrupted ({str(why) or 'Ctrl-C'}): cleaning up", flush=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
             left = cleanup.remove(aws, harness.prefix)
@@ -119,9 +137,13 @@ def run(options, aws):
     )
     print(f"\nReport: {report.write(out, facts)}")
     if on_aws:
-        registry.record_run(harness.results(), started.date().isoformat(), aws.region, options.registry)
+        registry.record_run(
+            harness.results(), started.date().isoformat(), aws.region, options.registry
+        )
         print(f"Registry updated: {options.registry}")
-    failed = left or any(s.error for s in harness.scenarios) or facts["registry"].get("contradicted")
+    failed = (
+        left or any(s.error for s in harness.scenarios) or facts["registry"].get("contradicted")
+    )
     return 1 if failed else 0
 
 

@@ -5,9 +5,8 @@ import os
 import signal
 from dataclasses import replace
 
-from flask_fargate import cost
-
 from acceptance.harness import PREFIX
+from flask_fargate import cost
 
 ACCOUNT_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ACCOUNT"
 STACK_TAG = "aws:cloudformation:stack-name"  # CloudFormation's own tag on what a stack makes
@@ -40,7 +39,9 @@ def estimate(sites, hours, prices=None):
         monthly = sum(cost.monthly_cost(replace(site, tasks=2 * site.tasks), prices).values())
         usd = monthly / cost.HOURS_PER_MONTH * hours
         total += usd
-        shared = "on site a's load balancer" if answers.get("host_site") else "its own load balancer"
+        shared = (
+            "on site a's load balancer" if answers.get("host_site") else "its own load balancer"
+        )
         lines.append(
             f"site {name}: {answers['deploy_strategy']}, {answers['desired_count']} tasks "
             f"({answers.get('capacity', 'on_demand')}), {shared}: at most ${usd:.2f}"
@@ -48,8 +49,15 @@ def estimate(sites, hours, prices=None):
     return round(total, 2), lines
 
 
-DEFAULTS = {"nat_gateways": "none", "cpu": "256", "memory": "512", "cpu_architecture": "x86_64",
-            "capacity": "on_demand", "dns": "external", "hosted_zone_id": ""}
+DEFAULTS = {
+    "nat_gateways": "none",
+    "cpu": "256",
+    "memory": "512",
+    "cpu_architecture": "x86_64",
+    "capacity": "on_demand",
+    "dns": "external",
+    "hosted_zone_id": "",
+}
 
 
 def leftovers(aws, prefix=PREFIX):
@@ -100,7 +108,10 @@ def delete_stack(aws, name):
     resources = cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
     for page in resources:
         for resource in page["StackResourceSummaries"]:
-            if resource["ResourceType"] == "AWS::ECR::Repository" and "PhysicalResourceId" in resource:
+            if (
+                resource["ResourceType"] == "AWS::ECR::Repository"
+                and "PhysicalResourceId" in resource
+            ):
                 empty_repository(aws, resource["PhysicalResourceId"])
     print(f"cleanup: deleting stack {name}", flush=True)
     cloudformation.delete_stack(StackName=name)
@@ -128,7 +139,9 @@ def delete_resource(aws, arn):
     print(f"cleanup: deleting {arn}", flush=True)
     try:
         if service == "secretsmanager":
-            aws.client("secretsmanager").delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+            aws.client("secretsmanager").delete_secret(
+                SecretId=arn, ForceDeleteWithoutRecovery=True
+            )
         elif service == "s3":
             bucket = arn.split(":")[-1]
             s3 = aws.client("s3")
@@ -142,12 +155,16 @@ def delete_resource(aws, arn):
             s3.delete_bucket(Bucket=bucket)
         elif ":internet-gateway/" in arn:
             ec2, gateway = aws.client("ec2"), arn.split("/")[-1]
-            (described,) = ec2.describe_internet_gateways(InternetGatewayIds=[gateway])["InternetGateways"]
+            (described,) = ec2.describe_internet_gateways(InternetGatewayIds=[gateway])[
+                "InternetGateways"
+            ]
             for attachment in described.get("Attachments", []):
                 ec2.detach_internet_gateway(InternetGatewayId=gateway, VpcId=attachment["VpcId"])
             ec2.delete_internet_gateway(InternetGatewayId=gateway)
         elif service == "logs":
-            aws.client("logs").delete_log_group(logGroupName=arn.split(":log-group:")[1].removesuffix(":*"))
+            aws.client("logs").delete_log_group(
+                logGroupName=arn.split(":log-group:")[1].removesuffix(":*")
+            )
     except Exception as error:  # reported by the caller as left behind
         print(f"cleanup: {arn}: {error}", flush=True)
 
@@ -158,7 +175,9 @@ class uninterrupted:
 
     def __enter__(self):
         def ignore(signum, frame):
-            print("cleanup: still deleting; interrupting now would leave resources behind", flush=True)
+            print(
+                "cleanup: still deleting; interrupting now would leave resources behind", flush=True
+            )
 
         self.previous = {s: signal.signal(s, ignore) for s in (signal.SIGINT, signal.SIGTERM)}
 

@@ -26,7 +26,12 @@ def markdown(facts):
     lines = [
         f"# Acceptance run {facts['run_id']}",
         "",
-        f"- against: {'AWS, account ' + facts['account'] if on_aws else 'the stand-in (a moto server), not AWS'}",
+        "- against: "
+        + (
+            f"AWS, account {facts['account']}"
+            if on_aws
+            else "the stand-in (a moto server), not AWS"
+        ),
         f"- region: {facts['region']}; started {facts['started']}; took {facts['seconds']} s",
         f"- cost: at most ${facts['estimate_usd']} estimated before the run; "
         f"${facts['cost_usd']} for the time it took at the same prices"
@@ -45,7 +50,10 @@ def markdown(facts):
         if requests:
             lines.append(f"Requests during its deploys: {json.dumps(requests)}")
             lines.append("")
-        lines += [f"- observed {o['label']}: `{json.dumps(o['value'], default=str)}`" for o in scenario["observations"]]
+        lines += [
+            f"- observed {o['label']}: `{json.dumps(o['value'], default=str)}`"
+            for o in scenario["observations"]
+        ]
         lines += [f"- **{c['id']}**: {c['outcome']} ({c['observed']})" for c in scenario["checks"]]
     lines += ["", "## Registry", ""]
     lines += [f"- {outcome}: {', '.join(ids)}" for outcome, ids in facts["registry"].items()]

@@ -18,7 +18,11 @@ class Stream(threading.Thread):
         self.done = threading.Event()
 
     def request(self):
-        kind = http.client.HTTPSConnection if self.url.scheme == "https" else http.client.HTTPConnection
+        kind = (
+            http.client.HTTPSConnection
+            if self.url.scheme == "https"
+            else http.client.HTTPConnection
+        )
         connection = kind(self.url.hostname, self.url.port, timeout=self.timeout)
         try:
             connection.request("GET", self.url.path or "/", headers={"Host": self.host})
