@@ -12,7 +12,7 @@ from pathlib import Path
 
 from acceptance import cleanup, registry, report
 from acceptance.harness import PREFIX, Run
-from acceptance.scenarios import ANSWERS, SCENARIOS
+from acceptance.scenarios import ESTIMATED, SCENARIOS
 
 ZONE_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ZONE"  # a Route 53 hosted zone id: HTTPS and DNS too
 PLANNED_HOURS = 2.0  # what the estimate assumes a full run takes
@@ -81,7 +81,7 @@ def run(options, aws):
         zone_id = os.environ[ZONE_VARIABLE]
         name = aws.client("route53").get_hosted_zone(Id=zone_id)["HostedZone"]["Name"].rstrip(".")
         zone = {"id": zone_id, "name": name}
-    sites = {**ANSWERS, "d": {**ANSWERS["d"], "host_site": "a"}}
+    sites = ESTIMATED
     usd, lines = cleanup.estimate(sites, PLANNED_HOURS)
     print(f"Account {account}, region {aws.region}: {'AWS' if on_aws else 'the stand-in'}.")
     print(f"This run creates up to four sites, named {PREFIX}<run id>-<letter>, each two stacks:")

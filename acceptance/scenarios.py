@@ -23,6 +23,8 @@ ANSWERS = {
     "c": {"deploy_strategy": "canary", "capacity": "mixed", "desired_count": "3", "max_count": "3"},
     "d": {"deploy_strategy": "linear", "desired_count": "2", "max_count": "2"},
 }
+# What the estimate counts: d on a's load balancer.
+ESTIMATED = {**ANSWERS, "d": {**ANSWERS["d"], "host_site": "a"}}
 KEPT = (":secretsmanager:", ":s3:::")  # what a site's stacks keep on purpose (DeletionPolicy)
 
 

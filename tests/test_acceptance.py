@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from acceptance import cleanup, registry
-from acceptance.scenarios import ANSWERS, SCENARIOS
+from acceptance.__main__ import PLANNED_HOURS
+from acceptance.scenarios import ANSWERS, ESTIMATED, SCENARIOS
 from acceptance.traffic import Stream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +97,14 @@ def test_a_joining_site_is_estimated_without_a_load_balancer():
     joining, _ = cleanup.estimate({"d": {**ANSWERS["a"], "host_site": "a"}}, hours=10)
     # 10 hours of a load balancer and its two public addresses, at the tool's prices.
     assert round(own - joining, 2) == round(10 * (0.0225 + 2 * 0.005), 2)
+
+
+def test_the_readmes_quote_the_estimate():
+    usd, _ = cleanup.estimate(ESTIMATED, PLANNED_HOURS)
+    assert PLANNED_HOURS == 2
+    for readme in (ROOT / "README.md", ROOT / "acceptance" / "README.md"):
+        text = " ".join(readme.read_text().replace("*", "").split())
+        assert f"at most ${usd} for two hours" in text, readme
 
 
 class Flaky(http.server.BaseHTTPRequestHandler):
