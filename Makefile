@@ -38,7 +38,7 @@ bench: $(VENV)/.installed ## the benchmarks under benchmarks/ (serve.py uses wrk
 	$(BIN)/python benchmarks/serve.py
 
 # Sites baked, deployed, checked and destroyed on the AWS account FLASK_FARGATE_ACCEPTANCE_ACCOUNT
-# names (docs/acceptance.md); STANDIN=1 runs it against the stand-in instead, offline.
+# names (acceptance/README.md); STANDIN=1 runs it against the stand-in instead, offline.
 acceptance: $(VENV)/.installed ## bake, deploy, check and destroy sites on AWS (STANDIN=1: the stand-in; ARGS="--scenarios ...")
 	$(BIN)/python -m acceptance $(if $(STANDIN),--standin) $(ARGS)
 
