@@ -1,8 +1,10 @@
 """What makes a run safe: the account it runs in, what it will create and cost, and removing
 everything an acceptance run made (its own now, or what an interrupted run left)."""
 
+import contextlib
 import os
 import signal
+import time
 from dataclasses import replace
 
 from acceptance.harness import PREFIX
@@ -10,7 +12,8 @@ from flask_fargate import cost
 
 ACCOUNT_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ACCOUNT"
 STACK_TAG = "aws:cloudformation:stack-name"  # CloudFormation's own tag on what a stack makes
-ROUNDS = 4  # a host's stack goes once its joining sites' are gone: a round each
+ROUNDS = 2  # a second round for a stack whose deletion failed once
+SETTLE_POLL = 15  # seconds between two looks at a stack in the middle of an operation
 
 
 class Refused(Exception):
@@ -89,38 +92,64 @@ def leftovers(aws, prefix=PREFIX):
 def remove(aws, prefix=PREFIX):
     """Delete every stack and tagged resource under `prefix`; what could not go, as lines."""
     with uninterrupted():
-        for _ in range(ROUNDS):
-            stacks, _ = leftovers(aws, prefix)
-            if not stacks:
-                break
-            # Services before the resources they run on; a host's stack fails while joined.
-            for name in sorted(stacks, key=lambda name: not name.endswith("-service")):
-                delete_stack(aws, name)
-        stacks, arns = leftovers(aws, prefix)
-        for arn in arns:
-            delete_resource(aws, arn)
-        stacks, arns = leftovers(aws, prefix)
+        try:
+            for _ in range(ROUNDS):
+                stacks, _ = leftovers(aws, prefix)
+                # Services first, then sites on another's load balancer, then their hosts.
+                for name in sorted(stacks, key=lambda name: deletion_rank(aws, name)):
+                    delete_stack(aws, name)
+            for arn in leftovers(aws, prefix)[1]:
+                delete_resource(aws, arn)
+            stacks, arns = leftovers(aws, prefix)
+        except Exception as error:  # the run's report must still be written, and say so
+            return [f"cleanup failed ({error}): run again to remove what is left under {prefix}"]
     return [f"stack {name}" for name in stacks] + [f"resource {arn}" for arn in arns]
+
+
+def deletion_rank(aws, name):
+    """CloudFormation refuses to delete a stack whose exports another stack imports."""
+    if name.endswith("-service"):
+        return 0
+    (stack,) = aws.cloudformation.describe_stacks(StackName=name)["Stacks"]
+    joins = any(
+        p["ParameterKey"] == "HostSite" and p.get("ParameterValue")
+        for p in stack.get("Parameters", [])
+    )
+    return 1 if joins else 2
 
 
 def delete_stack(aws, name):
     cloudformation = aws.cloudformation
-    resources = cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
-    for page in resources:
-        for resource in page["StackResourceSummaries"]:
-            if (
-                resource["ResourceType"] == "AWS::ECR::Repository"
-                and "PhysicalResourceId" in resource
-            ):
-                empty_repository(aws, resource["PhysicalResourceId"])
-    print(f"cleanup: deleting stack {name}", flush=True)
-    cloudformation.delete_stack(StackName=name)
     try:
+        settle(cloudformation, name)
+        pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=name)
+        for page in pages:
+            for resource in page["StackResourceSummaries"]:
+                if resource["ResourceType"] == "AWS::ECR::Repository":
+                    empty_repository(aws, resource.get("PhysicalResourceId", ""))
+        print(f"cleanup: deleting stack {name}", flush=True)
+        cloudformation.delete_stack(StackName=name)
         cloudformation.get_waiter("stack_delete_complete").wait(
-            StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180}
+            StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 120}
         )
     except Exception as error:  # the next round, or the report, says what stayed
         print(f"cleanup: {name} not deleted yet: {error}", flush=True)
+
+
+def settle(cloudformation, name, seconds=3600):
+    """Wait until the stack is in no operation CloudFormation can delete it from (an update an
+    interrupted deploy left going is cancelled: it rolls back first)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+        status = stack["StackStatus"]
+        if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
+            return
+        if status == "UPDATE_IN_PROGRESS":
+            with contextlib.suppress(cloudformation.exceptions.ClientError):
+                cloudformation.cancel_update_stack(StackName=name)
+        print(f"cleanup: {name} is {status}; waiting", flush=True)
+        time.sleep(SETTLE_POLL)
 
 
 def empty_repository(aws, repository):

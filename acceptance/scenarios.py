@@ -12,7 +12,7 @@ import socket
 import time
 
 from acceptance.harness import PREFIX
-from acceptance.traffic import During, Stream
+from acceptance.traffic import Stream, during
 
 UP = ("up", "--yes")
 SHORT_BAKE = ("--set", "BakeMinutes=1")  # kept by later deploys: a blue/green deploy in minutes
@@ -67,7 +67,7 @@ def deploy(run, site, *argv):
         else:
             balancer = run.outputs(run.sites["a"]) if site.name == "d" else outputs
             target = (f"http://{balancer['LoadBalancerDnsName']}/", outputs["DomainName"])
-        with During(run, *target):
+        with during(run, *target):
             return run.tool(site, *UP, *argv)
 
 
@@ -91,16 +91,14 @@ def service(run, site):
 
 
 def deployments(run, site):
-    """The service's deployments (ListServiceDeployments), newest first, and the newest
-    described."""
+    """The service's deployments (ListServiceDeployments), and the newest described."""
     described = service(run, site)
     ecs = run.aws.client("ecs")
     listed = ecs.list_service_deployments(
         service=described["serviceArn"], cluster=described["clusterArn"]
     )["serviceDeployments"]
-    newest = ecs.describe_service_deployments(
-        serviceDeploymentArns=[listed[0]["serviceDeploymentArn"]]
-    )["serviceDeployments"][0]
+    arn = max(listed, key=lambda brief: brief["createdAt"])["serviceDeploymentArn"]
+    newest = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
     return listed, newest
 
 
@@ -160,12 +158,15 @@ def record_service(run, site, label):
 
 def first_deploy(run):
     site = run.bake("a", **answers(run, "a"))
-    run.require(deploy(run, site), "first deploy")
+    status = deploy(run, site)
+    run.check(
+        "cfn.template-body-limit", status == 0, f"up exited {status}: each TemplateBody taken"
+    )
+    run.require(status, "first deploy")
     outputs = run.outputs(site)
     run.check("cfn.changeset.create-has-outputs", outputs.get("ClusterName"), sorted(outputs))
     full_name = outputs.get("TargetGroupFullName")
     run.check("cfn.getatt.full-names", full_name, full_name)
-    run.check("cfn.template-body-limit", True, "both stacks were made from their TemplateBody")
     role = run.aws.client("iam").get_role(RoleName="AWSServiceRoleForECS")["Role"]["Arn"]
     run.check("ecs.service-linked-role-required", role, role)
     described = service(run, site)
@@ -266,8 +267,10 @@ def mixed(run):
     run.check(
         "ecs.cluster.capacity-providers", {"FARGATE", "FARGATE_SPOT"} <= set(providers), providers
     )
-    arns = ecs.list_tasks(cluster=cluster, serviceName=service(run, site)["serviceName"])
-    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns["taskArns"])["tasks"] if arns else []
+    arns = ecs.list_tasks(cluster=cluster, serviceName=service(run, site)["serviceName"])[
+        "taskArns"
+    ]
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
     placed = sorted((str(t.get("startedAt")), t.get("capacityProviderName")) for t in tasks)
     run.observe("tasks by start, and their capacity provider", placed)
     providers = [provider for _, provider in placed]
@@ -378,7 +381,10 @@ def destroy(run):
     elbv2 = run.aws.client("elbv2")
     host_listener = run.outputs(run.sites["a"])["HttpListenerArn"] if "a" in run.sites else None
     for site in sorted(run.sites.values(), key=lambda site: site.name, reverse=True):
-        run.require(run.tool(site, "destroy", "--yes"), f"destroy {site.slug}")
+        status = run.tool(site, "destroy", "--yes")
+        if site.name == "a":  # the last, its VPC's deletion included
+            run.check("cfn.delete.route-tables-before-vpc", status == 0, f"destroy exited {status}")
+        run.require(status, f"destroy {site.slug}")
         names = [f"{site.slug}-resources", f"{site.slug}-service"]
         tags = [{"Key": "aws:cloudformation:stack-name", "Values": names}]
         left = [
@@ -396,8 +402,6 @@ def destroy(run):
             ours = [r for r in rules if run.domain("d") in str(r["Conditions"])]
             said = f"{len(ours)} of the {len(rules)} rules on the host's listener are d's"
             run.check("elbv2.cfn.rule-leaves-with-stack", not ours, said)
-        if site.name == "a":
-            run.check("cfn.delete.route-tables-before-vpc", True, "site a's VPC was deleted")
     stacks = run.aws.cloudformation.describe_stacks()["Stacks"]
     remaining = [stack["StackName"] for stack in stacks if stack["StackName"].startswith(PREFIX)]
     if remaining:

@@ -1,8 +1,8 @@
 """A steady stream of requests to a site while it deploys: a rollout promises none fails."""
 
+import contextlib
 import http.client
 import threading
-import time
 from urllib.parse import urlsplit
 
 
@@ -47,25 +47,23 @@ class Stream(threading.Thread):
         return {"sent": self.sent, "failed": self.failed, "failures": self.failures}
 
 
-class During:
-    """`with During(run, url, host):` a stream for the block, counted in the scenario's report;
-    on the stand-in none runs: no load balancer serves there."""
-
-    def __init__(self, run, url, host=None):
-        self.run, self.stream = run, Stream(url, host) if run.on_aws else None
-
-    def __enter__(self):
-        if self.stream:
-            self.stream.start()
-            time.sleep(0)
-        return self
-
-    def __exit__(self, *exc):
-        counts = self.stream.stop() if self.stream else {"meaningful": False}
-        totals = self.run.current.requests
-        for key, value in counts.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                totals[key] = totals.get(key, 0) + value
-            else:
-                totals[key] = value
-        return False
+@contextlib.contextmanager
+def during(run, url, host=None):
+    """A stream for the block, counted in the scenario's record; none runs on the stand-in,
+    where no load balancer serves."""
+    totals = run.current.requests
+    if not run.on_aws:
+        totals["meaningful"] = False
+        yield
+        return
+    stream = Stream(url, host)
+    stream.start()
+    try:
+        yield
+    finally:
+        counts = stream.stop()
+        for key in ("sent", "failed"):
+            totals[key] = totals.get(key, 0) + counts[key]
+        failures = totals.setdefault("failures", {})
+        for answer, count in counts["failures"].items():
+            failures[answer] = failures.get(answer, 0) + count

@@ -4,6 +4,7 @@ stand-in: a run there bakes real sites and deploys them with the tool, as a run 
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -208,3 +209,37 @@ def test_each_scenario_checks_the_entries_that_name_it():
     for entry in registry.load():
         if entry.get("scenario"):
             assert entry["id"] in inspect.getsource(SCENARIOS[entry["scenario"]]), entry["id"]
+
+
+def test_the_cleanup_deletes_a_joining_site_before_its_host(tmp_path):
+    """No destroy scenario: the cleanup alone removes the host and the site joining it, which
+    CloudFormation (and the stand-in) refuse in the other order."""
+    run = acceptance("--scenarios", "first-deploy,joining", "--out", str(tmp_path))
+    output, _ = run.communicate(timeout=300)
+    deleted = re.findall(r"cleanup: deleting stack (ffacc-\w+-(\w)-invalid-(\w+))", output)
+    assert [(site, stack) for _, site, stack in deleted] == [
+        ("a", "service"),
+        ("d", "service"),
+        ("d", "resources"),
+        ("a", "resources"),
+    ], output
+    facts = only_report(tmp_path)
+    assert facts["left_behind"] == []
+    assert [s["error"] for s in facts["scenarios"]] == ["", ""]
+
+
+def test_one_contradiction_settles_a_behaviour_checked_in_several_sites(tmp_path):
+    from acceptance.harness import Run
+
+    run = Run(aws=None, run_id="x", work=tmp_path, on_aws=True)
+    for held in (True, False, True):
+        with run.scenario("crash-rollback"):
+            run.check("ecs.deployment.alarm-rollback", held, "")
+    with run.scenario("blue-green"):
+        run.check("ecs.bluegreen.fixed-404-default", True, "", aws_only=True)
+    assert run.results() == {
+        "ecs.deployment.alarm-rollback": False,
+        "ecs.bluegreen.fixed-404-default": True,
+    }
+    run.on_aws = False  # the stand-in: its AWS-only checks settle nothing
+    assert run.results() == {"ecs.deployment.alarm-rollback": False}
