@@ -7,6 +7,8 @@ import warnings
 
 from flask_fargate.standin import rehearse
 
+MOTO_ACCOUNT = "123456789012"
+
 
 @contextlib.contextmanager
 def server():
@@ -23,7 +25,8 @@ def server():
     rehearse.stand_in_provider(PUBLIC_DNS)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::")
     with moto_server() as endpoint:
-        os.environ.setdefault("FLASK_FARGATE_ACCEPTANCE_ACCOUNT", "123456789012")  # moto's
+        # The stand-in's account is moto's: the guard runs as on AWS, and always passes here.
+        os.environ["FLASK_FARGATE_ACCEPTANCE_ACCOUNT"] = MOTO_ACCOUNT
         yield endpoint
 
 

@@ -13,10 +13,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from acceptance import __main__ as main
 from acceptance import cleanup, registry
 from acceptance.__main__ import PLANNED_HOURS
 from acceptance.scenarios import ANSWERS, ESTIMATED, SCENARIOS
 from acceptance.traffic import Stream
+from flask_fargate.aws import Aws
+from flask_fargate.standin import rehearse
+from flask_fargate.standin.server import moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 # The issue's six: what only AWS can settle.
@@ -146,16 +152,40 @@ def acceptance(*args, env=None, **kwargs):
     )
 
 
-def test_it_refuses_another_account_before_anything(tmp_path):
-    run = acceptance("--out", str(tmp_path), env={cleanup.ACCOUNT_VARIABLE: "000000000000"})
-    output, _ = run.communicate(timeout=60)
-    assert run.returncode == 2
-    assert (
-        "FLASK_FARGATE_ACCEPTANCE_ACCOUNT='000000000000', but the credentials are account 123456789012"
-        in output
+@pytest.fixture
+def aws_stand_in(monkeypatch):
+    """An Aws session on a moto server, as the harness's AWS path would have it."""
+    for key, value in rehearse.ISOLATED.items():
+        monkeypatch.setenv(key, value)
+    with moto_server() as endpoint:
+        yield Aws(region="eu-west-1", endpoint_url=endpoint)
+
+
+def test_it_asks_nothing_and_creates_nothing_in_another_account(
+    aws_stand_in, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv(cleanup.ACCOUNT_VARIABLE, "000000000000")
+    monkeypatch.setattr("builtins.input", lambda prompt: pytest.fail(f"asked {prompt}"))
+    assert main.run(main.parse(["--out", str(tmp_path)]), aws_stand_in) == 2
+    assert capsys.readouterr().err == (
+        "acceptance: FLASK_FARGATE_ACCEPTANCE_ACCOUNT='000000000000', but the credentials are "
+        "account 123456789012: set it to the account this run may create resources in (and "
+        "pays for)\n"
     )
-    assert "scenario" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_it_creates_nothing_unless_the_account_is_typed(
+    aws_stand_in, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv(cleanup.ACCOUNT_VARIABLE, "123456789012")
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    assert main.run(main.parse(["--out", str(tmp_path)]), aws_stand_in) == 1
+    said = capsys.readouterr().out
+    assert "Estimate: at most $0.74 for 2 hours" in said
+    assert said.endswith("Nothing created.\n")
+    assert list(tmp_path.iterdir()) == []
+    assert cleanup.leftovers(aws_stand_in) == ([], [])
 
 
 def only_report(folder):
