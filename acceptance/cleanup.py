@@ -64,29 +64,53 @@ DEFAULTS = {
 
 
 def leftovers(aws, prefix=PREFIX):
-    """(stack names, tagged resource ARNs) whose names start with `prefix`."""
-    cloudformation = aws.cloudformation
+    """(stack names, ARNs of what stacks keep on purpose) under `prefix`, that exist. The stacks
+    are the record of everything else: CloudFormation deletes what it made with them."""
     stacks = [
         summary["StackName"]
-        for page in cloudformation.get_paginator("list_stacks").paginate()
+        for page in aws.cloudformation.get_paginator("list_stacks").paginate()
         for summary in page["StackSummaries"]
         if summary["StackName"].startswith(prefix) and summary["StackStatus"] != "DELETE_COMPLETE"
     ]
-    tagging = aws.client("resourcegroupstaggingapi")
-    arns = [
-        mapping["ResourceARN"]
-        for page in tagging.get_paginator("get_resources").paginate(TagFilters=[{"Key": STACK_TAG}])
-        for mapping in page["ResourceTagMappingList"]
-        for tag in mapping["Tags"]
-        if tag["Key"] == STACK_TAG and tag["Value"].startswith(prefix)
-    ]
-    # Buckets by name too: the tagging API may not list a bucket a stack kept (the stand-in's).
+    # The secret's name is its logical id's, not the stack's: found by CloudFormation's tag.
+    secrets = tagged(aws, prefix, ["secretsmanager:secret"])
+    # The bucket's is the stack's, and the stand-in does not tag it.
     buckets = [
         f"arn:aws:s3:::{bucket['Name']}"
         for bucket in aws.client("s3").list_buckets()["Buckets"]
         if bucket["Name"].startswith(prefix)
     ]
-    return sorted(stacks), sorted({*arns, *buckets})
+    return sorted(stacks), sorted(arn for arn in {*secrets, *buckets} if exists(aws, arn))
+
+
+def tagged(aws, prefix, types=()):
+    """ARNs the tagging API lists with CloudFormation's stack tag under `prefix`. It lists
+    "tagged or previously tagged" resources (GetResources), deleted ones too for a while
+    (aws/aws-sdk#302): what it lists may be gone."""
+    pages = aws.client("resourcegroupstaggingapi").get_paginator("get_resources")
+    return [
+        mapping["ResourceARN"]
+        for page in pages.paginate(TagFilters=[{"Key": STACK_TAG}], ResourceTypeFilters=types)
+        for mapping in page["ResourceTagMappingList"]
+        for tag in mapping["Tags"]
+        if tag["Key"] == STACK_TAG and tag["Value"].startswith(prefix)
+    ]
+
+
+def exists(aws, arn):
+    """Whether a kept secret or bucket is still there (the tagging API may list it after)."""
+    if ":secretsmanager:" in arn:
+        secrets = aws.client("secretsmanager")
+        try:
+            return "DeletedDate" not in secrets.describe_secret(SecretId=arn)
+        except secrets.exceptions.ResourceNotFoundException:
+            return False
+    s3 = aws.client("s3")
+    try:
+        s3.head_bucket(Bucket=arn.rpartition(":")[2])
+    except s3.exceptions.ClientError:
+        return False
+    return True
 
 
 def remove(aws, prefix=PREFIX):
@@ -163,37 +187,20 @@ def empty_repository(aws, repository):
 
 
 def delete_resource(aws, arn):
-    """The resources a stack keeps after its deletion (DeletionPolicy Retain), by service."""
-    service = arn.split(":")[2]
+    """A secret (without a recovery window) or a bucket (emptied first) a stack kept."""
     print(f"cleanup: deleting {arn}", flush=True)
     try:
-        if service == "secretsmanager":
-            aws.client("secretsmanager").delete_secret(
-                SecretId=arn, ForceDeleteWithoutRecovery=True
-            )
-        elif service == "s3":
-            bucket = arn.split(":")[-1]
-            s3 = aws.client("s3")
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-                objects = [
-                    {"Key": o["Key"], "VersionId": o["VersionId"]}
-                    for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                if objects:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
-            s3.delete_bucket(Bucket=bucket)
-        elif ":internet-gateway/" in arn:
-            ec2, gateway = aws.client("ec2"), arn.split("/")[-1]
-            (described,) = ec2.describe_internet_gateways(InternetGatewayIds=[gateway])[
-                "InternetGateways"
-            ]
-            for attachment in described.get("Attachments", []):
-                ec2.detach_internet_gateway(InternetGatewayId=gateway, VpcId=attachment["VpcId"])
-            ec2.delete_internet_gateway(InternetGatewayId=gateway)
-        elif service == "logs":
-            aws.client("logs").delete_log_group(
-                logGroupName=arn.split(":log-group:")[1].removesuffix(":*")
-            )
+        if ":secretsmanager:" in arn:
+            secrets = aws.client("secretsmanager")
+            secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+            return
+        bucket, s3 = arn.rpartition(":")[2], aws.client("s3")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            if versions:
+                objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+        s3.delete_bucket(Bucket=bucket)
     except Exception as error:  # reported by the caller as left behind
         print(f"cleanup: {arn}: {error}", flush=True)
 

@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 
-from acceptance.harness import PREFIX
+from acceptance import cleanup
 from acceptance.traffic import Stream, during
 
 UP = ("up", "--yes")
@@ -25,7 +25,6 @@ ANSWERS = {
 }
 # What the estimate counts: d on a's load balancer.
 ESTIMATED = {**ANSWERS, "d": {**ANSWERS["d"], "host_site": "a"}}
-KEPT = (":secretsmanager:", ":s3:::")  # what a site's stacks keep on purpose (DeletionPolicy)
 
 
 class Hung(Exception):
@@ -375,35 +374,33 @@ def crash_rollback(run):
 
 
 def destroy(run):
-    """`destroy` in every site, joining sites first; the tagging API then finds only what the
-    stacks keep on purpose (the app's secret, the access logs), which the cleanup deletes."""
-    tagging = run.aws.client("resourcegroupstaggingapi").get_paginator("get_resources")
+    """`destroy` in every site, joining sites first: CloudFormation then lists none of their
+    stacks, and what the stacks keep on purpose (the app's secret; a load balancer's access
+    logs) is still there, which the cleanup deletes."""
     elbv2 = run.aws.client("elbv2")
-    host_listener = run.outputs(run.sites["a"])["HttpListenerArn"] if "a" in run.sites else None
     for site in sorted(run.sites.values(), key=lambda site: site.name, reverse=True):
+        rule = run.outputs(site)["ProductionListenerRuleArn"]
         status = run.tool(site, "destroy", "--yes")
         if site.name == "a":  # the last, its VPC's deletion included
             run.check("cfn.delete.route-tables-before-vpc", status == 0, f"destroy exited {status}")
         run.require(status, f"destroy {site.slug}")
-        names = [f"{site.slug}-resources", f"{site.slug}-service"]
-        tags = [{"Key": "aws:cloudformation:stack-name", "Values": names}]
-        left = [
-            mapping["ResourceARN"]
-            for page in tagging.paginate(TagFilters=tags)
-            for mapping in page["ResourceTagMappingList"]
-        ]
-        run.observe(f"{site.slug}: tagged resources after destroy", left)
-        kept = [arn for arn in left if any(kind in arn for kind in KEPT)]
-        run.check("tagging.finds-stack-resources", kept, left)
-        run.check("cfn.tags.stack-resource-tags", kept, kept)
-        run.check("cfn.deletion-policy.retain-except-on-create", kept == left, f"left {left}")
-        if site.name == "d":
-            rules = elbv2.describe_rules(ListenerArn=host_listener)["Rules"]
-            ours = [r for r in rules if run.domain("d") in str(r["Conditions"])]
-            said = f"{len(ours)} of the {len(rules)} rules on the host's listener are d's"
-            run.check("elbv2.cfn.rule-leaves-with-stack", not ours, said)
-    stacks = run.aws.cloudformation.describe_stacks()["Stacks"]
-    remaining = [stack["StackName"] for stack in stacks if stack["StackName"].startswith(PREFIX)]
+        run.observe(
+            f"{site.slug}: the tagging API after destroy", cleanup.tagged(run.aws, site.slug)
+        )
+        _, kept = cleanup.leftovers(run.aws, site.slug)
+        secrets = [arn for arn in kept if ":secretsmanager:" in arn]
+        run.check("tagging.finds-stack-resources", secrets, kept)
+        run.check("cfn.tags.stack-resource-tags", secrets, kept)
+        wanted = 1 if site.answers.get("host_site") else 2  # a secret, and the access logs
+        run.check("cfn.deletion-policy.retain-except-on-create", len(kept) == wanted, kept)
+        if site.answers.get("host_site"):
+            try:
+                gone = not elbv2.describe_rules(RuleArns=[rule])["Rules"]
+            except elbv2.exceptions.RuleNotFoundException:
+                gone = True
+            said = f"{rule.rpartition('/')[2]} {'gone' if gone else 'still'} on the host's listener"
+            run.check("elbv2.cfn.rule-leaves-with-stack", gone, said)
+    remaining = cleanup.leftovers(run.aws, run.prefix)[0]
     if remaining:
         raise RuntimeError(f"stacks left after destroy: {remaining}")
 
