@@ -12,7 +12,7 @@ from pathlib import Path
 
 from acceptance import cleanup, registry, report
 from acceptance.harness import PREFIX, Run
-from acceptance.scenarios import ESTIMATED, SCENARIOS
+from acceptance.scenarios import ESTIMATED, SCENARIOS, Hung
 
 ZONE_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ZONE"  # a Route 53 hosted zone id: HTTPS and DNS too
 PLANNED_HOURS = 2.0  # what the estimate assumes a full run takes
@@ -113,7 +113,7 @@ def run(options, aws):
                     continue
                 with harness.scenario(name):
                     SCENARIOS[name](harness)
-        except (KeyboardInterrupt, Stopped) as why:
+        except (KeyboardInterrupt, Stopped, Hung) as why:
             print(f"acceptance: interrupted ({str(why) or 'Ctrl-C'}): cleaning up", flush=True)
         finally:
             signal.signal(signal.SIGTERM, previous)

@@ -133,6 +133,9 @@ class Run:
             self.current.error = f"{type(error).__name__}: {error}"
             traceback.print_exc()
             print(f"scenario {name} failed: {self.current.error}", flush=True)
+        except BaseException as error:  # Ctrl-C, SIGTERM, a deadline: the run stops
+            self.current.error = f"stopped: {type(error).__name__} {error}".strip()
+            raise
         finally:
             self.current.seconds = round(time.monotonic() - started, 1)
 

@@ -27,8 +27,9 @@ ANSWERS = {
 ESTIMATED = {**ANSWERS, "d": {**ANSWERS["d"], "host_site": "a"}}
 
 
-class Hung(Exception):
-    """A deploy outlived DEPLOY_TIMEOUT."""
+class Hung(BaseException):
+    """A deploy outlived DEPLOY_TIMEOUT. Not an Exception, which code in between might catch:
+    it stops the run (the crash scenario alone expects it)."""
 
 
 @contextlib.contextmanager

@@ -270,3 +270,17 @@ def test_one_contradiction_settles_a_behaviour_checked_in_several_sites(tmp_path
     }
     run.on_aws = False  # the stand-in: its AWS-only checks settle nothing
     assert run.results() == {"ecs.deployment.alarm-rollback": False}
+
+
+def test_a_deploy_past_its_deadline_stops_the_run(tmp_path):
+    from acceptance.harness import Run
+    from acceptance.scenarios import Hung, deadline
+
+    run = Run(aws=None, run_id="x", work=tmp_path, on_aws=True)
+    started = time.monotonic()
+    with pytest.raises(Hung, match="still deploying after 1 s"), run.scenario("first-deploy"):
+        with deadline(1):
+            time.sleep(5)
+    assert time.monotonic() - started < 3
+    assert run.scenarios[0].error == "stopped: Hung still deploying after 1 s"
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
