@@ -16,7 +16,7 @@ from acceptance.traffic import Stream, during
 
 UP = ("up", "--yes")
 SHORT_BAKE = ("--set", "BakeMinutes=1")  # kept by later deploys: a blue/green deploy in minutes
-DEPLOY_TIMEOUT = 45 * 60  # a deploy still going then hangs: a crashing image must roll back
+DEPLOY_TIMEOUT = 30 * 60  # a deploy still going then hangs: a crashing image must roll back
 ANSWERS = {
     "a": {"deploy_strategy": "rolling", "desired_count": "2", "max_count": "2"},
     "b": {"deploy_strategy": "blue_green", "desired_count": "2", "max_count": "2"},

@@ -105,10 +105,10 @@ def test_a_joining_site_is_estimated_without_a_load_balancer():
 
 def test_the_readmes_quote_the_estimate():
     usd, _ = cleanup.estimate(ESTIMATED, PLANNED_HOURS)
-    assert PLANNED_HOURS == 2
+    assert PLANNED_HOURS == 4
     for readme in (ROOT / "README.md", ROOT / "acceptance" / "README.md"):
         text = " ".join(readme.read_text().replace("*", "").split())
-        assert f"at most ${usd} for two hours" in text, readme
+        assert f"at most ${usd} for the four hours" in text, readme
 
 
 class Flaky(http.server.BaseHTTPRequestHandler):
@@ -179,7 +179,7 @@ def test_it_creates_nothing_unless_the_account_is_typed(
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     assert main.run(main.parse(["--out", str(tmp_path)]), aws_stand_in) == 1
     said = capsys.readouterr().out
-    assert "Estimate: at most $0.74 for 2 hours" in said
+    assert "Estimate: at most $1.48 for the 4 hours a run may take" in said
     assert said.endswith("Nothing created.\n")
     assert list(tmp_path.iterdir()) == []
     assert cleanup.leftovers(aws_stand_in) == ([], [])
