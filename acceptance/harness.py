@@ -68,7 +68,7 @@ class Run:
     # ---------------------------------------------------------------- sites and the tool
 
     def domain(self, name):
-        if self.zone and name == "a":
+        if self.zone:
             return f"{self.prefix}{name}.{self.zone['name']}"
         return f"{self.prefix}{name}.invalid"
 

@@ -1,9 +1,9 @@
 """The scenarios, in the order they run; each checks the registry entries that name it.
 
-Four sites: `a` rolling, on a load balancer of its own (with a test zone: HTTPS and Route 53);
-`b` blue_green; `c` canary on mixed capacity, three tasks; `d` linear, joining a's load
-balancer. Without a test zone no site's domain resolves: requests go to the load balancer's DNS
-name with the site's domain as Host, which its listener rule matches.
+Four sites: `a` rolling, on a load balancer of its own; `b` blue_green; `c` canary on mixed
+capacity, three tasks; `d` linear, joining a's load balancer. Without a test zone no site's
+domain resolves: requests go to the load balancer's DNS name with the site's domain as Host,
+which its listener rule matches. With one, each site has a name in it, HTTPS and its records.
 """
 
 import contextlib
@@ -47,9 +47,10 @@ def deadline(seconds):
 
 
 def answers(run, name):
-    """No domain of its own (DNS elsewhere, no HTTPS); with a test zone, site a in it with HTTPS."""
+    """No domain that resolves (DNS elsewhere, no HTTPS); with a test zone, a name in it, and
+    HTTPS."""
     own = {"dns": "external", "ssl": "no"}
-    if run.zone and name == "a":
+    if run.zone:
         own = {"dns": "route53", "ssl": "yes", "hosted_zone_id": run.zone["id"]}
     if name == "d":
         own["host_site"] = run.sites["a"].slug
@@ -62,7 +63,7 @@ def deploy(run, site, *argv):
     with deadline(DEPLOY_TIMEOUT):
         if not outputs:
             return run.tool(site, *UP, *argv)
-        if run.zone and site.name == "a":
+        if run.zone:
             target = (f"https://{outputs['DomainName']}/",)
         else:
             balancer = run.outputs(run.sites["a"]) if site.name == "d" else outputs
