@@ -140,9 +140,7 @@ def run(options, aws):
     )
     print(f"\nReport: {report.write(out, facts)}")
     if on_aws:
-        registry.record_run(
-            harness.results(), started.date().isoformat(), aws.region, options.registry
-        )
+        registry.record_run(facts, options.registry)
         print(f"Registry updated: {options.registry}")
     failed = (
         left or any(s.error for s in harness.scenarios) or facts["registry"].get("contradicted")

@@ -91,12 +91,17 @@ def problems(entries, scenarios):
     return found
 
 
-def record_run(results, date, region, path=REGISTRY):
-    """Set the standing of each behaviour a run on AWS checked: observed or contradicted, seen
-    on that date in that region. `results`: {id: True (as said) or False (otherwise)}."""
+def record_run(facts, path=REGISTRY):
+    """Set the standing of each behaviour a run on AWS checked (its report's facts): observed
+    or contradicted, seen on the run's date in its region. A stand-in run is refused: it says
+    nothing of AWS."""
+    if facts["target"] != "aws":
+        raise ValueError(f"a run on {facts['target']} settles nothing on AWS")
+    seen = f"{facts['started'][:10]}, {facts['region']}"
+    standing = {ident: "observed" for ident in facts["registry"]["confirmed"]}
+    standing |= {ident: "contradicted" for ident in facts["registry"]["contradicted"]}
     entries = load(path)
     for entry in entries:
-        if entry["id"] in results:
-            entry["standing"] = "observed" if results[entry["id"]] else "contradicted"
-            entry["seen"] = f"{date}, {region}"
+        if entry["id"] in standing:
+            entry["standing"], entry["seen"] = standing[entry["id"]], seen
     dump(entries, path)

@@ -13,11 +13,13 @@ def record(run, facts):
             {**asdict(check), "outcome": check.outcome(run.on_aws)} for check in scenario.checks
         ]
         scenarios.append(described)
-    outcomes = {}
-    for scenario in scenarios:
-        for check in scenario["checks"]:
-            outcomes.setdefault(check["outcome"], set()).add(check["id"])
-    registry = {outcome: sorted(ids) for outcome, ids in outcomes.items()}
+    held = run.results()
+    checked = {check["id"] for scenario in scenarios for check in scenario["checks"]}
+    registry = {
+        "confirmed": sorted(ident for ident, yes in held.items() if yes),
+        "contradicted": sorted(ident for ident, yes in held.items() if not yes),
+        "not meaningful on the stand-in": sorted(checked - set(held)),
+    }
     return {**facts, "scenarios": scenarios, "registry": registry}
 
 
@@ -56,7 +58,7 @@ def markdown(facts):
         ]
         lines += [f"- **{c['id']}**: {c['outcome']} ({c['observed']})" for c in scenario["checks"]]
     lines += ["", "## Registry", ""]
-    lines += [f"- {outcome}: {', '.join(ids)}" for outcome, ids in facts["registry"].items()]
+    lines += [f"- {outcome}: {', '.join(ids)}" for outcome, ids in facts["registry"].items() if ids]
     return "\n".join(lines) + "\n"
 
 

@@ -79,21 +79,31 @@ def test_the_registry_file_is_as_dump_writes_it(tmp_path):
     assert copy.read_text() == registry.REGISTRY.read_text()
 
 
+def a_record(target, confirmed=(), contradicted=()):
+    return {
+        "target": target,
+        "started": "2026-12-07T10:00:00+00:00",
+        "region": "eu-west-1",
+        "registry": {"confirmed": list(confirmed), "contradicted": list(contradicted)},
+    }
+
+
 def test_a_run_on_aws_records_what_it_saw(tmp_path):
     copy = tmp_path / "behaviours.toml"
     shutil.copy(registry.REGISTRY, copy)
-    registry.record_run(
-        {"cfn.fn-cidr": True, "ecs.capacity.mixed-first-task-on-demand": False},
-        "2026-12-07",
-        "eu-west-1",
-        copy,
-    )
+    facts = a_record("aws", ["cfn.fn-cidr"], ["ecs.capacity.mixed-first-task-on-demand"])
+    registry.record_run(facts, copy)
     entries = registry.by_id(registry.load(copy))
     assert entries["cfn.fn-cidr"]["standing"] == "observed"
     assert entries["ecs.capacity.mixed-first-task-on-demand"]["standing"] == "contradicted"
     assert entries["ecs.capacity.mixed-first-task-on-demand"]["seen"] == "2026-12-07, eu-west-1"
     assert entries["cfn.list-imports"]["standing"] == "documented"
     assert registry.problems(list(entries.values()), SCENARIOS) == []
+
+
+def test_a_stand_in_run_records_nothing(tmp_path):
+    with pytest.raises(ValueError, match="a run on standin settles nothing on AWS"):
+        registry.record_run(a_record("standin", ["cfn.fn-cidr"]), tmp_path / "untouched.toml")
 
 
 def test_a_joining_site_is_estimated_without_a_load_balancer():
@@ -202,7 +212,7 @@ def test_a_run_on_the_stand_in(tmp_path):
     assert [s["error"] for s in facts["scenarios"]] == [""] * 5, output
     assert facts["target"] == "standin"
     assert facts["left_behind"] == []
-    assert "contradicted" not in facts["registry"]
+    assert facts["registry"]["contradicted"] == []
     assert "ecs.bluegreen.fixed-404-default" in facts["registry"]["not meaningful on the stand-in"]
     assert run.returncode == 0
     # Each check names an entry of the registry, which names the scenario that checked it.
@@ -214,8 +224,13 @@ def test_a_run_on_the_stand_in(tmp_path):
             assert scenario["requests"] == {"meaningful": False}
     report = (tmp_path / "out" / facts["run_id"] / "report.md").read_text()
     assert "the stand-in (a moto server), not AWS" in report
-    # A stand-in run never marks a behaviour observed on AWS.
+    # A stand-in run never marks a behaviour observed on AWS; its report, were it AWS's, would.
     assert copy.read_text() == registry.REGISTRY.read_text()
+    registry.record_run({**facts, "target": "aws"}, copy)
+    entries = registry.by_id(registry.load(copy))
+    assert entries["ecs.bluegreen.traffic-steps"]["standing"] == "observed"
+    assert entries["ecs.bluegreen.fixed-404-default"]["standing"] == "unknown"
+    assert entries["ecs.bluegreen.traffic-steps"]["seen"] == f"{facts['started'][:10]}, eu-west-1"
 
 
 def test_ctrl_c_cleans_up(tmp_path):
