@@ -36,7 +36,7 @@ def markdown(facts):
         ),
         f"- region: {facts['region']}; started {facts['started']}; took {facts['seconds']} s",
         f"- cost: at most ${facts['estimate_usd']} estimated before the run; "
-        f"${facts['cost_usd']} for the time it took at the same prices"
+        f"${facts['cost_usd']:.2f} for the time it took at the same prices"
         + ("" if on_aws else " (what AWS would charge; the stand-in costs nothing)"),
         f"- left behind: {', '.join(facts['left_behind']) or 'nothing'}",
     ]
