@@ -121,20 +121,25 @@ def test_the_readmes_quote_the_estimate():
         assert f"at most ${usd} for the four hours" in text, readme
 
 
-class Flaky(http.server.BaseHTTPRequestHandler):
-    answers = iter([200, 503, 200])
+def flaky_server():
+    """A local server answering 200, 503, then 200 always; its port."""
+    answers = iter([200, 503])
 
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.send_response(next(self.answers, 200))
-        self.end_headers()
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(next(answers, 200))
+            self.end_headers()
 
-    def log_message(self, *args):
-        pass
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def test_the_request_stream_counts_what_failed():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = flaky_server()
     stream = Stream(
         f"http://127.0.0.1:{server.server_port}/", host="shop.example.com", interval=0.05
     )
@@ -299,3 +304,38 @@ def test_a_deploy_past_its_deadline_stops_the_run(tmp_path):
     assert time.monotonic() - started < 3
     assert run.scenarios[0].error == "stopped: Hung still deploying after 1 s"
     assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
+def test_on_aws_each_new_image_is_a_commit_of_its_own(tmp_path):
+    """On AWS `up` builds the working tree's commit: the second image and the crashing one are
+    commits, so each gets a tag of its own (flask_fargate.image.source_tag)."""
+    from acceptance.harness import Run
+    from flask_fargate import image
+
+    run = Run(aws=type("Aws", (), {"region": "eu-west-1"}), run_id="x", work=tmp_path, on_aws=True)
+    with run.scenario("first-deploy"):
+        site = run.bake("a", dns="external", ssl="no")
+    assert run.scenarios[0].error == ""
+    tags = [image.source_tag(site.folder)]
+    for kind in ("second", "crash"):
+        assert run.new_image(site, kind) == []
+        tags.append(image.source_tag(site.folder))
+    assert len(set(tags)) == 3 and not any("dirty" in tag for tag in tags)
+    entrypoint = (site.folder / "container" / "entrypoint").read_text()
+    assert entrypoint.endswith("exit 1\n")
+    assert Run(None, "y", tmp_path, on_aws=False).new_image(site, "crash") == ["--tag", "crash"]
+
+
+def test_during_a_deploy_on_aws_the_requests_are_counted(tmp_path):
+    from acceptance.harness import Run
+    from acceptance.traffic import during
+
+    server = flaky_server()
+    run = Run(aws=None, run_id="x", work=tmp_path, on_aws=True)
+    with run.scenario("second-image"):
+        for _ in range(2):
+            with during(run, f"http://127.0.0.1:{server.server_port}/", "shop.example.com"):
+                time.sleep(0.3)
+    server.shutdown()
+    counts = run.scenarios[0].requests
+    assert counts["sent"] >= 2 and counts["failed"] == 1 and counts["failures"] == {"503": 1}
