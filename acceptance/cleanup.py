@@ -38,7 +38,8 @@ def estimate(sites, hours, prices=None):
     prices = prices or cost.load_prices()
     total, lines = 0.0, []
     for name, answers in sites.items():
-        site = cost.site_from_answers({**DEFAULTS, **answers}, alarms=4, secrets=1)
+        # Alarms: the service stack's five at most (no autoscaling: max_count is desired_count).
+        site = cost.site_from_answers({**DEFAULTS, **answers}, alarms=5, secrets=1)
         monthly = sum(cost.monthly_cost(replace(site, tasks=2 * site.tasks), prices).values())
         usd = monthly / cost.HOURS_PER_MONTH * hours
         total += usd

@@ -194,7 +194,7 @@ def test_it_creates_nothing_unless_the_account_is_typed(
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     assert main.run(main.parse(["--out", str(tmp_path)]), aws_stand_in) == 1
     said = capsys.readouterr().out
-    assert "Estimate: at most $1.48 for the 4 hours a run may take" in said
+    assert "Estimate: at most $1.49 for the 4 hours a run may take" in said
     assert said.endswith("Nothing created.\n")
     assert list(tmp_path.iterdir()) == []
     assert cleanup.leftovers(aws_stand_in) == ([], [])
