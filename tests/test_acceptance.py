@@ -110,7 +110,7 @@ def test_a_joining_site_is_estimated_without_a_load_balancer():
     own, _ = cleanup.estimate({"a": ANSWERS["a"]}, hours=10)
     joining, _ = cleanup.estimate({"d": {**ANSWERS["a"], "host_site": "a"}}, hours=10)
     # 10 hours of a load balancer and its two public addresses, at the tool's prices.
-    assert round(own - joining, 2) == round(10 * (0.0225 + 2 * 0.005), 2)
+    assert own - joining == pytest.approx(10 * (0.0225 + 2 * 0.005), abs=0.011)  # in cents
 
 
 def test_the_readmes_quote_the_estimate():
