@@ -228,8 +228,13 @@ def remove_records(aws, zone_id, prefix):
     outlives its stack there (cloudformation-coverage-roadmap#837)."""
     route53 = aws.client("route53")
     pages = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id)
-    ours = [r for page in pages for r in page["ResourceRecordSets"] if prefix in r["Name"]]
-    if ours:
-        changes = [{"Action": "DELETE", "ResourceRecordSet": record} for record in ours]
-        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    with uninterrupted():
+        try:
+            ours = [r for page in pages for r in page["ResourceRecordSets"] if prefix in r["Name"]]
+            if ours:
+                changes = [{"Action": "DELETE", "ResourceRecordSet": record} for record in ours]
+                batch = {"Changes": changes}
+                route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=batch)
+        except Exception as error:  # the report must still be written, and say so
+            return [f"records under {prefix} in the zone {zone_id}: {error}"]
     return []
