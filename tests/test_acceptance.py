@@ -339,3 +339,26 @@ def test_during_a_deploy_on_aws_the_requests_are_counted(tmp_path):
     server.shutdown()
     counts = run.scenarios[0].requests
     assert counts["sent"] >= 2 and counts["failed"] == 1 and counts["failures"] == {"503": 1}
+
+
+def test_the_cleanup_deletes_the_runs_records_in_the_test_zone(aws_stand_in):
+    route53 = aws_stand_in.client("route53")
+    zone = route53.create_hosted_zone(Name="example.org", CallerReference="test")["HostedZone"]
+    zone_id = zone["Id"].split("/")[-1]
+    names = ["_a1b2.ffacc-run1-a.example.org.", "shop.example.org.", "ffacc-run2-a.example.org."]
+    changes = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": name,
+                "Type": "CNAME",
+                "TTL": 300,
+                "ResourceRecords": [{"Value": "target.example.net."}],
+            },
+        }
+        for name in names
+    ]
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    assert cleanup.remove_records(aws_stand_in, zone_id, "ffacc-run1-") == []
+    left = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    assert sorted(r["Name"] for r in left if r["Type"] == "CNAME") == names[1:][::-1]
