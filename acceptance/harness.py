@@ -80,7 +80,9 @@ class Run:
         output = self.work / name
         domain = f"domain={self.domain(name)}"
         baking = [*command, "-o", str(output), domain, *pairs]
-        subprocess.run(baking, check=True, capture_output=True)  # noqa: S603 - this checkout
+        baked = subprocess.run(baking, capture_output=True, text=True)  # noqa: S603 - this checkout
+        if baked.returncode:  # the hook's lines say which answer it refused
+            raise RuntimeError(f"cookiecutter refused the answers: {baked.stderr.strip()}")
         (folder,) = output.iterdir()
         git(folder, "init", "--quiet")
         git(folder, "add", "-A")

@@ -362,3 +362,13 @@ def test_the_cleanup_deletes_the_runs_records_in_the_test_zone(aws_stand_in):
     assert cleanup.remove_records(aws_stand_in, zone_id, "ffacc-run1-") == []
     left = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     assert sorted(r["Name"] for r in left if r["Type"] == "CNAME") == names[1:][::-1]
+
+
+def test_a_bake_refused_says_why(tmp_path):
+    from acceptance.harness import Run
+
+    run = Run(aws=type("Aws", (), {"region": "eu-west-1"}), run_id="x", work=tmp_path, on_aws=True)
+    with run.scenario("first-deploy"):
+        run.bake("a", dns="external", hosted_zone_id="Z123")
+    assert run.scenarios[0].error.startswith("RuntimeError: cookiecutter refused the answers:")
+    assert 'hosted_zone_id: "Z123" is not allowed' in run.scenarios[0].error
