@@ -66,9 +66,22 @@ def main(argv=None):
 
         with standin.server() as endpoint:
             return run(options, standin.aws(endpoint, options.region))
-    from flask_fargate.aws import Aws
+    import botocore.exceptions
 
-    return run(options, Aws(region=options.region))
+    from flask_fargate.aws import Aws, credential_problem, known_regions
+    from flask_fargate.errors import Abort
+
+    try:
+        aws = Aws(region=options.region)
+        if aws.region not in known_regions(aws.session):
+            raise Abort(f"--region {aws.region}: not an AWS region (for example eu-west-1)")
+        aws.check()  # that credentials are found, as the tool checks them
+        return run(options, aws)
+    except Abort as stop:
+        print(f"acceptance: {stop.message}", file=sys.stderr)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        print(f"acceptance: {credential_problem(error) or error}", file=sys.stderr)
+    return 2
 
 
 def run(options, aws):

@@ -372,3 +372,23 @@ def test_a_bake_refused_says_why(tmp_path):
         run.bake("a", dns="external", hosted_zone_id="Z123")
     assert run.scenarios[0].error.startswith("RuntimeError: cookiecutter refused the answers:")
     assert 'hosted_zone_id: "Z123" is not allowed' in run.scenarios[0].error
+
+
+@pytest.mark.parametrize(
+    ("args", "credentials", "said"),
+    [
+        (["--region", "nowhere-1"], True, "--region nowhere-1: not an AWS region"),
+        ([], False, "No AWS credentials found: run `aws configure`"),
+    ],
+)
+def test_without_a_region_or_credentials_it_says_so_in_a_line(tmp_path, args, credentials, said):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env |= {"AWS_EC2_METADATA_DISABLED": "true"}
+    if credentials:
+        env |= {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
+    command = [sys.executable, "-m", "acceptance", "--out", str(tmp_path), *args]
+    ran = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2
+    assert ran.stderr.startswith(f"acceptance: {said}") and ran.stderr.count("\n") == 1
+    assert ran.stdout == ""
