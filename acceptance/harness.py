@@ -101,9 +101,10 @@ class Run:
         return status
 
     def new_image(self, site, kind):
-        """`up`'s options for an image of that kind ("second": a change to the page, "crash":
-        exits at start). On AWS the change is committed and `up` builds it; the stand-in builds
-        nothing and records a manifest under the tag."""
+        """`up`'s options for an image of that kind ("second": another commit, "crash": its
+        entrypoint, the image's ENTRYPOINT, exits at once). On AWS the change is committed and
+        `up` builds it, tagged with the commit; the stand-in builds nothing and records a
+        manifest under the tag."""
         if not self.on_aws:
             return ["--tag", kind]
         if kind == "crash":
@@ -115,10 +116,10 @@ class Run:
         git(site.folder, "commit", "--quiet", "-am", f"acceptance: {kind} image")
         return []
 
-    def outputs(self, site, stack="resources"):
+    def outputs(self, site):
+        """The outputs of the site's resources stack, {} before it exists."""
         with contextlib.chdir(site.folder):
-            name = stacks.resources().name if stack == "resources" else stacks.service().name
-        stack = stacks.describe(self.aws, name)
+            stack = stacks.describe(self.aws, stacks.resources().name)
         return stacks.outputs(stack) if stack else {}
 
     # ---------------------------------------------------------------- what a scenario records
