@@ -99,7 +99,9 @@ def run(options, aws):
     sites = ESTIMATED
     usd, lines = cleanup.estimate(sites, PLANNED_HOURS)
     print(f"Account {account}, region {aws.region}: {'AWS' if on_aws else 'the stand-in'}.")
-    print(f"This run creates up to four sites, named {PREFIX}<run id>-<letter>, each two stacks:")
+    print(f"This run creates up to four sites, named {PREFIX}<run id>-<letter>, each two stacks")
+    print("(network, load balancer, ECS cluster and service, ECR repository and its images, a")
+    print("secret, alarms, access-log bucket; a joining site adds to a's load balancer):")
     print("\n".join(f"  {line}" for line in lines))
     print(f"Estimate: at most ${usd} for the {PLANNED_HOURS} hours a run may take, every task")
     print("counted twice (a blue/green deploy runs two sets), plus its cleanup's minutes.")
