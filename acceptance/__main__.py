@@ -15,6 +15,7 @@ from acceptance.harness import PREFIX, Run
 from acceptance.scenarios import ESTIMATED, SCENARIOS, Hung
 
 ZONE_VARIABLE = "FLASK_FARGATE_ACCEPTANCE_ZONE"  # a Route 53 hosted zone id: HTTPS and DNS too
+RECORDS = Path(__file__).with_name("records")  # the runs on AWS, committed with the registry
 # No scenario starts after these hours (each deploy has its deadline too): what the estimate
 # counts. A full run should take about an hour and a half (never measured), more if a crashing
 # image's deploy hangs until its deadline.
@@ -36,7 +37,10 @@ def parse(argv):
         help="comma-separated, in the order of " + ", ".join(SCENARIOS),
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("build/acceptance"), help="where the report goes"
+        "--out",
+        type=Path,
+        help="where the report goes (default: acceptance/records/ on AWS, to commit with the "
+        "registry; build/acceptance/ on the stand-in)",
     )
     parser.add_argument(
         "--registry", type=Path, default=registry.REGISTRY, help="the registry a run on AWS updates"
@@ -117,7 +121,7 @@ def run(options, aws):
         return 1
     run_id = secrets.token_hex(3)
     started, clock = datetime.now(UTC), time.monotonic()
-    out = options.out / run_id
+    out = (options.out or (RECORDS if on_aws else Path("build/acceptance"))) / run_id
     out.mkdir(parents=True)
     previous = signal.signal(signal.SIGTERM, stop)
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{run_id}-") as work:
