@@ -88,6 +88,13 @@ def main(argv=None):
     return 2
 
 
+def tagged_after(aws, prefix):
+    try:
+        return cleanup.tagged(aws, prefix)
+    except Exception as error:  # the report is written anyway
+        return [f"the tagging API: {error}"]
+
+
 def run(options, aws):
     on_aws = not options.standin
     try:
@@ -155,6 +162,8 @@ def run(options, aws):
             "estimate_usd": usd,
             "cost_usd": round(cleanup.estimate(sites, seconds / 3600)[0], 2),
             "left_behind": left,
+            # No proof either way: it lists deleted resources for a while (cleanup.tagged).
+            "tagged_after_cleanup": tagged_after(aws, harness.prefix),
         },
     )
     print(f"\nReport: {report.write(out, facts)}")

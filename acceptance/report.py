@@ -39,6 +39,8 @@ def markdown(facts):
         f"${facts['cost_usd']:.2f} for the time it took at the same prices"
         + ("" if on_aws else " (what AWS would charge; the stand-in costs nothing)"),
         f"- left behind: {', '.join(facts['left_behind']) or 'nothing'}",
+        "- the tagging API still lists (deleted resources too, for a while): "
+        + (", ".join(facts["tagged_after_cleanup"]) or "nothing"),
     ]
     if not on_aws:
         lines.append(
