@@ -53,15 +53,9 @@ def estimate(sites, hours, prices=None):
     return round(total, 2), lines
 
 
-DEFAULTS = {
-    "nat_gateways": "none",
-    "cpu": "256",
-    "memory": "512",
-    "cpu_architecture": "x86_64",
-    "capacity": "on_demand",
-    "dns": "external",
-    "hosted_zone_id": "",
-}
+# The answers the estimate needs that the sites leave at cookiecutter.json's defaults.
+DEFAULTS = dict(nat_gateways="none", cpu="256", memory="512", cpu_architecture="x86_64")
+DEFAULTS |= dict(capacity="on_demand", dns="external", hosted_zone_id="")
 
 
 def leftovers(aws, prefix=PREFIX):
