@@ -103,6 +103,12 @@ def deployments(run, site):
     return listed, newest
 
 
+def serving_listener(run, site):
+    """The listener the site's rule is on: HTTPS's when there is one (HTTP's then redirects)."""
+    outputs = run.outputs(site)
+    return outputs.get("HttpsListenerArn") or outputs["HttpListenerArn"]
+
+
 def group_name(arn):
     return arn.split("/")[-2]
 
@@ -237,7 +243,7 @@ def blue_green(run):
         f"{len(before)} -> {len(listed)} deployments",
     )
     (listener,) = run.aws.client("elbv2").describe_listeners(
-        ListenerArns=[outputs["HttpListenerArn"]]
+        ListenerArns=[serving_listener(run, site)]
     )["Listeners"]
     default = listener["DefaultActions"][0]["Type"]
     said = f"the listener's default action {default}, the deployment {newest['status']}"
@@ -303,9 +309,7 @@ def joining(run):
     joined = any(f"{site.slug}-resources" in names for names in importers.values())
     run.check("cfn.list-imports", joined, importers)
     run.check("cfn.exports.in-use-immutable", joined, f"in use: {sorted(importers)}")
-    rules = run.aws.client("elbv2").describe_rules(
-        ListenerArn=run.outputs(host)["HttpListenerArn"]
-    )["Rules"]
+    rules = run.aws.client("elbv2").describe_rules(ListenerArn=serving_listener(run, host))["Rules"]
     run.observe("the host listener's rules", [(r["Priority"], r["Conditions"]) for r in rules])
 
 
@@ -381,7 +385,7 @@ def destroy(run):
     logs) is still there, which the cleanup deletes."""
     elbv2 = run.aws.client("elbv2")
     for site in sorted(run.sites.values(), key=lambda site: site.name, reverse=True):
-        rule = run.outputs(site)["ProductionListenerRuleArn"]
+        rule = run.outputs(site).get("ProductionListenerRuleArn")
         status = run.tool(site, "destroy", "--yes")
         if site.name == "a":  # the last, its VPC's deletion included
             run.check("cfn.delete.route-tables-before-vpc", status == 0, f"destroy exited {status}")
@@ -395,7 +399,7 @@ def destroy(run):
         run.check("cfn.tags.stack-resource-tags", secrets, kept)
         wanted = 1 if site.answers.get("host_site") else 2  # a secret, and the access logs
         run.check("cfn.deletion-policy.retain-except-on-create", len(kept) == wanted, kept)
-        if site.answers.get("host_site"):
+        if site.answers.get("host_site") and rule:
             try:
                 gone = not elbv2.describe_rules(RuleArns=[rule])["Rules"]
             except elbv2.exceptions.RuleNotFoundException:
