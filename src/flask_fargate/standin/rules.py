@@ -135,6 +135,7 @@ class ResourceFailed(Exception):
 moto_create_change_set = CloudFormationBackend.create_change_set
 
 
+# behaviour: cfn.parameters.constraints-enforced
 def create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs):
     """Refuse parameter values outside the template's constraints, with AWS's messages."""
     declared = Stack.parse_template(template).get("Parameters", {})
@@ -160,6 +161,7 @@ def execute_change_set(self, change_set_name, stack_name=None):
     change_set.execution_status = "EXECUTE_COMPLETE"
 
 
+# behaviour: cfn.changeset.create-has-outputs
 def create_stack_resources(backend, stack, change_set):
     """What moto's create_stack does, with a failed resource rolling the creation back."""
     stack.template = change_set.template
@@ -200,6 +202,7 @@ def create_stack_resources(backend, stack, change_set):
 WAITING = {}
 
 
+# behaviour: acm.cfn.external-dns-waits
 def finish_waiting_creations(backend):
     """CloudFormation carries on with a creation once the resources it waits for are ready."""
     for stack_id, resources in list(WAITING.items()):
@@ -231,6 +234,7 @@ def describe_stacks(self, name_or_stack_id):
     return moto_describe_stacks(self, name_or_stack_id)
 
 
+# behaviour: cfn.stack.no-outputs-while-creating
 def outputs(self):
     """A stack being created has no outputs yet."""
     return None if self.status == "CREATE_IN_PROGRESS" else moto_outputs(self)
@@ -261,6 +265,7 @@ def update_stack_resources(backend, stack, change_set):
     publish_exports(backend, stack, set(exported))
 
 
+# behaviour: cfn.parameters.list-as-text
 def parameter_list(self):
     """The stack's parameters as DescribeStacks gives them: every value as text."""
     return [
@@ -280,6 +285,7 @@ def parameter_list(self):
 REPLACED = []
 
 
+# behaviour: cfn.update.replacement-cleanup
 def replace_resource(
     cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
 ):
@@ -291,6 +297,7 @@ def replace_resource(
     return new
 
 
+# behaviour: cfn.update.replacement-cleanup
 def clean_up(stack):
     """The update's cleanup phase: the replaced resources, newest first."""
     while REPLACED:
@@ -331,6 +338,7 @@ def record_event(stack, logical_id, resource_type, status, reason, physical_id="
 # ---------------------------------------------------------------- exports in use
 
 
+# behaviour: cfn.importvalue-inside-if
 def imports_of(backend, name):
     """Names of the stacks, other than its own, whose templates import the export `name`."""
 
@@ -354,6 +362,7 @@ def imports_of(backend, name):
     )
 
 
+# behaviour: cfn.exports.in-use-immutable
 def refuse_changed_exports_in_use(backend, stack, exported_before):
     now = {export.name: export.value for export in stack.exports}
     for name, value in exported_before.items():
@@ -367,6 +376,7 @@ def refuse_changed_exports_in_use(backend, stack, exported_before):
         raise ResourceFailed(stack.name, "AWS::CloudFormation::Stack", reason)
 
 
+# behaviour: cfn.exports.in-use-immutable, cfn.deletion-policy.retain-except-on-create
 def delete_stack(self, name_or_stack_id):
     """moto's delete_stack, refusing as AWS does and reporting a failed resource as AWS does."""
     stack = next(
@@ -426,6 +436,7 @@ def parse_and_create_resource(logical_id, resource_json, resources_map, account_
         raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
 
 
+# behaviour: cfn.changeset.false-condition-absent
 def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
     """moto's resource update, for resources that exist: those whose Condition holds."""
     condition = resource_json.get("Condition")
@@ -448,6 +459,7 @@ def delete_resource(self, parsed_resource, resource_json):
         ) from None
 
 
+# behaviour: ecs.service-linked-role-required
 def require_ecs_service_linked_role(account_id):
     roles = {role.name for role in iam_backends[account_id]["global"].get_roles()}
     if SERVICE_LINKED_ROLES["ecs.amazonaws.com"] not in roles:
@@ -461,6 +473,7 @@ def require_ecs_service_linked_role(account_id):
 moto_create_service_linked_role = IAMBackend.create_service_linked_role
 
 
+# behaviour: iam.service-linked-role-once
 def create_service_linked_role(self, service_name, description, suffix):
     name = SERVICE_LINKED_ROLES.get(service_name)
     if name is None:
@@ -483,12 +496,14 @@ def zone_of(account_id, region_name, zone_id):
     return route53_of(account_id, region_name).get_hosted_zone(zone_id)
 
 
+# behaviour: route53.delete-any-exact-record
 def create_record(account_id, region_name, zone_id, record):
     """Create a record through Route 53's API (CloudFormation's way), in its API form."""
     change = {"Action": "CREATE", "ResourceRecordSet": record}
     route53_of(account_id, region_name).change_resource_record_sets(zone_id, [change])
 
 
+# behaviour: route53.create-existing-record-refused
 def create_record_set_group(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
     """Add the group's records as Route 53's CREATE action does: never over an existing record."""
     properties = cloudformation_json["Properties"]
@@ -516,6 +531,7 @@ def create_record_set_group(cls, resource_name, cloudformation_json, account_id,
     return RecordSetGroup(region_name, zone.resource_id, properties["RecordSets"])
 
 
+# behaviour: route53.delete-any-exact-record
 def delete_record_set_group(self, account_id, region_name):
     if self.hosted_zone_id not in route53_of(account_id, region_name).zones:
         return  # the zone went first, and its records with it
@@ -524,6 +540,7 @@ def delete_record_set_group(self, account_id, region_name):
         zone.delete_rrset(record)
 
 
+# behaviour: route53.non-empty-zone-kept
 def delete_zone(self, account_id, region_name):
     """Route 53's DeleteHostedZone, which refuses while records other than NS and SOA remain."""
     backend = route53_of(account_id, region_name)
@@ -590,6 +607,7 @@ class Certificate(Taught, CloudFormationModel):
     TYPE = "AWS::CertificateManager::Certificate"
     MAX_COMMON_NAME = 64  # octets: RequestCertificate, "DomainName"
 
+    # behaviour: acm.domain-name-64-octets, acm.cfn.validation-record-in-zone
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -694,6 +712,7 @@ def validation_records(bundle):
 moto_check_certificate = CertBundle.check
 
 
+# behaviour: acm.cfn.external-dns-waits
 def check_certificate(self):
     """ACM issues a certificate validated at another provider once its records answer there;
     moto would issue it after a minute whatever DNS says."""
@@ -709,6 +728,7 @@ class OidcProvider(Taught, CloudFormationModel):
 
     TYPE = "AWS::IAM::OIDCProvider"
 
+    # behaviour: iam.oidc-provider-one-per-url
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -777,6 +797,7 @@ def trusts(policy, provider_arn, claims, issuer):
     return False
 
 
+# behaviour: sts.web-identity-trust
 def assume_role_with_web_identity(self):
     arn = self._get_param("RoleArn")
     claims = token_claims(self._get_param("WebIdentityToken"))
@@ -829,6 +850,7 @@ MISSING_ATTRIBUTES = {
 }
 
 
+# behaviour: cfn.fn-cidr
 def cidr(block, count, host_bits):
     """Fn::Cidr: the first `count` subnets of `block` that have `host_bits` host bits."""
     network = ipaddress.ip_network(block)
@@ -836,6 +858,7 @@ def cidr(block, count, host_bits):
     return [str(subnet) for _, subnet in zip(range(int(count)), subnets, strict=False)]
 
 
+# behaviour: cfn.getatt.full-names, cfn.novalue-in-list
 def clean_json(resource_json, resources_map):
     """moto's template function evaluation, plus Fn::Cidr, the missing Fn::GetAtt attributes
     and AWS::NoValue in lists."""
@@ -856,6 +879,7 @@ def clean_json(resource_json, resources_map):
 moto_parse_condition = parsing.parse_condition
 
 
+# behaviour: cfn.condition-short-form
 def parse_condition(condition, resources_map, condition_map):
     """moto's condition functions, reading `!Condition Name` as `{"Condition": Name}`."""
 
@@ -872,6 +896,7 @@ def parse_condition(condition, resources_map, condition_map):
     return moto_parse_condition(long_form(condition), resources_map, condition_map)
 
 
+# behaviour: cfn.exports.only-existing-outputs
 def exports(self):
     """The exports of the outputs that exist, that is whose Condition holds."""
     return [
@@ -886,6 +911,7 @@ def exports(self):
 moto_delete_vpc = VPC.__dict__["delete_from_cloudformation_json"].__func__
 
 
+# behaviour: cfn.delete.route-tables-before-vpc
 def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name):
     """Delete the VPC's own route tables first, as AWS does, then let moto delete the VPC."""
     backend = ec2_backends[account_id][region_name]
@@ -902,6 +928,7 @@ def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
 moto_build_resource_diff = parsing.ResourceMap.build_resource_diff
 
 
+# behaviour: cfn.update.parameter-through-condition
 def build_resource_diff(self, other_template, parameters=None):
     """moto's, which updates a resource for a changed parameter only when the resource names it
     with Ref: an ECS service or task definition whose properties read it through a condition
@@ -961,6 +988,7 @@ def camel(items):
     return remap_nested_keys(items, pascal_to_camelcase)
 
 
+# behaviour: ecs.cluster.capacity-providers
 def with_capacity_providers(cluster, cloudformation_json):
     properties = cloudformation_json.get("Properties", {})
     cluster.capacity_providers = properties.get("CapacityProviders", [])
@@ -983,6 +1011,7 @@ def update_cluster(
     return with_capacity_providers(cluster, cloudformation_json)
 
 
+# behaviour: ecs.taskdefinition.runtime-platform
 def with_runtime_platform(task_definition, cloudformation_json):
     """moto registers a task definition from a stack with its containers, volumes and memory
     only; each update registers a new revision, as CloudFormation does."""
@@ -1009,6 +1038,7 @@ def update_task_definition(
     return with_runtime_platform(updated, cloudformation_json)
 
 
+# behaviour: ecs.service.launch-type-xor-strategy, ecs.service.strategy-providers-on-cluster
 def refuse_capacity_aws_refuses(cloudformation_json, account_id, region_name):
     """CreateService and UpdateService take a launch type or a capacity provider strategy, not
     both, and a strategy names only providers associated with the service's cluster
@@ -1060,6 +1090,7 @@ def update_service(
     return with_capacity(updated, cloudformation_json)
 
 
+# behaviour: elbv2.loadbalancer.ip-address-type
 def create_load_balancer(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
     """moto creates a load balancer from a stack as ipv4, whatever its IpAddressType says."""
     balancer = moto_create_load_balancer(

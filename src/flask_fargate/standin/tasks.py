@@ -76,6 +76,8 @@ class Secret(Taught, rules.CloudFormationModel):
 
     TYPE = "AWS::SecretsManager::Secret"
 
+    # behaviour: cfn.tags.stack-resource-tags, secretsmanager.cfn.generated-secret
+    # behaviour: secretsmanager.cfn-tags-not-counted
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -148,6 +150,7 @@ def references(node):
                 yield from references(value)
 
 
+# behaviour: cfn.update.sub-and-replacement-order
 def build_resource_diff(self, other_template, parameters=None):
     """rules.py's diff of an update, with the ECS resources CloudFormation updates too (see
     above), each after the resources it refers to."""
@@ -179,6 +182,7 @@ def build_resource_diff(self, other_template, parameters=None):
     return diff
 
 
+# behaviour: ecs.taskdefinition.all-fields
 def with_registration(task_definition, cloudformation_json):
     properties = camel(cloudformation_json["Properties"])
     task_definition.container_definitions = properties["containerDefinitions"]
@@ -204,6 +208,7 @@ def update_task_definition(
     return with_registration(updated, cloudformation_json)
 
 
+# behaviour: ecs.service.network-configuration
 def with_network(service, cloudformation_json):
     properties = camel(cloudformation_json["Properties"])
     service.network_configuration = properties.get("networkConfiguration") or {}
@@ -228,6 +233,7 @@ def update_service(
 moto_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
 
 
+# behaviour: ecs.fargate.container-memory-optional
 def task_resource_requirements(task_definition):
     """moto's placement arithmetic, with a container's memory optional, as on Fargate."""
     for container in task_definition.container_definitions:
@@ -238,6 +244,7 @@ def task_resource_requirements(task_definition):
 # ---------------------------------------------------------------- tasks that run
 
 
+# behaviour: ec2.eni.private-dns-name
 def private_dns_name(interface):
     """Every network interface has a private DNS name made from its address (EC2 User Guide,
     "EC2 instance hostname types"), which ECS names among a task's attachment details; moto
@@ -273,6 +280,7 @@ def last_status(self):
     return run.status if run else moto_last_status.fget(self)
 
 
+# behaviour: ecs.task.secrets-value-from
 def secret_reference(value_from):
     """(ARN, JSON key, version stage, version id) of a secret's `valueFrom`, None for a part not
     given: the ARN has seven colon-separated fields, the optional parts follow it."""
@@ -294,6 +302,7 @@ class OneOff(threading.Thread):
         task.one_off = self
         task.containers[0].exitCode = None  # moto's Container says 0 before anything ran
 
+    # behaviour: ecs.task.essential-container-exit
     def run(self):
         here = site.current()
         self.status = "PENDING"
@@ -316,6 +325,7 @@ class OneOff(threading.Thread):
             stream.put_log_events([{"timestamp": int(time.time() * 1000), "message": line}])
         self.stop("EssentialContainerExited", "Essential container in task exited", ran.wait())
 
+    # behaviour: ecs.task.secrets-value-from, ecs.task.cannot-pull-image
     def environment(self):
         """The container's variables as ECS sets them at the start: raises RuntimeError with
         ECS's reason when the image or a secret cannot be had."""
@@ -342,6 +352,7 @@ class OneOff(threading.Thread):
                 ) from None
         return {**os.environ, **variables}
 
+    # behaviour: ecs.task.awslogs-stream-name
     def log_stream(self):
         options = self.container["logConfiguration"]["options"]
         task_id = self.task.task_arn.rpartition("/")[2]
@@ -350,6 +361,7 @@ class OneOff(threading.Thread):
         group.create_log_stream(name)
         return group.streams[name]
 
+    # behaviour: ecs.task.essential-container-exit
     def stop(self, code, reason, exit_code):
         container = self.task.containers[0]
         container.exitCode = exit_code  # moto's spelling of the attribute
