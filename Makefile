@@ -10,7 +10,7 @@ BUILD := build
 COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	--custom-compile-command "make lock" $(ARGS)
 
-.PHONY: bake test bench lock clean
+.PHONY: bake test bench lock clean acceptance
 
 # The deploy tool editable from src/, without dependencies: they are in requirements.txt, locked.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -39,6 +39,11 @@ test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's and the tool's 
 bench: $(VENV)/.installed ## the benchmarks under benchmarks/ (serve.py uses wrk when installed)
 	$(BIN)/python benchmarks/bake.py
 	$(BIN)/python benchmarks/serve.py
+
+# Sites baked, deployed, checked and destroyed on the AWS account FLASK_FARGATE_ACCEPTANCE_ACCOUNT
+# names (acceptance/README.md); STANDIN=1 runs it against the stand-in instead, offline.
+acceptance: $(VENV)/.installed ## bake, deploy, check and destroy sites on AWS (STANDIN=1: the stand-in; ARGS="--scenarios ...")
+	$(BIN)/python -m acceptance $(if $(STANDIN),--standin) $(ARGS)
 
 # The site's locks first: requirements.in includes the site's requirements-dev.txt.
 lock: $(VENV)/.installed ## re-pin the site's requirements*.txt, then requirements.txt (ARGS="--upgrade-package boto3")

@@ -92,6 +92,7 @@ class Alarm(rules.Taught, CloudFormationModel):
 
     TYPE = "AWS::CloudWatch::Alarm"
 
+    # behaviour: cloudwatch.alarm.generated-name
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -225,6 +226,7 @@ def end_deployments(deployment):
 ROLLING_STAGES = [("SCALE_UP", None), ("CLEAN_UP", None)]
 
 
+# behaviour: ecs.bluegreen.traffic-steps
 def shift_stages(configuration):
     """The deployment's stages, each with the new revision's share of the traffic."""
     strategy = configuration.get("strategy", "ROLLING")
@@ -247,6 +249,7 @@ def shift_stages(configuration):
     ]
 
 
+# behaviour: ecs.bluegreen.fixed-404-default
 def production_groups(service):
     """The production rule's forward targets ({TargetGroupArn, Weight}, moto's own dicts, so
     a change here is the rule's), or [] for a service without AdvancedConfiguration."""
@@ -260,6 +263,7 @@ def production_groups(service):
     return rule.actions[0].data["ForwardConfig"]["TargetGroups"]
 
 
+# behaviour: ecs.bluegreen.first-deployment-group, ecs.bluegreen.new-tasks-in-idle-group
 def new_tasks_group(service, source):
     """The target group the new revision's tasks go to: the one not serving, or with no
     revision before, the one serving."""
@@ -272,6 +276,7 @@ def new_tasks_group(service, source):
     return next(g["TargetGroupArn"] for g in groups if g["TargetGroupArn"] != serving)
 
 
+# behaviour: cfn.ecs.update-after-traffic-shift, ecs.bluegreen.new-tasks-in-idle-group
 def set_weights(deployment):
     """ECS's traffic shift: the new revision's group takes its share, the other the rest."""
     share = weight(deployment, "target")
@@ -286,6 +291,7 @@ def set_weights(deployment):
 moto_with_capacity = rules.with_capacity
 
 
+# behaviour: ecs.service.describe-configuration
 def with_deployment(service, cloudformation_json):
     """rules.py's (every create and update of a stack's service passes there), then the service
     keeps its deployment configuration and load balancers and starts a deployment."""
@@ -337,6 +343,7 @@ def triggered_alarms(deployment):
     ]
 
 
+# behaviour: ecs.deployment.alarm-rollback
 def roll_back_on_alarm(deployment):
     """ECS's alarm check: an alarm in ALARM while the deployment runs rolls it back to the source
     revision."""
@@ -472,6 +479,7 @@ def deployments_of(response, service=None):
     ]
 
 
+# behaviour: ecs.service-deployments.listed
 def list_service_deployments(self):
     briefs = [
         {
@@ -485,6 +493,7 @@ def list_service_deployments(self):
     return ActionResult({"serviceDeployments": briefs})
 
 
+# behaviour: ecs.service-deployments.listed
 def describe_service_deployments(self):
     wanted = set(self._get_param("serviceDeploymentArns", []))
     found = [d for d in deployments_of(self) if d["arn"] in wanted]

@@ -159,6 +159,7 @@ class ResourceFailed(Exception):
 moto_create_change_set = CloudFormationBackend.create_change_set
 
 
+# behaviour: cfn.parameters.constraints-enforced
 def create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs):
     """Refuse parameter values outside the template's constraints, with AWS's messages; a change
     set whose template and parameter values are the stack's has no changes (AWS: "The submitted
@@ -317,6 +318,7 @@ def exists(resources, name):
     return spec is not None and (not condition or bool(resources.lazy_condition_map[condition]))
 
 
+# behaviour: cfn.update.sub-and-replacement-order
 def planned_changes(before, after):
     """What CloudFormation changes going from the ResourceMap `before` (None: a creation) to
     `after`, as DescribeChangeSet's ResourceChanges: {logical id: {Action, ResourceType,
@@ -461,6 +463,7 @@ def change_set_diff(self):
     return changes
 
 
+# behaviour: cfn.update.parameter-through-condition, cfn.update.sub-and-replacement-order
 def build_resource_diff(self, other_template, parameters=None):
     """What an update does: planned_changes, the change set's, each modified resource after
     those it reads. (moto's updates every resource whose definition differs or that names a
@@ -484,6 +487,7 @@ def execute_change_set(self, change_set_name, stack_name=None):
     change_set.execution_status = "EXECUTE_COMPLETE"
 
 
+# behaviour: cfn.changeset.create-has-outputs
 def create_stack_resources(backend, stack, change_set):
     """What moto's create_stack does, with a failed resource rolling the creation back."""
     stack.template = change_set.template
@@ -524,6 +528,7 @@ def create_stack_resources(backend, stack, change_set):
 WAITING = {}
 
 
+# behaviour: acm.cfn.external-dns-waits
 def finish_waiting_creations(backend):
     """CloudFormation carries on with a creation once the resources it waits for are ready."""
     for stack_id, resources in list(WAITING.items()):
@@ -555,6 +560,7 @@ def describe_stacks(self, name_or_stack_id):
     return moto_describe_stacks(self, name_or_stack_id)
 
 
+# behaviour: cfn.stack.no-outputs-while-creating
 def outputs(self):
     """A stack being created has no outputs yet."""
     return None if self.status == "CREATE_IN_PROGRESS" else moto_outputs(self)
@@ -604,6 +610,7 @@ def forget_resources_removed(resources):
             del resources._parsed_resources[name]
 
 
+# behaviour: cfn.parameters.list-as-text
 def parameter_list(self):
     """The stack's parameters as DescribeStacks gives them: every value as text."""
     return [
@@ -623,6 +630,7 @@ def parameter_list(self):
 REPLACED = []
 
 
+# behaviour: cfn.update.replacement-cleanup
 def replace_resource(
     cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
 ):
@@ -634,6 +642,7 @@ def replace_resource(
     return new
 
 
+# behaviour: cfn.update.replacement-cleanup
 def clean_up(stack):
     """The update's cleanup phase: the replaced resources, newest first."""
     while REPLACED:
@@ -674,6 +683,7 @@ def record_event(stack, logical_id, resource_type, status, reason, physical_id="
 # ---------------------------------------------------------------- exports in use
 
 
+# behaviour: cfn.importvalue-inside-if
 def imports_of(backend, name):
     """Names of the stacks, other than its own, whose templates import the export `name`."""
 
@@ -697,6 +707,7 @@ def imports_of(backend, name):
     )
 
 
+# behaviour: cfn.exports.in-use-immutable
 def refuse_changed_exports_in_use(backend, stack, exported_before):
     now = {export.name: export.value for export in stack.exports}
     for name, value in exported_before.items():
@@ -710,6 +721,7 @@ def refuse_changed_exports_in_use(backend, stack, exported_before):
         raise ResourceFailed(stack.name, "AWS::CloudFormation::Stack", reason)
 
 
+# behaviour: cfn.exports.in-use-immutable, cfn.deletion-policy.retain-except-on-create
 def delete_stack(self, name_or_stack_id):
     """moto's delete_stack, refusing as AWS does and reporting a failed resource as AWS does."""
     stack = next(
@@ -806,6 +818,7 @@ def refuse_descriptions_ec2_refuses(resource_json):
             )
 
 
+# behaviour: cfn.changeset.false-condition-absent
 def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
     """moto's resource update, for resources that exist: those whose Condition holds. A type
     moto cannot update (a log group, a bucket) keeps its resource, as an update in place does
@@ -833,6 +846,7 @@ def delete_resource(self, parsed_resource, resource_json):
         ) from None
 
 
+# behaviour: ecs.service-linked-role-required
 def require_ecs_service_linked_role(account_id):
     roles = {role.name for role in iam_backends[account_id]["global"].get_roles()}
     if SERVICE_LINKED_ROLES["ecs.amazonaws.com"] not in roles:
@@ -846,6 +860,7 @@ def require_ecs_service_linked_role(account_id):
 moto_create_service_linked_role = IAMBackend.create_service_linked_role
 
 
+# behaviour: iam.service-linked-role-once
 def create_service_linked_role(self, service_name, description, suffix):
     name = SERVICE_LINKED_ROLES.get(service_name)
     if name is None:
@@ -868,12 +883,14 @@ def zone_of(account_id, region_name, zone_id):
     return route53_of(account_id, region_name).get_hosted_zone(zone_id)
 
 
+# behaviour: route53.delete-any-exact-record
 def create_record(account_id, region_name, zone_id, record):
     """Create a record through Route 53's API (CloudFormation's way), in its API form."""
     change = {"Action": "CREATE", "ResourceRecordSet": record}
     route53_of(account_id, region_name).change_resource_record_sets(zone_id, [change])
 
 
+# behaviour: route53.create-existing-record-refused
 def create_record_set_group(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
     """Add the group's records as Route 53's CREATE action does: never over an existing record."""
     properties = cloudformation_json["Properties"]
@@ -901,6 +918,7 @@ def create_record_set_group(cls, resource_name, cloudformation_json, account_id,
     return RecordSetGroup(region_name, zone.resource_id, properties["RecordSets"])
 
 
+# behaviour: route53.delete-any-exact-record
 def delete_record_set_group(self, account_id, region_name):
     if self.hosted_zone_id not in route53_of(account_id, region_name).zones:
         return  # the zone went first, and its records with it
@@ -909,6 +927,7 @@ def delete_record_set_group(self, account_id, region_name):
         zone.delete_rrset(record)
 
 
+# behaviour: route53.non-empty-zone-kept
 def delete_zone(self, account_id, region_name):
     """Route 53's DeleteHostedZone, which refuses while records other than NS and SOA remain."""
     backend = route53_of(account_id, region_name)
@@ -986,6 +1005,7 @@ class Certificate(Taught, CloudFormationModel):
     TYPE = "AWS::CertificateManager::Certificate"
     MAX_COMMON_NAME = 64  # octets: RequestCertificate, "DomainName"
 
+    # behaviour: acm.domain-name-64-octets, acm.cfn.validation-record-in-zone
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -1090,6 +1110,7 @@ def validation_records(bundle):
 moto_check_certificate = CertBundle.check
 
 
+# behaviour: acm.cfn.external-dns-waits
 def check_certificate(self):
     """ACM issues a certificate validated at another provider once its records answer there;
     moto would issue it after a minute whatever DNS says."""
@@ -1105,6 +1126,7 @@ class OidcProvider(Taught, CloudFormationModel):
 
     TYPE = "AWS::IAM::OIDCProvider"
 
+    # behaviour: iam.oidc-provider-one-per-url
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -1173,6 +1195,7 @@ def trusts(policy, provider_arn, claims, issuer):
     return False
 
 
+# behaviour: sts.web-identity-trust
 def assume_role_with_web_identity(self):
     arn = self._get_param("RoleArn")
     claims = token_claims(self._get_param("WebIdentityToken"))
@@ -1225,6 +1248,7 @@ MISSING_ATTRIBUTES = {
 }
 
 
+# behaviour: cfn.fn-cidr
 def cidr(block, count, host_bits):
     """Fn::Cidr: the first `count` subnets of `block` that have `host_bits` host bits."""
     network = ipaddress.ip_network(block)
@@ -1232,6 +1256,7 @@ def cidr(block, count, host_bits):
     return [str(subnet) for _, subnet in zip(range(int(count)), subnets, strict=False)]
 
 
+# behaviour: cfn.getatt.full-names, cfn.novalue-in-list
 def clean_json(resource_json, resources_map):
     """moto's template function evaluation, plus Fn::Cidr, the missing Fn::GetAtt attributes
     and AWS::NoValue in lists."""
@@ -1252,6 +1277,7 @@ def clean_json(resource_json, resources_map):
 moto_parse_condition = parsing.parse_condition
 
 
+# behaviour: cfn.condition-short-form
 def parse_condition(condition, resources_map, condition_map):
     """moto's condition functions, reading `!Condition Name` as `{"Condition": Name}`."""
 
@@ -1268,6 +1294,7 @@ def parse_condition(condition, resources_map, condition_map):
     return moto_parse_condition(long_form(condition), resources_map, condition_map)
 
 
+# behaviour: cfn.exports.only-existing-outputs
 def exports(self):
     """The exports of the outputs that exist, that is whose Condition holds."""
     return [
@@ -1312,6 +1339,7 @@ def delete_task_definition(self, account_id, region_name):
 moto_delete_vpc = VPC.__dict__["delete_from_cloudformation_json"].__func__
 
 
+# behaviour: cfn.delete.route-tables-before-vpc
 def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name):
     """Delete the VPC's own route tables first, as AWS does, then let moto delete the VPC."""
     backend = ec2_backends[account_id][region_name]
@@ -1366,6 +1394,7 @@ def camel(items):
     return remap_nested_keys(items, pascal_to_camelcase)
 
 
+# behaviour: ecs.cluster.capacity-providers
 def with_capacity_providers(cluster, cloudformation_json):
     properties = cloudformation_json.get("Properties", {})
     cluster.capacity_providers = properties.get("CapacityProviders", [])
@@ -1388,6 +1417,7 @@ def update_cluster(
     return with_capacity_providers(cluster, cloudformation_json)
 
 
+# behaviour: ecs.taskdefinition.runtime-platform
 def with_runtime_platform(task_definition, cloudformation_json):
     """moto registers a task definition from a stack with its containers, volumes and memory
     only; each update registers a new revision, as CloudFormation does."""
@@ -1414,6 +1444,7 @@ def update_task_definition(
     return with_runtime_platform(updated, cloudformation_json)
 
 
+# behaviour: ecs.service.launch-type-xor-strategy, ecs.service.strategy-providers-on-cluster
 def refuse_capacity_aws_refuses(cloudformation_json, account_id, region_name):
     """CreateService and UpdateService take a launch type or a capacity provider strategy, not
     both, and a strategy names only providers associated with the service's cluster
@@ -1465,6 +1496,7 @@ def update_service(
     return with_capacity(updated, cloudformation_json)
 
 
+# behaviour: elbv2.loadbalancer.ip-address-type
 def create_load_balancer(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
     """moto creates a load balancer from a stack as ipv4, whatever its IpAddressType says."""
     balancer = moto_create_load_balancer(

@@ -31,6 +31,7 @@ MAX_CERTIFICATES = 25
 MAX_RULES = 100
 
 
+# behaviour: cfn.list-imports
 def list_imports(self):
     """CloudFormationResponse.list_imports, one page (moto's stacks are few)."""
     name = self._get_param("ExportName")
@@ -40,6 +41,7 @@ def list_imports(self):
     return ActionResult({"Imports": importers})
 
 
+# behaviour: cfn.list-change-sets-per-stack
 def list_change_sets(self):
     """CloudFormationResponse.list_change_sets, of the stack named (by name or id) only."""
     name = self._get_param("StackName")
@@ -51,6 +53,7 @@ def list_change_sets(self):
     return ActionResult({"Summaries": change_sets})
 
 
+# behaviour: elbv2.cfn.listener-certificate
 class ListenerCertificate(Taught, CloudFormationModel):
     """AWS::ElasticLoadBalancingV2::ListenerCertificate: certificates added to a listener."""
 
@@ -74,6 +77,7 @@ class ListenerCertificate(Taught, CloudFormationModel):
         )
 
 
+# behaviour: elbv2.cfn.rule-leaves-with-stack
 def delete_listener_rule(self, account_id, region_name):
     elbv2_backends[account_id][region_name].delete_rule(self.arn)
 
@@ -82,6 +86,7 @@ moto_add_listener_certificates = ELBv2Backend.add_listener_certificates
 moto_create_rule = ELBv2Backend.create_rule
 
 
+# behaviour: elbv2.quotas.rules-and-certificates
 def add_listener_certificates(self, arn, certificates):
     """moto's, with the quota counted without the listener's default certificate (its first)."""
     (listener,) = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])
@@ -99,6 +104,7 @@ class TooManyRulesError(ELBClientError):
         )
 
 
+# behaviour: elbv2.quotas.rules-and-certificates
 def create_rule(self, listener_arn, conditions, priority, actions, tags=None):
     """moto's, refusing a rule beyond the load balancer's quota (default rules not counted)."""
     listeners = self.describe_listeners(load_balancer_arn=None, listener_arns=[listener_arn])

@@ -71,6 +71,8 @@ class Secret(Taught, rules.CloudFormationModel):
 
     TYPE = "AWS::SecretsManager::Secret"
 
+    # behaviour: cfn.tags.stack-resource-tags, secretsmanager.cfn.generated-secret
+    # behaviour: secretsmanager.cfn-tags-not-counted
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
@@ -120,6 +122,7 @@ def generated(options):
 # ---------------------------------------------------------------- task definitions and services
 
 
+# behaviour: ecs.taskdefinition.all-fields
 def with_registration(task_definition, cloudformation_json):
     properties = camel(cloudformation_json["Properties"])
     task_definition.container_definitions = properties["containerDefinitions"]
@@ -145,6 +148,7 @@ def update_task_definition(
     return with_registration(updated, cloudformation_json)
 
 
+# behaviour: ecs.service.network-configuration
 def with_network(service, cloudformation_json):
     properties = camel(cloudformation_json["Properties"])
     service.network_configuration = properties.get("networkConfiguration") or {}
@@ -169,6 +173,7 @@ def update_service(
 moto_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
 
 
+# behaviour: ecs.fargate.container-memory-optional
 def task_resource_requirements(task_definition):
     """moto's placement arithmetic, with a container's memory optional, as on Fargate."""
     for container in task_definition.container_definitions:
@@ -179,6 +184,7 @@ def task_resource_requirements(task_definition):
 # ---------------------------------------------------------------- tasks that run
 
 
+# behaviour: ec2.eni.private-dns-name
 def private_dns_name(interface):
     """Every network interface has a private DNS name made from its address (EC2 User Guide,
     "EC2 instance hostname types"), which ECS names among a task's attachment details; moto
@@ -214,6 +220,7 @@ def last_status(self):
     return run.status if run else moto_last_status.fget(self)
 
 
+# behaviour: ecs.task.secrets-value-from
 def secret_reference(value_from):
     """(ARN, JSON key, version stage, version id) of a secret's `valueFrom`, None for a part not
     given: the ARN has seven colon-separated fields, the optional parts follow it."""
@@ -260,6 +267,7 @@ class OneOff(threading.Thread):
         task.one_off = self
         task.containers[0].exitCode = None  # moto's Container says 0 before anything ran
 
+    # behaviour: ecs.task.essential-container-exit
     def run(self):
         here = site.current()
         self.status = "PENDING"
@@ -282,9 +290,11 @@ class OneOff(threading.Thread):
             stream.put_log_events([{"timestamp": int(time.time() * 1000), "message": line}])
         self.stop("EssentialContainerExited", "Essential container in task exited", ran.wait())
 
+    # behaviour: ecs.task.secrets-value-from, ecs.task.cannot-pull-image
     def environment(self):
         return {**os.environ, **container_environment(self.account_id, self.region, self.container)}
 
+    # behaviour: ecs.task.awslogs-stream-name
     def log_stream(self):
         options = self.container["logConfiguration"]["options"]
         task_id = self.task.task_arn.rpartition("/")[2]
@@ -293,6 +303,7 @@ class OneOff(threading.Thread):
         group.create_log_stream(name)
         return group.streams[name]
 
+    # behaviour: ecs.task.essential-container-exit
     def stop(self, code, reason, exit_code):
         container = self.task.containers[0]
         container.exitCode = exit_code  # moto's spelling of the attribute
