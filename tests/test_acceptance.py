@@ -160,6 +160,9 @@ def acceptance(*args, env=None, **kwargs):
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # Ctrl-C reaches it as a terminal's would, whatever this run inherited (a shell's `&`
+        # starts a command with SIGINT ignored, and Python then leaves it ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         **kwargs,
     )
 

@@ -1,14 +1,30 @@
 """Day two: regenerate a site from its recorded answers, and take template updates with cruft."""
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 import pytest
-from bakery import COOKIECUTTER, TEMPLATE, answers_for, bake_cli, copy_template, must, run
+from bakery import (
+    COOKIECUTTER,
+    GIT_IDENTITY,
+    TEMPLATE,
+    answers_for,
+    bake_cli,
+    copy_template,
+    must,
+    run,
+)
 
 CRUFT = Path(sys.executable).with_name("cruft")
+# A user who installed cruft has it on PATH: the hooks then print commands beginning `cruft`.
+CRUFT_ON_PATH = {
+    **os.environ,
+    **GIT_IDENTITY,
+    "PATH": os.pathsep.join([str(CRUFT.parent), os.environ.get("PATH", "")]),
+}
 ANSWERS = {
     "domain": "shop.example.org",
     "ssl": "no",
@@ -152,6 +168,7 @@ def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_pat
         "--extra-context",
         json.dumps({**ANSWERS, "memory": "3"}),
         cwd=sites,
+        env=CRUFT_ON_PATH,
     )
     assert refused.returncode != 0
     command = command_to_bake_again(refused.stderr)
@@ -174,7 +191,7 @@ def test_refused_cruft_answers_come_back_as_the_cruft_command_to_correct(tmp_pat
     sizes = template_repo / "src" / "flask_fargate" / "fargate.py"
     sizes.write_text(sizes.read_text().replace("256: [512, 1024, 2048]", "256: [1024, 2048]", 1))
     commit_all(template_repo, "template: cpu 256 takes 1024 MiB at least")
-    update = run(CRUFT, "update", "--skip-apply-ask", cwd=site)
+    update = run(CRUFT, "update", "--skip-apply-ask", cwd=site, env=CRUFT_ON_PATH)
 
     assert update.returncode != 0
     assert command_to_bake_again(update.stderr) == [

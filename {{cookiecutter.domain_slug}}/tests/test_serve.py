@@ -144,7 +144,25 @@ def start_make_serve(scratch, **popen):
     (scratch / ".installed").touch()
     python_bin = Path(sys.executable).parent
     command = ["make", "--no-print-directory", "serve", f"VENV={scratch}", f"BIN={python_bin}"]
-    return Stack(scratch, command, os.environ, cwd=PROJECT, process_group=0, **popen)
+    then = popen.pop("preexec_fn", None)
+
+    def as_a_terminal_starts_it():
+        # Signals at their defaults, whatever this run inherited: a shell's `&` ignores SIGINT,
+        # nohup SIGHUP, and make keeps a signal ignored that it found ignored.
+        for number in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        if then:
+            then()
+
+    return Stack(
+        scratch,
+        command,
+        os.environ,
+        cwd=PROJECT,
+        process_group=0,
+        preexec_fn=as_a_terminal_starts_it,
+        **popen,
+    )
 
 
 # Static files of the tests' own, by name: what the site's own are is yours to change.
