@@ -21,7 +21,10 @@ resources template, deployed under the host's stack name with a network and load
 its own, HTTPS on, and a domain under rehearsal.invalid. Sites that share a load balancer
 (HostSite) can also rehearse together, against one server: `make rehearse
 ARGS=--serve` in the host's folder starts it and prints its address; then `make rehearse
-ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Not a site
+ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Where the
+site's stacks exist on that server already, the rehearsal is a later deploy and says so, and
+`--tag NAME` records a manifest under NAME (for the tasks' CPU) and rolls it out: `up` cannot
+push to a server with no image registry. Not a site
 whose DNS is at another provider: the stand-in of that provider, which validates its
 certificate, lives in the process of the server it starts itself (rules.PUBLIC_DNS).
 """
@@ -297,11 +300,14 @@ def main(argv=None):
         else:
             print(f"Rehearsing the first deploy of {domain} against {options.endpoint_url}.")
         status = rehearse(options.endpoint_url)
-        print(
-            f"\nRehearsal {'passed' if status == 0 else 'failed'}; the server at "
-            f"{options.endpoint_url} keeps what it deployed, and `--tag NAME` with the same "
-            "--endpoint-url deploys a new image onto it."
-        )
+        kept = f"the server at {options.endpoint_url} keeps what it deployed"
+        if status == 0:
+            print(
+                f"\nRehearsal passed; {kept}, and `--tag NAME` with the same --endpoint-url "
+                "deploys a new image onto it."
+            )
+        else:
+            print(f"\nRehearsal failed; {kept}.")
         return status
     print(f"Rehearsing the first deploy of {domain} against a local moto server, not AWS.")
     with moto_server() as endpoint:
