@@ -18,6 +18,8 @@ from test_deploy import (
     fresh_account,
     parameter,
     tag_for,
+    use_edited_template,
+    with_default,
 )
 
 from flask_fargate import image
@@ -77,6 +79,35 @@ def test_a_rehearsal_where_the_sites_stacks_exist_says_it_updates_them_and_chang
     assert f"{SITE.resources_stack}: no changes, the stack already matches" in out
     assert f"{SITE.service_stack}: no changes, the stack already matches" in out
     assert f"Rehearsal passed; the server at {endpoint} keeps what it deployed" in out
+
+
+def test_a_later_rehearsal_keeps_the_stand_ins_of_a_named_certificate_and_zone(
+    aws, endpoint, monkeypatch, tmp_path, capsys
+):
+    """A site naming an existing certificate and hosted zone: the first rehearsal makes a
+    stand-in of each, which the stack then holds; a later one makes none again."""
+    named = {
+        "CertificateArn": f"arn:aws:acm:{SITE.region}:123456789012:certificate/{'0' * 36}",
+        "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+    }
+    use_edited_template(
+        monkeypatch,
+        tmp_path,
+        "resources",
+        lambda text: with_default("HostedZoneId", named["HostedZoneId"])(
+            with_default("CertificateArn", named["CertificateArn"])(text)
+        ),
+    )
+    monkeypatch.setattr(image, "Delivery", rehearse.StandInImage)
+    assert rehearse.rehearse(endpoint) == 0
+    capsys.readouterr()
+
+    assert rehearse.rehearse(endpoint) == 0
+
+    out = capsys.readouterr().out
+    assert f"{SITE.resources_stack}: no changes, the stack already matches" in out
+    assert len(aws("acm").list_certificates()["CertificateSummaryList"]) == 1
+    assert len(aws("route53").list_hosted_zones()["HostedZones"]) == 1
 
 
 @pytest.mark.answers
