@@ -89,6 +89,7 @@ def for_cpu(name, architecture):
     tag = name if built_for == architecture else name + image.SUFFIXES[architecture]
     from flask_fargate import stacks
 
+    # Docker's rule for a tag (docs.docker.com, "docker image tag"), as the template spells it.
     allowed = stacks.decode(stacks.service().body())["Parameters"]["ImageTag"]["AllowedPattern"]
     if not re.fullmatch(allowed, tag):
         raise Abort(
