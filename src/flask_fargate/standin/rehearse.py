@@ -21,7 +21,10 @@ resources template, deployed under the host's stack name with a network and load
 its own, HTTPS on, and a domain under rehearsal.invalid. Sites that share a load balancer
 (HostSite) can also rehearse together, against one server: `make rehearse
 ARGS=--serve` in the host's folder starts it and prints its address; then `make rehearse
-ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Not a site
+ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Where the
+site's stacks exist on that server already, the rehearsal is a later deploy and says so, and
+`--tag NAME` records a manifest under NAME (for the tasks' CPU) and rolls it out: `up` cannot
+push to a server with no image registry. Not a site
 whose DNS is at another provider: the stand-in of that provider, which validates its
 certificate, lives in the process of the server it starts itself (rules.PUBLIC_DNS).
 """
@@ -29,6 +32,7 @@ certificate, lives in the process of the server it starts itself (rules.PUBLIC_D
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -36,6 +40,7 @@ from pathlib import Path
 
 from flask_fargate import account, cli, commands, deployments, external_dns, github, image, site
 from flask_fargate.aws import Aws
+from flask_fargate.errors import USAGE, Abort
 
 TAG = "rehearsal"
 # Credentials for the local server only: a rehearsal never reads the user's own.
@@ -50,13 +55,18 @@ UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOIN
 
 
 class StandInImage(image.Delivery):
-    """The image step of `up`, with a recorded manifest instead of a build and a push."""
+    """The image step of `up`, with a recorded manifest instead of a build and a push.
+
+    `name` is the rehearsal's --tag: the image a rehearsal deploys in place of the working
+    tree's."""
+
+    name = TAG
 
     @classmethod
     def check(cls, aws, resources, architecture, tag=None):
         # Named for the tasks' CPU, as `up` names every image it builds: `up --tag` and
         # `rollback` refuse an image whose tag says another CPU.
-        tag = tag or TAG + image.SUFFIXES[architecture]
+        tag = tag or for_cpu(cls.name, architecture)
         return cls(tag, given=False, platform=image.PLATFORMS[architecture], client="stand-in")
 
     def deliver(self, aws, resources):
@@ -65,6 +75,29 @@ class StandInImage(image.Delivery):
             record_image(aws.client("ecr"), repository, self.tag)
         print(f"Image {self.tag}: a manifest recorded in {repository} (no Docker in a rehearsal)")
         return self.tag
+
+
+def for_cpu(name, architecture):
+    """The tag of an image called `name` built for that CPU, as image.image_tag names one."""
+    built_for = image.architecture_of(name)
+    if built_for != architecture and image.SUFFIXES[built_for]:  # a name saying another CPU
+        raise Abort(
+            f"--tag {name}: a tag ending in {image.SUFFIXES[built_for]} names an image for "
+            f"{built_for}, and the tasks run on {architecture}: pass a name without it",
+            USAGE,
+        )
+    tag = name if built_for == architecture else name + image.SUFFIXES[architecture]
+    from flask_fargate import stacks
+
+    # Docker's rule for a tag (docs.docker.com, "docker image tag"), as the template spells it.
+    allowed = stacks.decode(stacks.service().body())["Parameters"]["ImageTag"]["AllowedPattern"]
+    if not re.fullmatch(allowed, tag):
+        raise Abort(
+            f"--tag {name}: the tag {tag} does not match {allowed}, the pattern the service "
+            "stack's ImageTag allows (at most 128 letters, digits, _ . -, the first not . or -)",
+            USAGE,
+        )
+    return tag
 
 
 def record_image(ecr, repository, tag):
@@ -164,6 +197,15 @@ def stand_in_host(aws, host):
     print(f"Stand-in host: {spec.name}, as the site {host} would have it")
 
 
+def deployed_before(endpoint):
+    """True when the site's stacks exist on the server: a rehearsal there updates them."""
+    from flask_fargate import stacks
+
+    aws = Aws(endpoint_url=endpoint)
+    specs = (stacks.resources(), stacks.service())
+    return not any(stacks.is_new(stacks.describe(aws, spec.name)) for spec in specs)
+
+
 def rehearse(endpoint, with_host=False):
     from flask_fargate import stacks
 
@@ -172,7 +214,11 @@ def rehearse(endpoint, with_host=False):
     if with_host and defaults.get("HostSite"):  # a site generated with host_site
         stand_in_host(aws, defaults["HostSite"])
     common = ["--endpoint-url", endpoint]
-    status = cli.main(["up", "--yes", *stand_in_overrides(aws, defaults), *common])
+    # Once the resources stack holds the stand-ins' ids, `up` keeps them (values set once).
+    overrides = []
+    if stacks.is_new(stacks.describe(aws, stacks.resources().name)):
+        overrides = stand_in_overrides(aws, defaults)
+    status = cli.main(["up", "--yes", *overrides, *common])
     if status == 0:
         status = cli.main(["status", *common])
     return status
@@ -181,7 +227,8 @@ def rehearse(endpoint, with_host=False):
 def parse(argv):
     parser = argparse.ArgumentParser(
         prog="flask-fargate rehearse",
-        description="The site's first deploy against a local moto server, offline.",
+        description="The site's first deploy against a local moto server, offline; with "
+        "--endpoint-url, a later one too.",
     )
     shared = parser.add_mutually_exclusive_group()
     shared.add_argument(
@@ -194,6 +241,14 @@ def parse(argv):
         "--endpoint-url",
         metavar="URL",
         help="rehearse against this running server (another `rehearse --serve`) and leave it",
+    )
+    parser.add_argument(
+        "--tag",
+        metavar="NAME",
+        default=TAG,
+        help=f"record the image's manifest under NAME (default {TAG}; -arm64 is added for "
+        "tasks on ARM64) and deploy it: with --endpoint-url, a new image onto a site the "
+        "server runs already",
     )
     return parser.parse_args(argv)
 
@@ -224,6 +279,7 @@ def main(argv=None):
         return serve(moto_server)
     account.ROLE_PROPAGATION_SECONDS = 0  # moto's IAM is consistent at once
     deployments.POLL_SECONDS = 0  # the stand-in's deployment moves a stage each time it is asked
+    StandInImage.name = options.tag
     image.Delivery = StandInImage
     stand_in_provider(PUBLIC_DNS)
     stand_in_github()
@@ -237,8 +293,23 @@ def main(argv=None):
                 file=sys.stderr,
             )
             return 2
-        print(f"Rehearsing the first deploy of {domain} against {options.endpoint_url}.")
-        return rehearse(options.endpoint_url)
+        if deployed_before(options.endpoint_url):
+            print(
+                f"Rehearsing a deploy of {domain} against {options.endpoint_url}: its stacks "
+                "exist, so this updates them."
+            )
+        else:
+            print(f"Rehearsing the first deploy of {domain} against {options.endpoint_url}.")
+        status = rehearse(options.endpoint_url)
+        kept = f"the server at {options.endpoint_url} keeps what it deployed"
+        if status == 0:
+            print(
+                f"\nRehearsal passed; {kept}, and `--tag NAME` with the same --endpoint-url "
+                "deploys a new image onto it."
+            )
+        else:
+            print(f"\nRehearsal failed; {kept}.")
+        return status
     print(f"Rehearsing the first deploy of {domain} against a local moto server, not AWS.")
     with moto_server() as endpoint:
         status = rehearse(endpoint, with_host=True)
