@@ -26,7 +26,7 @@ FORGETFUL_TEST = """\
 import subprocess
 import time
 
-from bakery import processes
+from conftest import processes
 
 
 def test_starts_something_and_forgets_it():

@@ -8,6 +8,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 SITE = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["flask-fargate"]
+# The rehearsal's image, named for the tasks' CPU as every image the tool makes.
+IMAGE = "rehearsal{{ '-arm64' if cookiecutter.cpu_architecture == 'arm64' else '' }}"
 
 
 def test_make_rehearse_deploys_both_stacks_offline_with_no_credentials_of_the_user(tmp_path):
@@ -26,7 +28,7 @@ def test_make_rehearse_deploys_both_stacks_offline_with_no_credentials_of_the_us
     out = done.stdout
     assert f"{SITE['slug']}-resources: CREATE_COMPLETE" in out
     assert f"{SITE['slug']}-service: CREATE_COMPLETE" in out
-    assert f"{SITE['domain']} runs image rehearsal: http" in out
+    assert f"{SITE['domain']} runs image {IMAGE}: http" in out
     assert out.rstrip().endswith(
         "Rehearsal passed; the moto server is stopped and nothing of it is kept."
     )
