@@ -1699,16 +1699,17 @@ def deploy_role_actions():
     return allowed
 
 
-def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, deploy, monkeypatch):
-    """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
-    AWS call the tool makes is an action the role's policy names."""
-    overrides = external_dns_overrides("true")
-    resources_only(deploy, monkeypatch, *overrides)
-    push_image(aws, V1)
+def calls_recorded(monkeypatch, refused=()):
+    """Every AWS operation the tool's clients send from now on, as IAM names it; those in
+    `refused` fail with AccessDenied, as AWS answers a role whose policy lacks them."""
     called = set()
 
     def record(model, **kwargs):  # botocore's before-call event: the operation about to be sent
-        called.add(f"{model.service_model.signing_name}:{model.name}")
+        action = f"{model.service_model.signing_name}:{model.name}"
+        called.add(action)
+        if action in refused:
+            error = {"Code": "AccessDenied", "Message": f"not authorized to perform: {action}"}
+            raise ClientError({"Error": error}, model.name)
 
     make_client = boto3.session.Session.client
 
@@ -1718,6 +1719,16 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
         return client
 
     monkeypatch.setattr(boto3.session.Session, "client", recording_client)
+    return called
+
+
+def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, deploy, monkeypatch):
+    """`up --service-only` as the deploy workflow runs it, with the DeployRole's rights: every
+    AWS call the tool makes is an action the role's policy names."""
+    overrides = external_dns_overrides("true")
+    resources_only(deploy, monkeypatch, *overrides)
+    push_image(aws, V1)
+    called = calls_recorded(monkeypatch)
     status, out, err = deploy("up", "--yes", "--service-only", "--tag", V1)
     assert status == 0, out + err
     assert "acm:DescribeCertificate" in called  # the provider's records were printed

@@ -4,7 +4,6 @@ typed, where GitHub's tokens carry it as GitHub spells it (IAM compares case-sen
 
 import os
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cfnlint.decode import cfn_yaml
@@ -22,6 +21,7 @@ from test_deploy import (
     FirstImage,
     assume_deploy_role,
     aws,
+    calls_recorded,
     deploy,
     deploy_role_actions,
     deployed,
@@ -43,29 +43,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 needs_own_zone = pytest.mark.skipif(
     not OWN_ZONE or bool(HOST), reason="this site's stack makes no zone of its own"
 )
-
-
-def calls_recorded(monkeypatch, refused=()):
-    """Every AWS operation the tool's clients send from now on, as IAM names it; those in
-    `refused` fail with AccessDenied, as AWS answers a role whose policy lacks them."""
-    called = set()
-
-    def record(model, **kwargs):  # botocore's before-call event: the operation about to be sent
-        action = f"{model.service_model.signing_name}:{model.name}"
-        called.add(action)
-        if action in refused:
-            error = {"Code": "AccessDenied", "Message": f"not authorized to perform: {action}"}
-            raise ClientError({"Error": error}, model.name)
-
-    make_client = boto3.session.Session.client
-
-    def recording_client(self, *args, **kwargs):
-        client = make_client(self, *args, **kwargs)
-        client.meta.events.register("before-call", record)
-        return client
-
-    monkeypatch.setattr(boto3.session.Session, "client", recording_client)
-    return called
 
 
 @needs_own_zone
