@@ -208,9 +208,6 @@ def main(argv=None):
         image.check_platform(client, task.platform)
         image.build(client, folder, reference(), task.platform)
         return serve(client, task, options.port)
-    except Abort as stop:
-        fail(stop.message)
-        return stop.status
     except docker.errors.APIError as error:
         fail(f"docker: {error.explanation or error}")
         return 1

@@ -16,7 +16,7 @@ def main(argv=None):
         return cli.main(argv)
     try:
         return importlib.import_module(ELSEWHERE[argv[0]]).main(argv[1:])
-    except Abort as stop:  # outside a site, say (the deploy commands' cli.main says its own)
+    except Abort as stop:  # the deploy commands' cli.main says its own
         from flask_fargate.ui import fail
 
         fail(stop.message)
