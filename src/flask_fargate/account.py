@@ -39,7 +39,6 @@ def create_service_linked_roles(aws):
                 f"warning: could not create the service-linked role of {service} ({message}); "
                 "in an account that never used it, the first deploy may fail once",
                 style="yellow",
-                markup=False,
             )
             continue
         created.append(role["RoleName"])

@@ -512,7 +512,7 @@ def logs(aws, options):
                     if event["eventId"] not in printed:
                         printed.add(event["eventId"])
                         start = max(start, event["timestamp"])
-                        console.print(log_line(event), markup=False)
+                        console.print(log_line(event))
             if not options.follow:
                 if not printed:
                     console.print(f"No log events in {group} in the last {options.since}.")

@@ -257,7 +257,7 @@ class Follower:
         for index, line in enumerate(lines):
             if index >= len(self.shown) or self.shown[index] != line:
                 style = "red" if line.startswith("Deployment rolled back") else None
-                console.print(line, style=style, markup=False)
+                console.print(line, style=style)
         self.shown = lines
         return first
 
@@ -279,7 +279,6 @@ class Follower:
                 f"{stacks.service().name}: ECS rolled the deployment back, then CloudFormation "
                 f"the stack: {why_rolled_back(first)}",
                 style="red",
-                markup=False,
             )
 
     def to_the_end(self, stack):

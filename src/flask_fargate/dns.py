@@ -131,7 +131,6 @@ def remove_records_not_made_by_the_stack(aws, zone_ids):
                 f"Removed {record['Name'].rstrip('.')} {record['Type']} from the hosted zone: "
                 "the stack did not create it (a certificate's validation record is one), and "
                 "Route 53 deletes no zone that still holds it",
-                markup=False,
             )
 
 
@@ -198,7 +197,6 @@ def offer_delegation(aws, domain, servers, confirm):
             f"Not looking for {domain}'s parent zone in this account: these credentials may not "
             "list hosted zones (route53:ListHostedZones).",
             style="yellow",
-            markup=False,
         )
         return False
     if parent is None:
@@ -218,24 +216,22 @@ def offer_delegation(aws, domain, servers, confirm):
             f"{parent.name} delegates {domain} elsewhere ({elsewhere}): to serve {domain} from "
             f"its new zone, change that NS record to {ours}",
             style="yellow",
-            markup=False,
         )
         return False
     console.print(
         f"{domain}'s parent, {parent.domain}, has its zone in this account: this NS record in "
         f"{parent.name} delegates {domain} to its new zone:",
-        markup=False,
     )
     values = " ".join(value["Value"] for value in record["ResourceRecords"])
-    console.print(f"  {record['Name']} {DELEGATION_TTL} NS {values}", style="bold", markup=False)
+    console.print(f"  {record['Name']} {DELEGATION_TTL} NS {values}", style="bold")
     if not confirm(parent):
-        console.print(f"Not created: create it yourself for {domain} to answer.", markup=False)
+        console.print(f"Not created: create it yourself for {domain} to answer.")
         return False
     aws.client("route53").change_resource_record_sets(
         HostedZoneId=parent.zone_id,
         ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]},
     )
-    console.print(f"Created it; `make destroy` removes it with {domain}'s zone.", markup=False)
+    console.print(f"Created it; `make destroy` removes it with {domain}'s zone.")
     return True
 
 
@@ -266,5 +262,4 @@ def remove_delegation(aws, delegation):
     console.print(
         f"Removed {record['Name'].rstrip('.')} NS from {parent.name}: it delegated to the zone "
         "deleted with the stack.",
-        markup=False,
     )

@@ -97,7 +97,7 @@ def show(records, domain, why):
     the zone they go in (the domain's own, or one above it) is the user's to know."""
     console.print(f"At the DNS provider of {domain}, create {why}:", style="yellow")
     for record in records:
-        console.print(f"  {record.name}  {record.type}  {record.value}", style="bold", markup=False)
+        console.print(f"  {record.name}  {record.type}  {record.value}", style="bold")
     console.print(
         "Names are in full (the final dot ends them): where the provider asks for a name "
         "relative to your zone there, leave the zone's name off (@ for the zone's apex). "

@@ -233,7 +233,7 @@ def build(client, context, reference, platform):
             raise Abort(f"docker build failed: {chunk['error'].strip()}")
         text = chunk.get("stream", "").rstrip()
         if text:
-            console.print(text, style="dim", markup=False)
+            console.print(text, style="dim")
 
 
 def push(client, repository_uri, tag, login):

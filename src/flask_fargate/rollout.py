@@ -103,7 +103,7 @@ def follow_unfinished(ecs, outputs):
         for deployment in found:
             line = follower.line(deployment)
             if line != shown:
-                console.print(line, markup=False)
+                console.print(line)
                 shown = line
         arns = [d["serviceDeploymentArn"] for d in found if d["status"] in UNFINISHED]
         if arns:

@@ -445,7 +445,6 @@ def print_left_behind(events):
                 "deleted and is no longer part of the stack; delete it by hand: "
                 f"{event.get('ResourceStatusReason', 'no reason given')}",
                 style="yellow",
-                markup=False,
             )
 
 

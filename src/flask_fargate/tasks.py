@@ -172,7 +172,6 @@ def run_task(aws, cluster, service, definition, command, streamed=True):
             f"Its output is not shown in CI, the site's secrets being in its environment: "
             f"CloudWatch Logs group {logs.group}, stream {logs.stream}; `flask-fargate logs "
             f"--since 1h` prints it (task {task_id[:8]})",
-            markup=False,
         )
     task = follow(ecs, cluster, task, logs if streamed else None)
     (ran,) = [c for c in task["containers"] if c["name"] == container["name"]]
@@ -259,7 +258,7 @@ class LogStream:
                     return printed  # the container has written nothing yet
                 raise
             for event in page["events"]:
-                console.print(event["message"].rstrip("\n"), markup=False, highlight=False)
+                console.print(event["message"].rstrip("\n"))
             printed += len(page["events"])
             if page["nextForwardToken"] == self.token:
                 return printed
