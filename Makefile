@@ -10,7 +10,7 @@ BUILD := build
 COMPILE = $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
 	--custom-compile-command "make lock" $(ARGS)
 
-.PHONY: bake test bench lock clean acceptance
+.PHONY: bake lint test bench lock clean acceptance
 
 # The deploy tool editable from src/, without dependencies: they are in requirements.txt, locked.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -29,9 +29,16 @@ bake: $(VENV)/.installed ## generate the default site into build/, validated by 
 	rm -rf $(BUILD)
 	$(BIN)/cookiecutter $(CURDIR) --no-input --output-dir $(BUILD)
 
+# Named, not `.`: the site's pyproject.toml is a template ruff cannot read.
+PY_SOURCES := hooks src tests benchmarks acceptance
+
+lint: $(VENV)/.installed ## ruff on the template's own Python: hooks, tool, tests, benchmarks, acceptance
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+
 # The tool's tests run in a generated site: every test in the default one, then the tests marked
 # `answers` in each site of other answers (tests/tool/site_under_test.py).
-test: $(VENV)/.installed $(CHECKOV)/.installed ## the template's and the tool's tests, in parallel
+test: lint $(VENV)/.installed $(CHECKOV)/.installed ## ruff, then the template's and the tool's tests, in parallel
 	$(BIN)/pytest
 	for site in external-dns joining; do \
 		FLASK_FARGATE_TEST_SITE=$$site $(BIN)/pytest tests/tool || exit; done

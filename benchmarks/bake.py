@@ -34,7 +34,9 @@ def main():
         bake_times, lint_times = [], []
         for index in range(rounds):
             output = Path(scratch, f"bake{index}")
-            bake_times.append(timed([BIN / "cookiecutter", TEMPLATE, "--no-input", "--output-dir", output]))
+            bake_times.append(
+                timed([BIN / "cookiecutter", TEMPLATE, "--no-input", "--output-dir", output])
+            )
             templates = sorted(output.glob("*/cloudformation/*.yaml"))
             if not templates:
                 sys.exit("the default bake has no CloudFormation templates to compare against")
@@ -42,7 +44,9 @@ def main():
 
     bake, lint = statistics.median(bake_times), statistics.median(lint_times)
     print(f"templates linted:          {len(templates)} ({', '.join(t.name for t in templates)})")
-    print(f"cookiecutter bake, median: {bake:.2f} s over {rounds} rounds (hooks and cfn-lint included)")
+    print(
+        f"cookiecutter bake, median: {bake:.2f} s over {rounds} rounds (hooks and cfn-lint included)"
+    )
     print(f"cfn-lint alone, median:    {lint:.2f} s over {rounds} rounds")
     print(f"ratio bake / cfn-lint:     {bake / lint:.2f} (target <= 1.3)")
 

@@ -34,7 +34,9 @@ def timed(command, cwd, env) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
-        sys.exit(f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        sys.exit(
+            f"{' '.join(command)} failed in {cwd}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
     return time.perf_counter() - start
 
 
@@ -44,7 +46,9 @@ def site_from(template: Path, scratch: Path, env) -> Path:
     subprocess.run(command, check=True, capture_output=True, env=env)
     (site,) = output.iterdir()
     for git in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "First"]):
-        subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", *git], cwd=site, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=b", "-c", "user.email=b@b", *git], cwd=site, check=True
+        )
     return site
 
 

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
+ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 COST_BEGIN, COST_END = "<!-- cost report: begin -->", "<!-- cost report: end -->"
 # Where the README links the tool's reference: replaced by that version's docs/ (tool_source).
 DOCS_MARKER = "@tool-docs@"
@@ -91,7 +91,7 @@ def remove_disabled_options(answers, project):
 
 
 def lint_cloudformation(project, region):
-    """Return cfn-lint's errors and warnings as `path:line rule message` lines, or None without cfn-lint."""
+    """cfn-lint's errors and warnings as `path:line rule message` lines; None without cfn-lint."""
     try:
         from cfnlint.api import ManualArgs, lint_by_config
     except ImportError:
@@ -164,7 +164,8 @@ def next_steps(answers, project):
     first_commit = (
         ""
         if inside_git_work_tree(project)
-        else '  git init && git add -A && git commit -m "First version"    # deploys need a commit\n'
+        else '  git init && git add -A && git commit -m "First version"'
+        "    # deploys need a commit\n"
     )
     return (
         f"\nCreated {project.name}/ for {answers['domain']}. Next steps:\n"
@@ -194,7 +195,7 @@ def main(answers, project):
             print(
                 f"\nnote: requirements-tool.txt pins the tool in {source.docs[:-5]}, on this "
                 "machine only; to share the site, pin a commit of the template's repository "
-                "(its README: \"Updating the deploy tool\")"
+                '(its README: "Updating the deploy tool")'
             )
         print(next_steps(answers, project))
     return 0

@@ -16,10 +16,10 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')
+ANSWERS = json.loads(r'''{{ cookiecutter | tojson }}''')  # fmt: skip
 # The questions as cookiecutter.json asks them, domain_slug's rule unrendered; cookiecutter hands
 # hooks this copy (main.py: context['_cookiecutter']), cruft does not.
-QUESTIONS = json.loads(r'''{{ _cookiecutter | default({}) | tojson }}''')
+QUESTIONS = json.loads(r'''{{ _cookiecutter | default({}) | tojson }}''')  # fmt: skip
 
 # ECS runs at most 5000 tasks per service ("Tasks per service" in
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
@@ -52,7 +52,9 @@ DNS_CHOICES = ["route53", "external"]
 # The deploy_strategy choices of cookiecutter.json, in its order.
 DEPLOY_STRATEGY_CHOICES = ["rolling", "blue_green", "canary", "linear"]
 HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
-CERTIFICATE_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}")
+CERTIFICATE_ARN = re.compile(
+    r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}"
+)
 EMAIL = re.compile(rf"[A-Za-z0-9._%+-]+@{DOMAIN.pattern}", re.IGNORECASE | re.ASCII)
 # The github_subject choices of cookiecutter.json, in its order.
 GITHUB_SUBJECT_CHOICES = ["ids", "names"]
@@ -150,7 +152,9 @@ def check_task_size(answers):
     cpu, memory = whole_number(answers["cpu"]), whole_number(answers["memory"])
     allowed = FARGATE_MEMORY.get(cpu)
     if allowed is None:
-        yield problem("cpu", answers["cpu"], f"expected one of {', '.join(map(str, FARGATE_MEMORY))}")
+        yield problem(
+            "cpu", answers["cpu"], f"expected one of {', '.join(map(str, FARGATE_MEMORY))}"
+        )
     elif memory not in allowed:
         yield problem(
             "memory",
@@ -174,17 +178,29 @@ def check_task_platform(answers):
 def check_counts(answers):
     desired, most = whole_number(answers["desired_count"]), whole_number(answers["max_count"])
     if desired is None or not 1 <= desired <= MAX_TASKS:
-        yield problem("desired_count", answers["desired_count"], f"expected a whole number from 1 to {MAX_TASKS}")
+        yield problem(
+            "desired_count",
+            answers["desired_count"],
+            f"expected a whole number from 1 to {MAX_TASKS}",
+        )
     if most is None or not 1 <= most <= MAX_TASKS:
-        yield problem("max_count", answers["max_count"], f"expected a whole number from 1 to {MAX_TASKS}")
+        yield problem(
+            "max_count", answers["max_count"], f"expected a whole number from 1 to {MAX_TASKS}"
+        )
     elif desired is not None and most < desired:
-        yield problem("max_count", answers["max_count"], f"expected at least desired_count ({desired})")
+        yield problem(
+            "max_count", answers["max_count"], f"expected at least desired_count ({desired})"
+        )
 
 
 def check_hosted_zone_id(answers):
     zone = answers["hosted_zone_id"]
     if zone and not HOSTED_ZONE_ID.fullmatch(zone):
-        yield problem("hosted_zone_id", zone, "expected empty or a Route 53 zone id such as Z0123456789ABCDEFGHIJ")
+        yield problem(
+            "hosted_zone_id",
+            zone,
+            "expected empty or a Route 53 zone id such as Z0123456789ABCDEFGHIJ",
+        )
 
 
 def check_dns(answers):
@@ -218,7 +234,8 @@ def check_certificate_arn(answers):
         yield problem(
             "certificate_arn",
             arn,
-            f"the load balancer needs a certificate in its own region, aws_region {answers['aws_region']}",
+            "the load balancer needs a certificate in its own region, "
+            f"aws_region {answers['aws_region']}",
         )
     elif not answers["ssl"]:
         yield problem("certificate_arn", arn, "expected empty when ssl is false")
@@ -244,7 +261,11 @@ def check_host_site(answers):
             f"single hyphens, starting with a letter, at most {MAX_SLUG_LENGTH} characters)",
         )
     elif host == answers["domain_slug"]:
-        yield problem("host_site", host, "a site cannot join itself: leave it empty for a load balancer of its own")
+        yield problem(
+            "host_site",
+            host,
+            "a site cannot join itself: leave it empty for a load balancer of its own",
+        )
     elif answers["nat_gateways"] != NAT_CHOICES[0]:
         yield problem(
             "nat_gateways",
@@ -272,14 +293,17 @@ def check_nat_gateways(answers):
         yield problem(
             "nat_gateways",
             nat,
-            f"expected {', '.join(NAT_CHOICES)} (the earlier 0, 1 and 2 are none, shared and per_zone)",
+            f"expected {', '.join(NAT_CHOICES)} "
+            "(the earlier 0, 1 and 2 are none, shared and per_zone)",
         )
 
 
 def check_alarm_email(answers):
     email = answers["alarm_email"]
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
-        yield problem("alarm_email", email, "expected empty or one email address such as ops@example.com")
+        yield problem(
+            "alarm_email", email, "expected empty or one email address such as ops@example.com"
+        )
 
 
 def check_deploy_strategy(answers):
