@@ -1,4 +1,6 @@
-"""A site's own `make lint` and `make test` pass, for a spread of answers.
+"""A site's own `make lint` and `make test` pass, for a spread of answers; the default site's
+with a home page of its owner's, as its tests pin what the owner keeps (status codes, headers,
+redirects, health, that the page renders), never the words the owner replaces.
 
 Every bake links one shared .venv, made once by the site's own Makefile recipes and kept in
 pytest's cache under the hash of the site's requirements and of the tool they pin (this
@@ -38,12 +40,22 @@ ENV = {
 LONGEST_WITH_SSL = "a" * 60 + ".com"
 # Digit-first too (its slug gains a "site-" prefix), to keep the spread at three bakes.
 LONGEST = ".".join(["7" + "a" * 62, "a" * 56, "com"])
+OWN_HOME_PAGE = """\
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>The corner bakery</title></head>
+<body>
+  <h1>Fresh bread every morning</h1>
+  <p>Open from seven, closed on Mondays.</p>
+</body>
+</html>
+"""
 NAT = QUESTIONS["nat_gateways"]  # the default first; read here, as the answers get renamed
 # Each answer of note once, paired where they do not interact, so the spread takes three bakes
 # (each runs the site's whole suite: the CI's time budget holds three). The third joins another
 # site's load balancer, so its deploy tests meet a stand-in host (and its NAT is the host's).
 BAKES = [
-    pytest.param({}, id=f"defaults-nat-{NAT[0]}"),
+    pytest.param({}, OWN_HOME_PAGE, id=f"defaults-nat-{NAT[0]}-own-home-page"),
     pytest.param(
         {
             "domain": LONGEST,
@@ -52,6 +64,7 @@ BAKES = [
             "nat_gateways": NAT[2],
             "dns": "external",
         },
+        None,
         id=f"longest-{len(LONGEST)}-chars-digit-first-ssl-off-github-on-nat-{NAT[2]}-dns-external",
     ),
     pytest.param(
@@ -61,6 +74,7 @@ BAKES = [
             "cpu_architecture": "arm64",
             "capacity": "mixed",
         },
+        None,
         id=f"longest-with-ssl-{len(LONGEST_WITH_SSL)}-chars-joins-a-host-arm64-mixed",
     ),
 ]
@@ -99,11 +113,13 @@ def site_venv(request, tmp_path_factory) -> Path:
     return venv
 
 
-@pytest.mark.parametrize("answers", BAKES)
-def test_site_lint_and_test_pass(tmp_path, site_venv, answers):
+@pytest.mark.parametrize(("answers", "home_page"), BAKES)
+def test_site_lint_and_test_pass(tmp_path, site_venv, answers, home_page):
     bake = bake_cli(tmp_path, **answers)
     assert bake.returncode == 0, bake.stderr
     site = bake.project
+    if home_page:
+        (site / "app" / "templates" / "index.html").write_text(home_page)
     first_commit(site)  # as the next steps tell a user: some of the site's tests read git
     (site / ".venv").symlink_to(site_venv)
     stamps = [f".venv/{stamp}" for stamp in STAMPS]
