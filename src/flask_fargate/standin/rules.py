@@ -1101,7 +1101,8 @@ PUBLIC_DNS = PublicDns()
 # Certificates waiting for their validation records at the user's DNS provider (PUBLIC_DNS).
 AT_PROVIDER = set()
 # Where the server answers for PUBLIC_DNS: the stand-in's own path, no AWS API's (moto's own are
-# under /moto-api; an S3 bucket name has no underscore, so no path-style S3 request starts so).
+# under /moto-api; a bucket name "must begin and end with a letter or number", so no path-style
+# S3 request starts with "_": https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 PUBLIC_DNS_PATH = "/_standin/public-dns"
 
 moto_dispatch = DomainDispatcherApplication.__call__
