@@ -26,6 +26,8 @@ from test_deploy import (
 )
 
 from flask_fargate import external_dns, image
+from flask_fargate.errors import Abort
+from flask_fargate.standin import rehearse
 from flask_fargate.standin import rules as moto_rules
 
 __all__ = ["aws", "endpoint", "fresh_account"]
@@ -113,3 +115,23 @@ def test_rehearse_tag_rolls_a_new_image_out_on_the_served_stand_in(
     assert parameter(aws, SITE.service_stack, "ImageTag") == new
     assert f"{SITE.domain} runs image {new}: " in out
     assert out.count("ok: answers as the load balancer") == 2
+
+
+def test_a_server_with_no_stand_in_of_public_dns_is_named_in_one_line():
+    """`rehearse --endpoint-url` at a server that holds no stand-in of public DNS (not one that
+    `rehearse --serve` started; here nothing listens): the first record to create stops it."""
+    served = rehearse.ServedPublicDns("http://127.0.0.1:9")  # the discard port: nothing answers
+
+    with pytest.raises(Abort) as refused:
+        served.create(SITE.domain, "example.elb.amazonaws.com")
+
+    (line,) = str(refused.value).splitlines()
+    assert line.startswith(
+        f"--endpoint-url: no stand-in of public DNS at http://127.0.0.1:9{moto_rules.PUBLIC_DNS_PATH} ("
+    )
+    assert line.endswith(
+        "a site whose DNS is at another provider rehearses on a server that `rehearse --serve` "
+        "started"
+    )
+    with pytest.raises(OSError):  # as external_dns.resolve, which `status` reports "not checked"
+        served.resolve(SITE.domain)
