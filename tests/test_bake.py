@@ -792,52 +792,28 @@ def test_baking_again_over_a_site_changes_nothing(tmp_path):
     assert files(again.project) == before
 
 
-SHARED_SERVER = "--endpoint-url=http://127.0.0.1:9"  # never reached: refused before
-
-
-def test_a_site_with_dns_elsewhere_refuses_a_shared_rehearsal_server_before_installing(tmp_path):
-    """Its stand-in DNS provider lives in its own rehearsal server: `make rehearse` says so in one
-    line before `make venv` installs anything, and the tool itself as well."""
-    joining = {"domain": "blog.example.org", "host_site": "example-com"}
-    bake = bake_cli(tmp_path / "external", dns="external", **joining)
+def test_a_joining_site_with_dns_elsewhere_rehearses_on_the_hosts_served_stand_in(tmp_path):
+    """Its rehearsal creates its records in the served stand-in's public DNS (tests/tool/
+    test_served_external_dns.py): `make rehearse` runs the tool with --endpoint-url, and the
+    README says to rehearse with the host, as for a site whose DNS is in Route 53."""
+    bake = bake_cli(tmp_path, dns="external", domain="blog.example.org", host_site="example-com")
     assert bake.returncode == 0, bake.stderr
-    refused = subprocess.run(
-        ["make", "rehearse", f"ARGS={SHARED_SERVER}"],
-        cwd=bake.project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    tool = subprocess.run(
-        [sys.executable, "-m", "flask_fargate", "rehearse", SHARED_SERVER],
-        cwd=bake.project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    route53 = bake_cli(tmp_path / "route53", **joining)
+    shared = "--endpoint-url=http://127.0.0.1:9"
     rehearsing = subprocess.run(
-        ["make", "--dry-run", "rehearse", f"ARGS={SHARED_SERVER}"],
-        cwd=route53.project,
+        ["make", "--dry-run", "rehearse", f"ARGS={shared}"],
+        cwd=bake.project,
         capture_output=True,
         text=True,
         check=False,
     )
 
-    assert refused.returncode == 2
-    (line,) = refused.stderr.splitlines()
-    assert line.endswith(
-        f'*** make rehearse ARGS="{SHARED_SERVER}": a site whose DNS is at another provider '
-        "rehearses on a server of its own, not a shared one: `make rehearse` alone (with a "
-        "stand-in of example-com).  Stop."
+    assert rehearsing.returncode == 0, rehearsing.stderr
+    assert f"rehearse {shared}" in rehearsing.stdout
+    readme = " ".join((bake.project / "README.md").read_text().split())
+    assert (
+        "To rehearse them together, `make rehearse ARGS=--serve` in the host's folder, then "
+        "`make rehearse ARGS=--endpoint-url=<address>` there and here." in readme
     )
-    assert not (bake.project / ".venv").exists()
-    assert tool.returncode == 2
-    assert tool.stderr.startswith(
-        "--endpoint-url: a site whose DNS is at another provider rehearses on a server of its "
-        "own, not a shared one"
-    )
-    assert rehearsing.returncode == 0 and "-m venv" in rehearsing.stdout, "route53: it rehearses"
 
 
 def test_the_dynamodb_prompt_and_the_readme_name_the_tables_the_task_role_may_use(default_bake):

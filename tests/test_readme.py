@@ -173,6 +173,16 @@ def test_it_says_what_is_true_for_the_answers(site):
     capacity = answers.get("capacity", "on_demand").replace("_", " ")
     assert f"**{capacity}** capacity" in " ".join(readme.split())
     assert f"**{answers.get('deploy_strategy', 'rolling')}** strategy" in readme
+    # Its example of going back to ROLLING says when `up` refuses it (deployments.py), and only
+    # a shifting site has that example.
+    shifting = answers.get("deploy_strategy", "rolling") != "rolling"
+    flat = " ".join(readme.split())
+    assert ("--set DeploymentStrategy=ROLLING" in flat) == shifting
+    refused = (
+        "`ROLLING` is refused while the traffic is on the alternate target group (after every "
+        "other deploy): deploy once more first, then change it."
+    )
+    assert (refused in flat) == shifting
 
 
 def anchors(page: Path):

@@ -5,7 +5,7 @@ templates."""
 import json
 
 import pytest
-from site_under_test import SITE
+from site_under_test import SITE, TEMPLATE, VARIANT
 
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
@@ -20,6 +20,7 @@ from test_deploy import (
     fresh_account,
     parameter,
     push_image,
+    resources_only,
     row,
     site_overrides,
     tag_for,
@@ -51,6 +52,22 @@ def planned(deploy, *args):
         ]
         for summary in json.loads(out)
     }
+
+
+@pytest.mark.skipif(VARIANT != "default", reason="the page shows a site of the default answers")
+def test_the_first_deploy_page_counts_the_changes_a_default_sites_creation_makes(
+    aws, deploy, monkeypatch
+):
+    """docs/first-deploy.md shows a first `up`: its count of the resources stack's changes is
+    the one that `up` prints for a site of the default answers."""
+    out = resources_only(deploy, monkeypatch, *site_overrides(aws))
+    (started,) = [
+        line
+        for line in out.splitlines()
+        if line.startswith(f"{SITE.resources_stack}: creation started")
+    ]
+
+    assert started in (TEMPLATE / "docs" / "first-deploy.md").read_text().splitlines()
 
 
 @pytest.mark.answers

@@ -11,7 +11,6 @@ from site_under_test import FOLDER, SITE
 # The moto server, its fresh account and the tool, as test_deploy.py has them.
 from test_deploy import (
     ARCHITECTURE,
-    EXTERNAL_DNS,
     aws,
     deploy,
     endpoint,
@@ -26,12 +25,7 @@ from flask_fargate import image
 from flask_fargate.standin import rehearse
 
 __all__ = ["aws", "deploy", "endpoint", "fresh_account"]
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:Tried to parse AWS::"),
-    pytest.mark.skipif(
-        EXTERNAL_DNS, reason="a site whose DNS is at another provider rehearses on its own server"
-    ),
-]
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 
 FIRST_TAG = tag_for(rehearse.TAG)
 

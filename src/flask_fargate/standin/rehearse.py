@@ -24,19 +24,20 @@ ARGS=--serve` in the host's folder starts it and prints its address; then `make 
 ARGS=--endpoint-url=<address>` in the host's folder, and in each joining site's. Where the
 site's stacks exist on that server already, the rehearsal is a later deploy and says so, and
 `--tag NAME` records a manifest under NAME (for the tasks' CPU) and rolls it out: `up` cannot
-push to a server with no image registry. Not a site
-whose DNS is at another provider: the stand-in of that provider, which validates its
-certificate, lives in the process of the server it starts itself (rules.PUBLIC_DNS).
+push to a server with no image registry. A site whose DNS is at another provider creates and
+resolves its records there in the server's own stand-in of public DNS (rules.PUBLIC_DNS), over
+HTTP (ServedPublicDns), as that server validates its certificate through them.
 """
 
 import argparse
 import json
 import os
 import re
-import sys
 import tempfile
 import threading
 from pathlib import Path
+
+import requests
 
 from flask_fargate import account, cli, commands, deployments, external_dns, github, image, site
 from flask_fargate.aws import Aws
@@ -141,6 +142,35 @@ def stand_in_provider(public_dns, patch=setattr):
     patch(external_dns, "resolve", public_dns.resolve)
 
 
+class ServedPublicDns:
+    """The stand-in of public DNS in a moto server another process started (`rehearse --serve`),
+    at its route rules.PUBLIC_DNS_PATH: create and resolve as rules.PublicDns has them."""
+
+    def __init__(self, endpoint):
+        from flask_fargate.standin.rules import PUBLIC_DNS_PATH
+
+        self.url = endpoint.rstrip("/") + PUBLIC_DNS_PATH
+
+    def create(self, name, target):
+        try:
+            self.ask("post", json={"name": name, "target": target})
+        except OSError as error:
+            raise Abort(
+                f"--endpoint-url: no stand-in of public DNS at {self.url} ({error}): a site whose "
+                "DNS is at another provider rehearses on a server that `rehearse --serve` started"
+            ) from error
+
+    def resolve(self, name):
+        """As external_dns.resolve: a failure to ask raises OSError (requests' errors are)."""
+        answer = self.ask("get", params={"name": name})
+        return external_dns.Answer(answer["canonical"], frozenset(answer["addresses"]))
+
+    def ask(self, method, **request):
+        response = requests.request(method, self.url, timeout=30, **request)
+        response.raise_for_status()
+        return response.json()
+
+
 def stand_in_github(patch=setattr):
     """GitHub, which `up` asks for the repository's ids (with gh, or in GitHub Actions): stand-in
     ids here, said to be stand-ins. `patch` is setattr, or a test's monkeypatch.setattr."""
@@ -234,8 +264,8 @@ def parse(argv):
     shared.add_argument(
         "--serve",
         action="store_true",
-        help="only start a moto server and print its address, until Ctrl-C: for sites that "
-        "share a load balancer, which each rehearse against it with --endpoint-url",
+        help="only start a moto server and print its address, until Ctrl-C: each site "
+        "rehearses against it with --endpoint-url, and its day-two commands take it too",
     )
     shared.add_argument(
         "--endpoint-url",
@@ -257,7 +287,8 @@ def serve(moto_server):
     with moto_server() as endpoint:
         print(
             f"moto server at {endpoint}: rehearse each site against it with `make rehearse "
-            f"ARGS=--endpoint-url={endpoint}`, the host first. Ctrl-C stops it.",
+            f"ARGS=--endpoint-url={endpoint}`, a host before the sites joining it. Ctrl-C "
+            "stops it.",
             flush=True,
         )
         try:
@@ -281,18 +312,11 @@ def main(argv=None):
     deployments.POLL_SECONDS = 0  # the stand-in's deployment moves a stage each time it is asked
     StandInImage.name = options.tag
     image.Delivery = StandInImage
-    stand_in_provider(PUBLIC_DNS)
+    # The server's public DNS: this process's own, or that of the server at --endpoint-url.
+    stand_in_provider(ServedPublicDns(options.endpoint_url) if options.endpoint_url else PUBLIC_DNS)
     stand_in_github()
     domain = site.current().domain
     if options.endpoint_url:
-        if external_dns.EXTERNAL == template_default("DnsProvider"):
-            print(
-                "--endpoint-url: a site whose DNS is at another provider rehearses on a server "
-                "of its own, not a shared one (the stand-in of its provider lives in that "
-                "server's process): `make rehearse` alone",
-                file=sys.stderr,
-            )
-            return 2
         if deployed_before(options.endpoint_url):
             print(
                 f"Rehearsing a deploy of {domain} against {options.endpoint_url}: its stacks "
@@ -316,9 +340,3 @@ def main(argv=None):
     outcome = "passed" if status == 0 else "failed"
     print(f"\nRehearsal {outcome}; the moto server is stopped and nothing of it is kept.")
     return status
-
-
-def template_default(parameter):
-    from flask_fargate import stacks
-
-    return stacks.decode(stacks.resources().body())["Parameters"][parameter]["Default"]

@@ -46,8 +46,9 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-certificatemanager-certificate.html);
   moto issues every certificate after a minute and completes the stack at once. Taught here:
   the provider is PUBLIC_DNS below, where tests and the rehearsal create the records a user
-  would, and the creation completes at the first DescribeStacks after the exact record
-  DescribeCertificate names is there. (An update that replaces such a certificate still
+  would (a rehearsal in another process over HTTP, at PUBLIC_DNS_PATH: the server's one route
+  that is no AWS API), and the creation completes at the first DescribeStacks after the exact
+  record DescribeCertificate names is there. (An update that replaces such a certificate still
   completes at once here.)
 
 AWS refusals moto does not make (each failure is reported the way CloudFormation reports it: the
@@ -118,6 +119,7 @@ from moto.ecs.models import Cluster, Service, TaskDefinition, ecs_backends
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.iam.exceptions import InvalidInput
 from moto.iam.models import IAMBackend, iam_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.route53.models import (
     DelegationSet,
     FakeZone,
@@ -128,6 +130,7 @@ from moto.route53.models import (
 from moto.sts.exceptions import STSClientError
 from moto.sts.responses import TokenResponse as STSResponse
 from moto.utilities.utils import get_partition
+from werkzeug.wrappers import Request, Response
 
 from flask_fargate.external_dns import Answer
 
@@ -1097,6 +1100,28 @@ class PublicDns:
 PUBLIC_DNS = PublicDns()
 # Certificates waiting for their validation records at the user's DNS provider (PUBLIC_DNS).
 AT_PROVIDER = set()
+# Where the server answers for PUBLIC_DNS: the stand-in's own path, no AWS API's (moto's own are
+# under /moto-api; a bucket name "must begin and end with a letter or number", so no path-style
+# S3 request starts with "_": https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+PUBLIC_DNS_PATH = "/_standin/public-dns"
+
+moto_dispatch = DomainDispatcherApplication.__call__
+
+
+def dispatch(self, environ, start_response):
+    """moto's server, and PUBLIC_DNS at PUBLIC_DNS_PATH for a deploy tool in another process
+    (`rehearse --endpoint-url` on a server `rehearse --serve` started), a stand-in's route only:
+    POST {"name", "target"} creates a record as its user would, GET ?name= resolves a name."""
+    if environ.get("PATH_INFO") != PUBLIC_DNS_PATH:
+        return moto_dispatch(self, environ, start_response)
+    request = Request(environ)
+    if request.method == "POST":
+        PUBLIC_DNS.create(request.json["name"], request.json["target"])
+        answer = {}
+    else:
+        canonical, addresses = PUBLIC_DNS.resolve(request.args["name"])
+        answer = {"canonical": canonical, "addresses": sorted(addresses)}
+    return Response(json.dumps(answer), mimetype="application/json")(environ, start_response)
 
 
 def validation_records(bundle):
@@ -1545,4 +1570,5 @@ PATCHES = [
     (Service, "update_from_cloudformation_json", classmethod(update_service)),
     (FakeLoadBalancer, "create_from_cloudformation_json", classmethod(create_load_balancer)),
     (STSResponse, "assume_role_with_web_identity", assume_role_with_web_identity),
+    (DomainDispatcherApplication, "__call__", dispatch),
 ]
