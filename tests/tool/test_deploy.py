@@ -27,6 +27,7 @@ from flask_fargate import (
     commands,
     constraints,
     deployments,
+    dns,
     external_dns,
     github,
     host,
@@ -739,7 +740,8 @@ def test_waiting_on_the_certificate_prints_the_new_zones_name_servers(aws, capsy
     out = capsys.readouterr().out
     assert out.count(f"Name servers of the hosted zone of {SITE.domain}:") == 1
     assert "awsdns" in out
-    assert "for a subdomain, as an NS record named" in out
+    # Where: at the registrar for a registered name, the parent's zone first for a longer one.
+    assert f"set these name servers now, {dns.delegation(SITE.domain)}." in " ".join(out.split())
 
 
 def test_ctrl_c_while_waiting_says_what_keeps_running(aws, monkeypatch):
