@@ -627,11 +627,8 @@ def destroy(aws, options):
         stacks.physical_ids(aws, resources_stack["StackId"], dns.ZONE) if resources_stack else []
     )
     delegation = dns.delegation_to(aws, domain, zones)
-    provider_records_left = (
-        external_dns.is_external(resources_stack) and left_at_the_provider(aws, resources_stack)
-        if resources_stack
-        else None
-    )
+    external = resources_stack and external_dns.is_external(resources_stack)
+    provider_records_left = left_at_the_provider(aws, resources_stack) if external else None
     if service_stack:
         stacks.delete(aws, service_stack)
     if resources_stack:

@@ -25,6 +25,7 @@ from test_deploy import (
     endpoint,
     external_dns_overrides,
     fresh_account,
+    push_image,
     resources_only,
     site_overrides,
     stack_names,
@@ -203,12 +204,14 @@ def test_plan_and_up_announce_no_github_ids_the_tool_set_itself(aws, deploy, mon
     """The ids come from GitHub (github.py), not from the user: keeping them is no news."""
     resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
 
-    status, out, err = deploy("plan", *site_overrides(aws))
+    push_image(aws, V1)
+    for command in ("plan", "up --yes --tag " + V1):
+        status, out, err = deploy(*command.split(), *site_overrides(aws))
 
-    assert status == 0, out + err
-    assert "keeping GithubRepo=acme/site from the stack" in out  # the user's own --set
-    assert "keeping GithubOwnerId" not in out
-    assert "keeping GithubRepoId" not in out
+        assert status == 0, out + err
+        assert "keeping GithubRepo=acme/site from the stack" in out  # the user's own --set
+        assert "keeping GithubOwnerId" not in out
+        assert "keeping GithubRepoId" not in out
 
 
 # ---------------------------------------------------------------- ns
