@@ -47,6 +47,7 @@ class Aws:
                 USAGE,
             ) from None
         self.region = self.session.region_name
+        self.profile = profile  # as --profile gave it (AWS_PROFILE is the AWS CLI's too)
         self.endpoint_url = endpoint_url
         self._clients = {}
 
@@ -95,6 +96,18 @@ class Aws:
     @property
     def cloudformation(self):
         return self.client("cloudformation")
+
+    def cli_options(self):
+        """The AWS CLI's options for where this command works, for the commands the tool prints:
+        without them the CLI takes the region of its own configuration or environment, which may
+        be another ("Configuring settings for the AWS CLI", precedence: the command line first,
+        https://docs.aws.amazon.com/cli/latest/userguide/cli-chap-configure.html)."""
+        options = f"--region {self.region}"
+        if self.profile:
+            options += f" --profile {self.profile}"
+        if self.endpoint_url:
+            options += f" --endpoint-url {self.endpoint_url}"
+        return options
 
 
 def profile_source(given, missing):

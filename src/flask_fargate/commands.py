@@ -49,7 +49,7 @@ ADD_PROVIDERS_FIRST = (
     "this deploy changes the service first, so add them as the resources stack would, then "
     "deploy again: aws ecs put-cluster-capacity-providers --cluster {cluster} "
     "--capacity-providers FARGATE FARGATE_SPOT "
-    "--default-capacity-provider-strategy capacityProvider=FARGATE,weight=1"
+    "--default-capacity-provider-strategy capacityProvider=FARGATE,weight=1 {cli}"
 )
 
 
@@ -199,6 +199,7 @@ def planned_resources(aws, overrides):
     resources_stack = stacks.describe(aws, stacks.resources().name)
     host.refuse_moving(resources_stack, values)  # before anything is asked of a new host
     if values.get("HostSite"):  # a template generated with host_site
+        host.refuse_a_network_setting(values["HostSite"], overrides)
         taken = host.joining_overrides(aws, values, resources_stack)
         if overrides.get("EnableIpv6", taken["EnableIpv6"]) != taken["EnableIpv6"]:
             raise Abort(
@@ -262,7 +263,7 @@ def refuse_providers_the_cluster_lacks(aws, resources, service_values, remedy):
     if missing:
         raise Abort(
             f"Capacity {capacity}: the service's strategy names {' and '.join(missing)}, which "
-            f"cluster {cluster} lacks: {remedy.format(cluster=cluster)}"
+            f"cluster {cluster} lacks: {remedy.format(cluster=cluster, cli=aws.cli_options())}"
         )
 
 
@@ -384,8 +385,8 @@ def up(aws, options):
     usable = resources_stack and resources_stack["StackStatus"] in stacks.USABLE
     resources = stacks.outputs(resources_stack) if usable else {}
     architecture = service_values["CpuArchitecture"]
-    delivery = image.Delivery.check(aws, resources, architecture, options.tag)
     refuse_a_tag_no_repository_holds(resources_stack, options.tag, options.recreate)
+    delivery = image.Delivery.check(aws, resources, architecture, options.tag)
     rollout.catch_up(aws)  # an interrupted deploy's rollout, before anything changes
     early = None
     if options.service_only:
@@ -446,22 +447,17 @@ def plan(aws, options):
     resources_values = planned_resources(aws, overrides[stacks.resources()])
     service_values = stacks.planned_values(aws, stacks.service(), overrides[stacks.service()])
     constraints.refuse_a_size_fargate_lacks(service_values, overrides[stacks.service()])
-    check_planned_values(aws, resources_values, service_values)
-    resources = stacks.outputs(stacks.describe(aws, stacks.resources().name) or {})
+    resources_stack = check_planned_values(aws, resources_values, service_values)
+    resources = stacks.outputs(resources_stack or {})
+    architecture = service_values["CpuArchitecture"]
     if options.tag:  # an image `up` would refuse is no plan either
-        image.Delivery.check(aws, resources, service_values["CpuArchitecture"], options.tag)
+        refuse_a_tag_no_repository_holds(resources_stack, options.tag, recreate=False)
+        image.Delivery.check(aws, resources, architecture, options.tag)
     summaries = [stacks.plan(aws, stacks.resources(), overrides[stacks.resources()])]
     if resources:
-        current = stacks.parameters_of(stacks.describe(aws, stacks.service().name))
-        deployed = current.get("ImageTag")
-        tag = options.tag or deployed or image.image_tag(service_values["CpuArchitecture"])
-        if not options.tag:
-            which = (
-                f"the deployed image {tag}"
-                if deployed
-                else f"image {tag}, the working tree's, which `up` would build (no service yet)"
-            )
-            console.print(f"(planned with {which}; `plan --tag TAG` plans another)")
+        service_stack = stacks.describe(aws, stacks.service().name)
+        tag = options.tag or planned_image(stacks.parameters_of(service_stack), architecture)
+        say_a_rollout_in_progress(aws, service_stack)
         inputs = rollout.service_parameters(aws, resources, tag)
         summaries.append(
             stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs})
@@ -474,6 +470,47 @@ def plan(aws, options):
     for summary in summaries:
         stacks.print_changes(summary)
     return None
+
+
+def planned_image(current, architecture):
+    """The image a plan without --tag shows, said in a line: the deployed one, unless the tasks
+    move to the other CPU, where `up` builds the working tree's image for it (as before any
+    service), since an image runs on the CPU it was built for only."""
+    deployed = current.get("ImageTag")
+    if deployed and image.architecture_of(deployed) == architecture:
+        console.print(
+            f"(planned with the deployed image {deployed}; `plan --tag TAG` plans another)"
+        )
+        return deployed
+    tag = image.image_tag(architecture)
+    why = (
+        f"the deployed {deployed} is built for {image.architecture_of(deployed)}, and the tasks "
+        f"move to {architecture}"
+        if deployed
+        else "no service yet"
+    )
+    console.print(
+        f"(planned with image {tag}, the working tree's, which `up` would build ({why}); "
+        "`plan --tag TAG` plans another)"
+    )
+    return tag
+
+
+def say_a_rollout_in_progress(aws, service_stack):
+    """A plan after an interrupted deploy: ECS may still be rolling its deployment out, which
+    `up` follows to its end before it changes anything (rollout.catch_up)."""
+    outputs = stacks.outputs(service_stack or {})
+    if "ServiceName" not in outputs:
+        return
+    briefs = aws.client("ecs").list_service_deployments(
+        cluster=outputs["ClusterName"], service=outputs["ServiceName"]
+    )["serviceDeployments"]
+    if any(brief["status"] in rollout.UNFINISHED for brief in briefs):
+        console.print(
+            f"{stacks.service().name}: ECS is still rolling out a deployment an earlier deploy "
+            "started (`make status` shows where it is); `up` follows it to its end first",
+            style="yellow",
+        )
 
 
 def build_image(aws, options):
@@ -544,9 +581,10 @@ def ns(aws, options):
             USAGE,
         )
     domain = stacks.domain_of(stack)
-    print_name_servers(dns.name_servers(aws, zone), domain)
+    servers = dns.name_servers(aws, zone)
+    print_name_servers(servers, domain)
     if own_zones:
-        console.print(f"Set exactly these, {dns.delegation(domain)}.")
+        console.print(dns.where_they_go(aws, domain, servers))
     else:
         console.print(
             "The stack uses a hosted zone you already had; it is not the stack's to change."
@@ -589,6 +627,8 @@ def destroy(aws, options):
         stacks.physical_ids(aws, resources_stack["StackId"], dns.ZONE) if resources_stack else []
     )
     delegation = dns.delegation_to(aws, domain, zones)
+    external = resources_stack and external_dns.is_external(resources_stack)
+    provider_records_left = left_at_the_provider(aws, resources_stack) if external else None
     if service_stack:
         stacks.delete(aws, service_stack)
     if resources_stack:
@@ -596,17 +636,17 @@ def destroy(aws, options):
         stacks.delete(aws, resources_stack)
         dns.remove_delegation(aws, delegation)
     console.print(f"{domain}: both stacks are deleted.", style="bold")
-    if resources_stack and external_dns.is_external(resources_stack):
+    if provider_records_left:
         console.print(
-            f"Delete {domain}'s records at your DNS provider too: the site's, which point at a "
-            "load balancer that is gone, and the certificate's validation CNAME."
+            f"Delete {domain}'s records at your DNS provider too: {provider_records_left}."
         )
     if zones and delegation is None and dns.parent_zone(aws, domain) is None:
         console.print(DANGLING_DELEGATION.format(domain=domain), style="yellow")
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
         if kind in DELETING_BY_HAND:
-            console.print(f"  {DELETING_BY_HAND[kind].format(physical_id)}")
+            how = DELETING_BY_HAND[kind].format(id=physical_id, cli=aws.cli_options())
+            console.print(f"  {how}")
     if kept:
         console.print("Delete those by hand once you no longer need them.")
 
@@ -627,10 +667,30 @@ DANGLING_DELEGATION = (
 # (DeleteSecret, AWS Secrets Manager API Reference).
 DELETING_BY_HAND = {
     "AWS::SecretsManager::Secret": "the app's secret values ($0.40 a month): `aws secretsmanager "
-    "delete-secret --secret-id {} --recovery-window-in-days 7` deletes them after 7 days (up to "
-    "30); `aws secretsmanager restore-secret` meanwhile brings them back",
-    "AWS::S3::Bucket": "the load balancer's access logs: `aws s3 rb s3://{} --force` deletes them",
+    "delete-secret --secret-id {id} --recovery-window-in-days 7 {cli}` deletes them after 7 days "
+    "(up to 30); `aws secretsmanager restore-secret --secret-id {id} {cli}` meanwhile brings them "
+    "back",
+    "AWS::S3::Bucket": "the load balancer's access logs: `aws s3 rb s3://{id} --force {cli}` "
+    "deletes them",
 }
+
+
+def left_at_the_provider(aws, resources_stack):
+    """What of a DnsProvider external site's records at its provider outlives its deletion, in
+    words: the site's records, and its certificate's validation record if it had a certificate.
+    A joining site's records point at its host's load balancer, which stays and answers the
+    name with its listener's default action (cloudformation/resources.yaml, unknown_name)."""
+    joined = stacks.parameters_of(resources_stack).get("HostSite")
+    if joined:
+        site_records = (
+            f"the site's, which point at {joined}'s load balancer: it keeps running and "
+            'answers them with its 404 "No site here by that name."'
+        )
+    else:
+        site_records = "the site's, which point at a load balancer that is gone"
+    if stacks.physical_ids(aws, resources_stack["StackId"], status_report.CERTIFICATE):
+        return f"{site_records}, and the certificate's validation CNAME"
+    return site_records
 
 
 def confirm_destroy(yes, domain):

@@ -37,11 +37,15 @@ DELEGATION_TTL = 172800
 def delegation(domain):
     """Where a new zone's name servers go. A subdomain is delegated by an NS record in its parent's
     zone, never at the registrar, whose name servers serve the whole registered domain (Route 53
-    Developer Guide, "Routing traffic for subdomains")."""
+    Developer Guide, "Routing traffic for subdomains"). A name of two labels is registered under
+    its top-level domain; one of more may be either (shop.example.com, example.co.uk), and only a
+    list of public suffixes, which the tool does not carry, would tell which."""
+    if domain.count(".") == 1:
+        return f"at the registrar of {domain}"
     return (
-        f"at the registrar of {domain} if it is a registered domain; for a subdomain, as an NS "
-        f"record named {domain} in its parent domain's zone (TTL 172800), leaving the parent's "
-        "registrar alone"
+        f"as an NS record named {domain} in its parent domain's zone (TTL {DELEGATION_TTL}) if it "
+        f"is a subdomain, leaving the parent's registrar alone; at the registrar of {domain} only "
+        "if it is a registered domain itself (as example.co.uk is)"
     )
 
 
@@ -178,15 +182,10 @@ def delegating_record(aws, parent, domain):
     )
 
 
-def offer_delegation(aws, domain, servers, confirm):
-    """Where `domain`'s parent zone is a Route 53 zone of this account: show the NS record that
-    delegates `domain` to these name servers (its new zone's), and create it there once
-    `confirm` (up's question, yes under --yes) says yes. True when the parent delegates to them;
-    False where the parent's zone is elsewhere (at the registrar, say: nothing shown), or where
-    these credentials may not list the account's zones (said so): the caller then says where the
-    name servers go."""
+def listable_parent_zone(aws, domain):
+    """parent_zone(), or None (said so) where these credentials may not list the zones."""
     try:
-        parent = parent_zone(aws, domain)
+        return parent_zone(aws, domain)
     except botocore.exceptions.ClientError as error:
         # ListHostedZones takes no resource but "*" (Service Authorization Reference, Route 53,
         # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html):
@@ -198,25 +197,67 @@ def offer_delegation(aws, domain, servers, confirm):
             "list hosted zones (route53:ListHostedZones).",
             style="yellow",
         )
-        return False
-    if parent is None:
-        return False
-    record = {
+        return None
+
+
+def ns_record(domain, servers):
+    """The record in the parent's zone that delegates `domain` to these name servers."""
+    return {
         "Name": fqdn(domain),
         "Type": "NS",
         "TTL": DELEGATION_TTL,
         "ResourceRecords": [{"Value": fqdn(server)} for server in servers],
     }
+
+
+def delegated_elsewhere(parent, domain, existing, record):
+    return (
+        f"{parent.name} delegates {domain} elsewhere "
+        f"({', '.join(sorted(servers_of(existing)))}): to serve {domain} from its new zone, "
+        f"change that NS record to {', '.join(sorted(servers_of(record)))}"
+    )
+
+
+def where_they_go(aws, domain, servers):
+    """`ns`'s sentence on where the site's zone's name servers go. Where the parent's zone is in
+    this account, the domain is a subdomain, delegated by an NS record there, perhaps in place
+    already (Route 53 Developer Guide, "Routing traffic for subdomains",
+    https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-routing-traffic-for-subdomains.html)."""
+    parent = listable_parent_zone(aws, domain)
+    if parent is None:
+        return f"Set exactly these, {delegation(domain)}."
+    record = ns_record(domain, servers)
+    existing = delegating_record(aws, parent, domain)
+    if existing and servers_of(existing) == servers_of(record):
+        return (
+            f"{domain} is delegated to them already: {parent.name} holds the NS record named "
+            f"{domain} with exactly these."
+        )
+    if existing:
+        return f"{delegated_elsewhere(parent, domain, existing, record)}."
+    return (
+        f"{domain} is a subdomain of {parent.domain}, whose zone is in this account: add exactly "
+        f"these to {parent.name} as an NS record named {domain} (TTL {DELEGATION_TTL}), which "
+        "`make deploy` offers to do; not at a registrar."
+    )
+
+
+def offer_delegation(aws, domain, servers, confirm):
+    """Where `domain`'s parent zone is a Route 53 zone of this account: show the NS record that
+    delegates `domain` to these name servers (its new zone's), and create it there once
+    `confirm` (up's question, yes under --yes) says yes. True when the parent delegates to them;
+    False where the parent's zone is elsewhere (at the registrar, say: nothing shown), or where
+    these credentials may not list the account's zones (said so): the caller then says where the
+    name servers go."""
+    parent = listable_parent_zone(aws, domain)
+    if parent is None:
+        return False
+    record = ns_record(domain, servers)
     existing = delegating_record(aws, parent, domain)
     if existing and servers_of(existing) == servers_of(record):
         return True
     if existing:  # someone's delegation, perhaps to another provider: not ours to replace
-        elsewhere, ours = (", ".join(sorted(servers_of(r))) for r in (existing, record))
-        console.print(
-            f"{parent.name} delegates {domain} elsewhere ({elsewhere}): to serve {domain} from "
-            f"its new zone, change that NS record to {ours}",
-            style="yellow",
-        )
+        console.print(delegated_elsewhere(parent, domain, existing, record), style="yellow")
         return False
     console.print(
         f"{domain}'s parent, {parent.domain}, has its zone in this account: this NS record in "

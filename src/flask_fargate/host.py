@@ -55,6 +55,24 @@ def joined_sites(aws, slug=None):
     return sorted(name.removesuffix("-resources") for name in stack_names)
 
 
+def run(sites):
+    """The sites joined to a host as a sentence's subject, and the pronoun for them:
+    ("a-com runs", "it") or ("a-com, b-org run", "them")."""
+    one = len(sites) == 1
+    return f"{', '.join(sites)} {'runs' if one else 'run'}", "it" if one else "them"
+
+
+def refuse_a_network_setting(host, overrides):
+    """NatGateways of a joining site: its template reads it only where the site owns its network
+    (HasNat, HasTwoNats), so a value set would change nothing, and a plan would show it as if."""
+    if "NatGateways" in overrides:
+        raise Abort(
+            f"--set NatGateways={overrides['NatGateways']}: a site joining {host} has no NAT "
+            f"gateway of its own; its tasks run where {host}'s do, as {host}'s NatGateways decides",
+            USAGE,
+        )
+
+
 def refuse_changes_under_joined_sites(aws, resources_stack, values):
     """One line, before anything changes, for a change to a setting the joined sites depend on."""
     if stacks.is_new(resources_stack):
@@ -67,9 +85,10 @@ def refuse_changes_under_joined_sites(aws, resources_stack, values):
     ]
     joined = joined_sites(aws) if changes else []
     if joined:
+        subject, them = run(joined)
         raise Abort(
-            f"{', '.join(changes)}: {', '.join(joined)} run on this site's network and load "
-            f"balancer and depend on it as it is; move them out first ({README})",
+            f"{', '.join(changes)}: {subject} on this site's network and load balancer as it is "
+            f"now; move {them} out first ({README})",
             USAGE,
         )
 
@@ -94,9 +113,10 @@ def refuse_destroying_a_host(aws, resources_stack):
         return
     joined = joined_sites(aws)
     if joined:
+        subject, them = run(joined)
         raise Abort(
-            f"{', '.join(joined)} run on {site.current().slug}'s network and load balancer: "
-            "destroy them first (CloudFormation refuses to delete the exports they import)",
+            f"{subject} on {site.current().slug}'s network and load balancer: destroy {them} "
+            "first (CloudFormation refuses to delete an export another stack imports)",
             USAGE,
         )
 
@@ -169,11 +189,15 @@ def joining_overrides(aws, values, resources_stack):
     now = {} if stacks.is_new(resources_stack) else stacks.parameters_of(resources_stack)
     joined = joined_sites(aws, host)
     on_it = now.get("HostListenerArn") == listener
+    # A joined site moving to the other listener (EnableHttps) keeps its target groups, and its
+    # rule's replacement takes the place of its rule: the load balancer's rules (the quota counts
+    # them across its listeners) are as many as now.
+    joined_already = bool(now.get("HostListenerArn"))
+    rules_after = len(rules) + (0 if joined_already else 1)
     if not on_it:
-        # A joined site moving to the other listener (EnableHttps) keeps its target groups.
         groups = target_groups_of(elbv2, listener)
-        added = 0 if now.get("HostListenerArn") else TARGET_GROUPS_PER_SITE
-        refuse_a_full_host(host, rules, certificates, len(groups) + added, values)
+        added = 0 if joined_already else TARGET_GROUPS_PER_SITE
+        refuse_a_full_host(host, rules_after, certificates, len(groups) + added, values)
         priority = lowest_free_priority(rules)
     else:
         priority = int(now["ListenerRulePriority"])
@@ -183,7 +207,7 @@ def joining_overrides(aws, values, resources_stack):
     console.print(
         f"Joining {host}'s load balancer, with {len(others)} other site"
         f"{'' if len(others) == 1 else 's'} there{': ' + ', '.join(others) if others else ''} "
-        f"(rules {len(rules) + (0 if on_it else 1)} of {MAX_RULES}, certificates "
+        f"(rules {rules_after} of {MAX_RULES}, certificates "
         f"{len(certificates) + (0 if on_it or values['EnableHttps'] != 'true' else 1)} of "
         f"{MAX_CERTIFICATES}); this site's rule has priority {priority}"
     )
@@ -203,12 +227,12 @@ def target_groups_of(elbv2, listener):
     return [group for page in pages for group in page["TargetGroups"]]
 
 
-def refuse_a_full_host(host, rules, certificates, groups_after, values):
+def refuse_a_full_host(host, rules_after, certificates, groups_after, values):
     """A joining site adds a rule, two target groups, and a certificate with HTTPS: refused when
-    that would not fit (`groups_after`: the load balancer's target groups once it has joined)."""
+    that would not fit (`rules_after`, `groups_after`: the load balancer's once it has joined)."""
     full = []
-    if len(rules) >= MAX_RULES:
-        full.append(f"{len(rules)} rules of {MAX_RULES}")
+    if rules_after > MAX_RULES:
+        full.append(f"{rules_after - 1} rules of {MAX_RULES}")
     if groups_after > MAX_TARGET_GROUPS:
         full.append(f"{groups_after - TARGET_GROUPS_PER_SITE} target groups of {MAX_TARGET_GROUPS}")
     if values["EnableHttps"] == "true" and len(certificates) >= MAX_CERTIFICATES:

@@ -189,9 +189,9 @@ class Delivery:
         is the CpuArchitecture the service stack will run the image on."""
         repository = resources.get("RepositoryName")
         if tag:
-            refuse_other_architecture(tag, architecture)
-            if repository:
+            if repository:  # first: a tag no image has is built for no CPU at all
                 require_image(aws, resources, tag)
+            refuse_other_architecture(tag, architecture)
             return cls(tag, given=True, checked=bool(repository))
         delivery = cls(image_tag(architecture), given=False, platform=PLATFORMS[architecture])
         if repository and image_exists(aws.client("ecr"), repository, delivery.tag):

@@ -31,6 +31,9 @@ class StackSpec:
     template: Path
     # Parameters only the deploy tool sets: never taken from --set.
     set_by_the_tool: frozenset = frozenset()
+    # Parameters the tool fills in itself, which --set may still give: a value kept from the
+    # stack is the tool's, not one the user set, so it is not announced as theirs.
+    found_by_the_tool: frozenset = frozenset()
 
     def body(self):
         """The template as CloudFormation gets it: compact JSON, without the YAML file's comments
@@ -70,6 +73,8 @@ def resources():
         here.resources_stack,
         here.templates / "resources.yaml",
         frozenset({"HostListenerArn", "ListenerRulePriority"}),
+        # The GitHub repository's ids, which the tool asks GitHub for (github.py).
+        frozenset({"GithubOwnerId", "GithubRepoId"}),
     )
 
 
@@ -462,6 +467,8 @@ def failure_message(stack, events):
 
 def print_kept(spec, kept):
     for key, value, default in kept:
+        if key in spec.found_by_the_tool:
+            continue
         console.print(
             f"{spec.name}: keeping {key}={value} from the stack (template default: {default!r}; "
             f"`--set {key}=...` changes it)",
