@@ -72,7 +72,7 @@ def test_the_first_deploy_page_counts_the_changes_a_default_sites_creation_makes
 
 @pytest.mark.answers
 def test_a_new_sites_plan_lists_only_the_resources_whose_condition_holds(aws, deploy):
-    changes = planned(deploy, "--tag", V1, *site_overrides(aws))[SITE.resources_stack]
+    changes = planned(deploy, *site_overrides(aws))[SITE.resources_stack]
     types = {kind for _, _, kind, _ in changes}
     assert "AWS::ECR::Repository" in types
     if HOST:  # a joining site's network and load balancer are its host's
