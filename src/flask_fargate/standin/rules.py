@@ -16,6 +16,18 @@ Change sets and templates (what moto lacks; AWS's CloudFormation User Guide for 
   listed (and deletes again with the stack). Taught here: one computation of what changes
   (Add, Modify with Replacement, Scope and Details, Remove), for the change set shown and its
   execution, a removed resource leaving the stack (forget_resources_removed).
+- An update's change set has changes, for moto, whenever its parameters differ as given from
+  those the stack was last given: a default given explicitly, or left out after it was given.
+  AWS compares the values each parameter resolves to (given, kept, or the default) and the
+  template; both the same, the change set has status FAILED, "The submitted information didn't
+  contain changes" (settle_unchanged).
+- Its stacks list every resource of the template (DescribeStackResources, ListStackResources),
+  one whose Condition is false or whose type moto lacks as an entry without a logical id, type
+  or physical id, and a security group rule without a physical id. Taught here: a stack holds
+  the resources whose Condition holds, as the change sets that made them listed them, each with
+  a physical id (stack_resources, Recorded); an `AWS::ApplicationAutoScaling::ScalingPolicy`
+  goes through moto's Application Auto Scaling API (ScalingPolicy), a bucket policy or an SNS
+  subscription is only recorded.
 - Executing a CREATE change set leaves moto's stack without outputs or exports, and it resolves
   `Fn::ImportValue` against no exports at all; executing an UPDATE leaves the outputs as they were.
 - No `Fn::GetAtt` of a target group's `TargetGroupFullName`, a load balancer's
@@ -105,6 +117,8 @@ import json
 import re
 
 from moto.acm.models import CertBundle, acm_backends
+from moto.applicationautoscaling.exceptions import AWSValidationException
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
@@ -164,10 +178,9 @@ moto_create_change_set = CloudFormationBackend.create_change_set
 
 # behaviour: cfn.parameters.constraints-enforced
 def create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs):
-    """Refuse parameter values outside the template's constraints, with AWS's messages; a change
-    set whose template and parameter values are the stack's has no changes (AWS: "The submitted
-    information didn't contain changes"), values kept with UsePreviousValue included, which moto
-    passes in its own types (a number, a list) and then takes for changed."""
+    """Refuse parameter values outside the template's constraints, with AWS's messages; an
+    update's change set whose template and resolved parameter values are the stack's has no
+    changes (settle_unchanged)."""
     declared = Stack.parse_template(template).get("Parameters", {})
     parameters = {key: as_text(value) for key, value in parameters.items()}
     for key, value in parameters.items():
@@ -189,7 +202,37 @@ def create_change_set(self, stack_name, change_set_name, template, parameters, *
         del self.stacks[stack_id]
         change_set.stack, change_set.stack_id = reviewed, reviewed.stack_id
         stack_id = reviewed.stack_id
+    if change_set_type == "UPDATE":
+        settle_unchanged(self.change_sets[change_set_id])
     return change_set_id, stack_id
+
+
+# DescribeChangeSet's StatusReason of a change set that changes nothing (ansible-collections/
+# amazon.aws#507; aws-cdk's changeSetHasNoChanges reads it, with Status FAILED).
+NO_CHANGES = (
+    "The submitted information didn't contain changes. Submit different information to create a "
+    "change set."
+)
+
+
+def settle_unchanged(change_set):
+    """An update's change set "compares the stack's information with the information that you
+    submit" (CreateChangeSet, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html):
+    the template, and each parameter's value, whether given, kept (UsePreviousValue) or left to
+    its default ("If you don't specify a key and value for a particular parameter, CloudFormation
+    uses the default value", https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html).
+    Both the same: status FAILED, NO_CHANGES. moto compares the values as given, so a default
+    given explicitly, or left out after it was given, made a change set of no changes."""
+    stack = change_set.stack
+    after = resolved(stack.resource_map, change_set.template_dict, change_set.parameters)
+    if stack.has_template(change_set.template) and values_of(after) == values_of(
+        stack.resource_map
+    ):
+        change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
+        change_set.status_reason = NO_CHANGES
+    else:
+        change_set.status, change_set.execution_status = "CREATE_COMPLETE", "AVAILABLE"
+        change_set.status_reason = None
 
 
 def one_stack_per_name(backend, stack_name, change_set_name):
@@ -215,6 +258,12 @@ def one_stack_per_name(backend, stack_name, change_set_name):
 def as_text(value):
     """A parameter value as CloudFormation takes it: text, a list's items joined by commas."""
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def values_of(resources):
+    """A ResourceMap's parameter values, as text: moto keeps a value given as a number or a list,
+    and a default as the template's YAML reads it."""
+    return {key: as_text(value) for key, value in resources.resolved_parameters.items()}
 
 
 # Properties whose change replaces the resource ("Update requires: Replacement" on each
@@ -344,10 +393,9 @@ def planned_changes(before, after):
     }
     if before is None:
         return changes
+    values_before = values_of(before)
     changed_parameters = {
-        key
-        for key, value in after.resolved_parameters.items()
-        if before.resolved_parameters.get(key) != value
+        key for key, value in values_of(after).items() if values_before.get(key) != value
     }
     conditions = after._template.get("Conditions", {})
     kept = [name for name in new if exists(before, name) and exists(after, name)]
@@ -773,16 +821,68 @@ moto_delete_resource = parsing.ResourceMap._delete_resource
 
 
 def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
-    """moto's resource creation, with AWS's refusals reported against the resource."""
+    """moto's resource creation, with AWS's refusals reported against the resource; a resource of
+    a type moto lacks is Recorded."""
     try:
         if resource_json["Type"] == "AWS::ECS::Cluster":
             require_ecs_service_linked_role(account_id)
         refuse_descriptions_ec2_refuses(resource_json)
-        return moto_parse_and_create_resource(
+        created = moto_parse_and_create_resource(
             logical_id, resource_json, resources_map, account_id, region_name
         )
     except AwsRefusal as refusal:
         raise ResourceFailed(logical_id, resource_json["Type"], str(refusal)) from None
+    stack_name = resources_map["AWS::StackName"]
+    if created is None and exists(resources_map, logical_id):  # a type moto lacks
+        created = Recorded(logical_id, resource_json["Type"], stack_name)
+    elif created is not None and not hasattr(created, "physical_resource_id"):
+        # moto's security group rules have none; each resource of a stack has one on AWS
+        created.physical_resource_id = generated_id(
+            created.cf_resource_type, stack_name, logical_id
+        )
+    return created
+
+
+def generated_id(resource_type, stack_name, logical_id):
+    """A physical id as CloudFormation generates one for a resource it is not given a name for:
+    "MyStack-MyBucket-abcdefghijk1" ("CloudFormation resource custom naming",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html)."""
+    return parsing.generate_resource_name(resource_type, stack_name, logical_id)
+
+
+class Recorded:
+    """A resource of a type that moto lacks and the stand-in does not make (a bucket policy, an
+    SNS subscription): nothing is made, but the stack holds it, with a generated_id. moto lists
+    it in the stack without a logical id, type or physical id."""
+
+    def __init__(self, logical_id, resource_type, stack_name):
+        self.logical_resource_id, self.cf_resource_type = logical_id, resource_type
+        self.physical_resource_id = generated_id(resource_type, stack_name, logical_id)
+
+    def is_created(self):
+        return True
+
+    def get_cfn_attribute(self, attribute):
+        raise NotImplementedError(  # moto then warns with this, and gives None
+            f"{self.logical_resource_id}.{attribute}: the stand-in makes no {self.cf_resource_type}"
+        )
+
+    def delete(self, account_id, region_name):
+        """Nothing was made, so nothing is left to delete."""
+
+
+# behaviour: cfn.changeset.false-condition-absent
+def stack_resources(self):
+    """The resources the stack holds (DescribeStackResources, ListStackResources): those whose
+    Condition holds, each made, as the change sets that made them listed them. moto lists every
+    resource of the template, as None (no logical id, type or physical id) where it made none,
+    and makes, while listing, one not made yet."""
+    made = self.resource_map._parsed_resources
+    return [
+        made[name]
+        for name in self.resource_map._resource_json_map
+        if made.get(name) is not None and exists(self.resource_map, name)
+    ]
 
 
 # What EC2 takes in a security group's description and in a rule's: CreateSecurityGroup's
@@ -1144,6 +1244,78 @@ def check_certificate(self):
     elif all(PUBLIC_DNS.points(r["Name"], r["Value"]) for r in validation_records(self)):
         AT_PROVIDER.discard(self.arn)
         self.status = "ISSUED"
+
+
+class ScalingPolicy(Taught, CloudFormationModel):
+    """AWS::ApplicationAutoScaling::ScalingPolicy through moto's Application Auto Scaling API
+    (PutScalingPolicy), so that DescribeScalingPolicies lists it; its physical id (Ref) is the
+    policy's ARN (CloudFormation Template Reference,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-applicationautoscaling-scalingpolicy.html)."""
+
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    def __init__(self, policy, backend):
+        super().__init__(policy.policy_arn)
+        self.policy, self.backend = policy, backend
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        namespace, resource_id, dimension = cls.target(properties, backend)
+        body = properties.get(f"{properties['PolicyType']}PolicyConfiguration", {})
+        policy = backend.put_scaling_policy(
+            properties["PolicyName"], namespace, resource_id, dimension, body,
+            properties["PolicyType"],
+        )  # fmt: skip
+        return cls(policy, backend)
+
+    @staticmethod
+    def target(properties, backend):
+        """(namespace, resource id, dimension) of the policy's scalable target: its
+        ScalingTargetId, which is the target's Ref ("resource id|dimension|namespace" on AWS, the
+        resource id alone from the stand-in's ScalableTarget), or the three properties."""
+        if "ScalingTargetId" not in properties:
+            return (
+                properties["ServiceNamespace"], properties["ResourceId"],
+                properties["ScalableDimension"],
+            )  # fmt: skip
+        resource_id, *dimension_namespace = properties["ScalingTargetId"].split("|")
+        if dimension_namespace:
+            dimension, namespace = dimension_namespace
+            return namespace, resource_id, dimension
+        for dimension, targets in backend.targets.items():
+            if resource_id in targets:
+                return targets[resource_id].service_namespace, resource_id, dimension
+        raise AwsRefusal(f"No scalable target registered for resource ID: {resource_id}")
+
+    def key(self):
+        policy = self.policy
+        return (policy.service_namespace, policy.resource_id, policy.scalable_dimension,
+                policy.policy_name)  # fmt: skip
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        """PutScalingPolicy again: in place for the same policy, else a new one, the old one
+        deleted in the update's cleanup (its name or target changed: Replacement)."""
+        properties = cloudformation_json["Properties"]
+        same = (*cls.target(properties, original_resource.backend), properties["PolicyName"])
+        if same == original_resource.key():
+            original_resource.delete(account_id, region_name)
+        else:
+            REPLACED.append((original_resource, cls.TYPE, account_id, region_name))
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id, region_name):
+        namespace, resource_id, dimension, name = self.key()
+        with contextlib.suppress(AWSValidationException):  # deleted already
+            self.backend.delete_scaling_policy(name, namespace, resource_id, dimension)
 
 
 class OidcProvider(Taught, CloudFormationModel):
@@ -1539,6 +1711,7 @@ PATCHES = [
     (Stack, "outputs", property(outputs)),
     (CertBundle, "check", check_certificate),
     (Stack, "parameter_list", property(parameter_list)),
+    (Stack, "stack_resources", property(stack_resources)),
     (parsing, "parse_and_create_resource", parse_and_create_resource),
     (parsing, "parse_and_update_resource", parse_and_update_resource),
     (parsing.ResourceMap, "_delete_resource", delete_resource),
