@@ -463,10 +463,14 @@ def test_up_for_arm64_on_an_engine_that_cannot_build_it_stops_before_any_change(
     ids=["other-cpus-image", "other-cpu-set"],
 )
 def test_up_refuses_an_image_built_for_another_cpu_before_any_change(
-    aws, deploy, tag, settings, built_for, runs_on
+    aws, deploy, deployed, tag, settings, built_for, runs_on
 ):
-    """Its tasks would exit with `exec format error` until the circuit breaker rolled back."""
-    status, _, err = deploy("up", "--yes", "--tag", tag, *site_overrides(aws), *settings)
+    """Its tasks would exit with `exec format error` until the circuit breaker rolled back. The
+    image is in the repository (deployed pushed V1): what is refused is its CPU."""
+    overrides, _ = deployed
+    if tag != V1:
+        push_image(aws, tag)
+    status, _, err = deploy("up", "--yes", "--tag", tag, *overrides, *settings)
 
     assert status == 2
     assert err.splitlines() == [
@@ -475,7 +479,8 @@ def test_up_refuses_an_image_built_for_another_cpu_before_any_change(
         + ("ends in -arm64" if runs_on == "ARM64" else "has no -arm64")
         + f"; `flask-fargate image` builds one) or --set CpuArchitecture={built_for}"
     ]
-    assert stack_names(aws) == set()
+    assert parameter(aws, SITE.service_stack, "ImageTag") == V1
+    assert parameter(aws, SITE.service_stack, "CpuArchitecture") == ARCHITECTURE
 
 
 def test_service_only_leaves_the_resources_stack_alone(aws, deploy, deployed):
@@ -510,8 +515,8 @@ def test_service_only_needs_the_resources_stack(deploy):
 
 
 def test_plan_on_a_new_site_creates_nothing(aws, deploy):
-    status, out, _ = deploy("plan", "--tag", V1, *site_overrides(aws))
-    assert status == 0
+    status, out, err = deploy("plan", *site_overrides(aws))
+    assert status == 0, out + err
     assert f"{SITE.resources_stack} would be created:" in out
     assert "Repository" in out
     assert f"{SITE.service_stack}: planned once {SITE.resources_stack} exists" in out
