@@ -10,8 +10,13 @@ rule says what AWS does and where AWS says so:
   dimensions are not kept (nothing here reads them).
 - AWS::ECS::Service keeps its DeploymentConfiguration and LoadBalancers (AdvancedConfiguration
   included), which DescribeServices returns (ECS API Reference, Service).
-- Every creation or update of the service by CloudFormation starts a service deployment, which
-  ListServiceDeployments and DescribeServiceDeployments return (ECS API Reference,
+- A creation of the service by CloudFormation starts a service deployment, and so does an update
+  that changes what a service revision records (REVISION_PROPERTIES: its task definition,
+  network, load balancers, capacity...), not one of its desired count or deployment
+  configuration alone ("View service history using Amazon ECS service deployments":
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html); one still
+  IN_PROGRESS when the next starts is STOPPED (unverified on AWS). ListServiceDeployments and
+  DescribeServiceDeployments return them (ECS API Reference,
   ServiceDeployment): status IN_PROGRESS, then SUCCESSFUL; the target and source revisions'
   requestedProductionTrafficWeight (ServiceRevisionSummary) follow the strategy's traffic steps
   (BLUE_GREEN 100; CANARY CanaryPercent, then 100; LINEAR StepPercent at a time), through the
@@ -56,15 +61,20 @@ rule says what AWS does and where AWS says so:
   ServiceDeploymentCircuitBreaker in the ECS API Reference). Both detection methods support
   rolling and blue/green deployments, so the stand-in applies it whatever the strategy. Here a
   task fails to start as tasks.py's one-off tasks do: its image is not in ECR, or a secret it
-  names cannot be read; each look at a deployment whose tasks cannot start counts every new
-  task (the desired count) as failed, and the deployment moves no further. Without the
-  circuit breaker such a deployment stays IN_PROGRESS, as on AWS until CloudFormation gives up.
+  names cannot be read; each look at a deployment whose tasks cannot start starts every new
+  task (the desired count), which stops at once (TaskFailedToStart, ListTasks by its
+  deployment's id, DescribeTasks) and counts as failed, and the deployment moves no further.
+  Without the circuit breaker such a deployment stays IN_PROGRESS, as on AWS until
+  CloudFormation gives up, and CloudFormation waits for it: the stack and its service stay
+  CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS (execute_change_set) until CancelUpdateStack, which
+  moto lacks (cancel_update_stack), rolls the update back.
 
 The stand-in's clock: a deployment moves one stage further after each DescribeServiceDeployments
 answers, which checks the alarms first, so a test sets an alarm between two calls "mid-way". Not
-taught: AWS's CloudFormation waits for the deployment and fails the stack's update when ECS
-rolls it back (UPDATE_ROLLBACK_COMPLETE); moto completes the update at once, and the deploy tool
-follows the deployment after the stack either way.
+taught: AWS's CloudFormation waits for every deployment (here only for one whose tasks cannot
+start) and fails the stack's update when ECS rolls it back (UPDATE_ROLLBACK_COMPLETE); moto
+completes the update at once, and the deploy tool follows the deployment after the stack either
+way.
 """
 
 import contextlib
