@@ -3,6 +3,7 @@ tasks that stop before they ever serve cancel the service stack's update; and wh
 an update starts no deployment, or a first one has no old tasks."""
 
 import contextlib
+import types
 
 import pytest
 from site_under_test import SITE
@@ -21,7 +22,7 @@ from test_deploy import (
 )
 from test_deploy_strategies import deploy_image_as, ecs_service
 
-from flask_fargate import deployments, image, stacks
+from flask_fargate import deployments, image, stacks, watch
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account", "site_overrides"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -39,6 +40,18 @@ def image_gone_once_the_service_change_set_is_shown(aws, monkeypatch, tag):
             ecr.batch_delete_image(repositoryName=SITE.slug, imageIds=[{"imageTag": tag}])
 
     monkeypatch.setattr(stacks, "print_changes", then_the_image_goes)
+
+
+def polls_at_most(monkeypatch, most):
+    """Without the tool's breaker, the stand-in holds the update as AWS does, for hours: fail
+    after `most` polls of the stack instead of waiting for ever."""
+    polls = []
+
+    def poll(seconds):
+        polls.append(seconds)
+        assert len(polls) < most, "the stack's operation never ended"
+
+    monkeypatch.setattr(watch, "time", types.SimpleNamespace(sleep=poll))
 
 
 def running_image(aws):
@@ -59,6 +72,7 @@ def test_new_tasks_that_never_start_cancel_a_shifting_update_and_the_stack_rolls
 ):
     overrides, _ = deployed
     image_gone_once_the_service_change_set_is_shown(aws, monkeypatch, V2)
+    polls_at_most(monkeypatch, 200)
     called = calls_recorded(monkeypatch)
 
     status, out, err = deploy_image_as(aws, deploy, overrides, V2, strategy)
@@ -84,6 +98,7 @@ def test_new_tasks_that_never_start_cancel_a_shifting_update_and_the_stack_rolls
 def test_a_first_shifting_deploy_whose_tasks_never_start_says_what_to_do(aws, deploy, monkeypatch):
     monkeypatch.setattr(image, "Delivery", FirstImage)
     image_gone_once_the_service_change_set_is_shown(aws, monkeypatch, V1)
+    polls_at_most(monkeypatch, 200)
     # Only the service stack's change set is shown after the image is pushed.
     status, out, err = deploy(
         "up", "--yes", "--set", "DeploymentStrategy=LINEAR", *site_overrides(aws)
