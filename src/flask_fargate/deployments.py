@@ -255,8 +255,9 @@ class Follower:
         status, stage = deployment["status"], deployment.get("lifecycleStage")
         if status in ROLLED_BACK:
             return f"Deployment rolled back ({status}): {why_rolled_back(deployment)}"
-        if status == "STOPPED":
-            return f"Deployment STOPPED: {why_rolled_back(deployment)}"
+        if status == "STOPPED":  # by its circuit breaker, or replaced by a later deployment
+            reason = deployment.get("statusReason")
+            return f"Deployment STOPPED{': ' + why_rolled_back(deployment) if reason else ''}"
         if status in ENDED:
             return f"Deployment {status}: {revision} serves the site"
         stages = STAGES if deployment.get("sourceServiceRevisions") else FIRST_STAGES

@@ -86,6 +86,7 @@ def test_new_tasks_that_never_start_cancel_a_shifting_update_and_the_stack_rolls
         "CannotPullContainerError" in out
     )
     assert "Cancelling the update: CloudFormation rolls the stack back" in out
+    assert "Deployment STOPPED\n" in out  # replaced by CloudFormation's rollback
     assert (
         f"{SITE.slug}-service ended UPDATE_ROLLBACK_COMPLETE. First failure: Service "
         "(AWS::ECS::Service): Resource update cancelled. The stack is back as it was before"
