@@ -1,6 +1,7 @@
 """The service's ECS deployment in plain words while `up` runs: which revision takes what share of
 the traffic, the bake time left, why ECS rolled it back (ECS API Reference, ServiceDeployment)."""
 
+import math
 import time
 from datetime import UTC, datetime
 
@@ -33,6 +34,26 @@ STAGES = {
     "BAKE_TIME": "watching the alarms, the old tasks kept to go back to",
     "CLEAN_UP": "stopping the old tasks",
 }
+# A first deployment's, which has no earlier revision: no old tasks to keep or stop.
+FIRST_STAGES = {**STAGES, "BAKE_TIME": "watching the alarms", "CLEAN_UP": "finishing"}
+
+
+# The strategies ECS gives no circuit breaker: "Both methods only support rolling update
+# deployment and blue/green deployment types" ("Amazon ECS deployment failure detection":
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html),
+# so the service stack turns it off for them (HasCircuitBreaker). The tool stands in for it.
+WITHOUT_BREAKER = {"CANARY", "LINEAR"}
+# How a task that never served stops: its image or a secret could not be had, or its app exited
+# (stopCode in the ECS API Reference, Task). Tasks stopped by ECS (failed health checks, a scale
+# in) are the unhealthy-hosts alarm's.
+NEVER_SERVED = {"TaskFailedToStart", "EssentialContainerExited"}
+
+
+def breaker_threshold(desired_count):
+    """ECS's circuit breaker's threshold: 0.5 x the desired count, at least 3 and at most 200
+    (ServiceDeploymentCircuitBreaker, ECS API Reference:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html)."""
+    return min(max(math.ceil(desired_count * 0.5), 3), 200)
 
 
 def refuse_unknown_strategy(values):
@@ -207,14 +228,19 @@ class Follower:
         self.since = None  # its first stack event: CloudFormation's clock, not ours
         self.shown = []  # the lines last printed, this deploy's first
         self.stage_seen = {}  # (stage, share) -> when this follower first saw it
+        self.tripped = False  # the tool's circuit breaker cancelled the update
+
+    def service_arn(self):
+        arns = stacks.physical_ids(self.aws, self.watcher.stack_id, SERVICE) if self.since else []
+        return arns[0] if arns else None
 
     def deployments(self):
         """This operation's deployments, oldest first, as DescribeServiceDeployments gives them."""
-        arns = stacks.physical_ids(self.aws, self.watcher.stack_id, SERVICE) if self.since else []
-        if not arns:
+        arn = self.service_arn()
+        if not arn:
             return []
         ecs = self.aws.client("ecs")
-        briefs = ecs.list_service_deployments(cluster=arns[0].split("/")[-2], service=arns[0])
+        briefs = ecs.list_service_deployments(cluster=arn.split("/")[-2], service=arn)
         mine = [
             b["serviceDeploymentArn"]
             for b in briefs["serviceDeployments"]
@@ -229,9 +255,13 @@ class Follower:
         status, stage = deployment["status"], deployment.get("lifecycleStage")
         if status in ROLLED_BACK:
             return f"Deployment rolled back ({status}): {why_rolled_back(deployment)}"
+        if status == "STOPPED":  # by its circuit breaker, or replaced by a later deployment
+            reason = deployment.get("statusReason")
+            return f"Deployment STOPPED{': ' + why_rolled_back(deployment) if reason else ''}"
         if status in ENDED:
             return f"Deployment {status}: {revision} serves the site"
-        words = [STAGES.get(stage, stage or status)]
+        stages = STAGES if deployment.get("sourceServiceRevisions") else FIRST_STAGES
+        words = [stages.get(stage, stage or status)]
         shares = traffic(deployment)
         if shares:
             words.append(shares)
@@ -268,7 +298,74 @@ class Follower:
         if watcher is not self.watcher and watcher.events:
             self.watcher, self.since, self.shown = watcher, watcher.events[0]["Timestamp"], []
         if any(kind == SERVICE for kind, _ in watcher.in_progress.values()):
-            self.show()
+            deployment = self.show()
+            if deployment and not self.tripped:
+                self.break_circuit(deployment, watcher)
+
+    def break_circuit(self, deployment, watcher):
+        """ECS's circuit breaker for a CANARY or LINEAR deployment, which has none: once as many
+        of the new revision's tasks stopped before they ever served as ECS's breaker tolerates,
+        cancel the stack's update. Such tasks never turn unhealthy hosts (the load balancer never
+        checks them), so no alarm fires and the deployment stays IN_PROGRESS until CloudFormation's
+        ECS handler gives up ("an unconfigurable timeout in the range of hours":
+        aws-cloudformation/cloudformation-coverage-roadmap#150), past CI's 3 hours. Cancelled,
+        CloudFormation rolls the stack back, which puts the service back on its previous task
+        definition; `stacks.deploy` follows that rollback as for any failed update
+        ("Cancel a stack update", CloudFormation User Guide:
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn--stack-update-cancel.html)."""
+        strategy = deployment.get("deploymentConfiguration", {}).get("strategy")
+        if strategy not in WITHOUT_BREAKER or deployment["status"] != "IN_PROGRESS":
+            return
+        desired, stopped = self.never_served()
+        threshold = breaker_threshold(desired)
+        if len(stopped) < threshold:
+            return
+        last = max(stopped, key=lambda task: str(task.get("stoppedAt", "")))
+        why = (
+            f"{stacks.service().name}: {len(stopped)} new tasks stopped before they ever served "
+            f"(ECS stops a ROLLING or BLUE_GREEN deploy at {threshold}; {strategy} has no circuit "
+            f"breaker), the last: {last.get('stoppedReason', 'no reason given')}."
+        )
+        # CancelUpdateStack: "You can cancel only stacks that are in the UPDATE_IN_PROGRESS
+        # state" (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CancelUpdateStack.html).
+        if watcher.status == "CREATE_IN_PROGRESS":
+            raise Abort(
+                f"{why} A first deploy cannot be cancelled: the stack's creation waits for ECS "
+                "until CloudFormation gives up (hours), then rolls back. Fix the cause (`make "
+                "logs` shows what the tasks wrote), then `flask-fargate up --recreate` deletes "
+                "the stack and creates it again."
+            )
+        if watcher.status == "UPDATE_IN_PROGRESS":
+            self.tripped = True
+            console.print(
+                f"{why} Cancelling the update: CloudFormation rolls the stack back, and the "
+                "service back to the task definition before.",
+                style="red",
+            )
+            self.aws.cloudformation.cancel_update_stack(StackName=watcher.stack_id)
+
+    def never_served(self):
+        """The service's desired count, and its newest deployment's tasks (the new revision's)
+        that stopped before they ever served. A task a service started carries "the deployment
+        ID of that service" in startedBy (ECS API Reference, Task:
+        https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html)."""
+        arn = self.service_arn()
+        cluster = arn.split("/")[-2]
+        ecs = self.aws.client("ecs")
+        (service,) = ecs.describe_services(cluster=cluster, services=[arn])["services"]
+        primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
+        pages = ecs.get_paginator("list_tasks").paginate(
+            cluster=cluster, startedBy=primary["id"], desiredStatus="STOPPED"
+        )
+        arns = [task for page in pages for task in page["taskArns"]]
+        found = [
+            task
+            for start in range(0, len(arns), 100)  # DescribeTasks takes 100 at a time
+            for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])[
+                "tasks"
+            ]
+        ]
+        return service["desiredCount"], [t for t in found if t.get("stopCode") in NEVER_SERVED]
 
     def why_it_failed(self):
         """After a failed stack update: ECS's reason, when it rolled this deploy's deployment
@@ -285,6 +382,15 @@ class Follower:
         """Follow the deployment the stack's update started until ECS ends it (CloudFormation
         has waited for it already on AWS); a rollback exits non-zero with ECS's reason."""
         deployment = self.show()
+        if deployment is None and self.since:
+            # ECS deploys on a change of what its tasks run (task definition, network, load
+            # balancers, capacity...), not of the desired count or the scaling range
+            # ("View service history using Amazon ECS service deployments":
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html).
+            console.print(
+                f"{stacks.service().name}: no rollout: this update changed nothing ECS deploys, "
+                "and the running tasks carry on"
+            )
         while deployment and deployment["status"] not in ENDED:
             time.sleep(POLL_SECONDS)
             deployment = self.show()

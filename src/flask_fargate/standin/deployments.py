@@ -10,8 +10,13 @@ rule says what AWS does and where AWS says so:
   dimensions are not kept (nothing here reads them).
 - AWS::ECS::Service keeps its DeploymentConfiguration and LoadBalancers (AdvancedConfiguration
   included), which DescribeServices returns (ECS API Reference, Service).
-- Every creation or update of the service by CloudFormation starts a service deployment, which
-  ListServiceDeployments and DescribeServiceDeployments return (ECS API Reference,
+- A creation of the service by CloudFormation starts a service deployment, and so does an update
+  that changes what a service revision records (REVISION_PROPERTIES: its task definition,
+  network, load balancers, capacity...), not one of its desired count or deployment
+  configuration alone ("View service history using Amazon ECS service deployments":
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html); one still
+  IN_PROGRESS when the next starts is STOPPED (unverified on AWS). ListServiceDeployments and
+  DescribeServiceDeployments return them (ECS API Reference,
   ServiceDeployment): status IN_PROGRESS, then SUCCESSFUL; the target and source revisions'
   requestedProductionTrafficWeight (ServiceRevisionSummary) follow the strategy's traffic steps
   (BLUE_GREEN 100; CANARY CanaryPercent, then 100; LINEAR StepPercent at a time), through the
@@ -56,19 +61,23 @@ rule says what AWS does and where AWS says so:
   ServiceDeploymentCircuitBreaker in the ECS API Reference). Both detection methods support
   rolling and blue/green deployments, so the stand-in applies it whatever the strategy. Here a
   task fails to start as tasks.py's one-off tasks do: its image is not in ECR, or a secret it
-  names cannot be read; each look at a deployment whose tasks cannot start counts every new
-  task (the desired count) as failed, and the deployment moves no further. Without the
-  circuit breaker such a deployment stays IN_PROGRESS, as on AWS until CloudFormation gives up.
+  names cannot be read; each look at a deployment whose tasks cannot start starts every new
+  task (the desired count), which stops at once (TaskFailedToStart, ListTasks by its
+  deployment's id, DescribeTasks) and counts as failed, and the deployment moves no further.
+  Without the circuit breaker such a deployment stays IN_PROGRESS, as on AWS until
+  CloudFormation gives up, and CloudFormation waits for it: the stack and its service stay
+  CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS (execute_change_set) until CancelUpdateStack, which
+  moto lacks (cancel_update_stack), rolls the update back.
 
 The stand-in's clock: a deployment moves one stage further after each DescribeServiceDeployments
 answers, which checks the alarms first, so a test sets an alarm between two calls "mid-way". Not
-taught: AWS's CloudFormation waits for the deployment and fails the stack's update when ECS
-rolls it back (UPDATE_ROLLBACK_COMPLETE); moto completes the update at once, and the deploy tool
-follows the deployment after the stack either way.
+taught: AWS's CloudFormation waits for every deployment (here only for one whose tasks cannot
+start) and fails the stack's update when ECS rolls it back (UPDATE_ROLLBACK_COMPLETE); moto
+completes the update at once, and the deploy tool follows the deployment after the stack either
+way.
 """
 
 import contextlib
-import math
 import secrets
 import string
 import uuid
@@ -76,14 +85,18 @@ from datetime import UTC, datetime
 
 from moto.applicationautoscaling.exceptions import AWSValidationException
 from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.ecs.models import ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import elbv2_backends
 
+from flask_fargate.deployments import breaker_threshold
 from flask_fargate.standin import rules, tasks
 
 
@@ -290,8 +303,27 @@ def set_weights(deployment):
 
 moto_with_capacity = rules.with_capacity
 
+# What a service revision records of the service ("Properties included in an Amazon ECS service
+# revision", ServiceRevision in the ECS API Reference): ECS deploys when one of them changes, or
+# ForceNewDeployment's nonce, not when the desired count or the deployment configuration alone
+# does ("View service history using Amazon ECS service deployments":
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html).
+REVISION_PROPERTIES = (
+    "TaskDefinition",
+    "LaunchType",
+    "CapacityProviderStrategy",
+    "PlatformVersion",
+    "LoadBalancers",
+    "NetworkConfiguration",
+    "ServiceRegistries",
+    "ServiceConnectConfiguration",
+    "VolumeConfigurations",
+    "VpcLatticeConfigurations",
+    "ForceNewDeployment",
+)
 
-# behaviour: ecs.service.describe-configuration
+
+# behaviour: ecs.service.describe-configuration, ecs.deployment.on-revision-change
 def with_deployment(service, cloudformation_json):
     """rules.py's (every create and update of a stack's service passes there), then the service
     keeps its deployment configuration and load balancers and starts a deployment."""
@@ -306,6 +338,12 @@ def with_deployment(service, cloudformation_json):
     start_primary(service)
     given = properties.get("DesiredCount")
     count(service, int(given) if given is not None else service.desired_count if history else 1)
+    revision = {key: properties.get(key) for key in REVISION_PROPERTIES}
+    if history and vars(service).get("revision") == revision:
+        return service
+    service.revision = revision
+    if history and history[-1]["status"] == "IN_PROGRESS":
+        history[-1]["status"] = "STOPPED"  # replaced by this one (unverified on AWS)
     now = datetime.now(UTC)
     history.append(
         {
@@ -356,14 +394,6 @@ def roll_back_on_alarm(deployment):
                 deployment["service"].task_definition = deployment["source"]["td"]
 
 
-# The circuit breaker's threshold: half the desired count, within these bounds.
-BREAKER_LEAST, BREAKER_MOST = 3, 200
-
-
-def breaker_threshold(service):
-    return min(max(math.ceil(service.desired_count * 0.5), BREAKER_LEAST), BREAKER_MOST)
-
-
 def start_failure(deployment):
     """ECS's reason the target revision's tasks cannot start, or None."""
     service = deployment["service"]
@@ -383,17 +413,35 @@ def trip_the_circuit_breaker(deployment):
     deployment fails (and goes back to the source revision with Rollback). True while the new
     tasks cannot start."""
     breaker = deployment["configuration"].get("deploymentCircuitBreaker", {})
-    if deployment["status"] != "IN_PROGRESS" or start_failure(deployment) is None:
+    reason = start_failure(deployment) if deployment["status"] == "IN_PROGRESS" else None
+    if reason is None:
         return False
+    service = deployment["service"]
+    failed_to_start(service, deployment["target"]["td"], reason)
     if not breaker.get("enable"):
         return True  # ECS keeps starting tasks that fail
-    service = deployment["service"]
     deployment["failed_tasks"] += service.desired_count
-    if deployment["failed_tasks"] >= breaker_threshold(service):
+    if deployment["failed_tasks"] >= breaker_threshold(service.desired_count):
         deployment["status"] = "ROLLBACK_SUCCESSFUL" if breaker.get("rollback") else "STOPPED"
         if breaker.get("rollback") and deployment["source"]:
             service.task_definition = deployment["source"]["td"]
     return True
+
+
+# behaviour: ecs.task.cannot-pull-image
+def failed_to_start(service, task_definition, reason):
+    """The desired count's tasks of the new revision, started by its deployment (startedBy: "the
+    deployment ID of that service", Task in the ECS API Reference) and stopped before they ran,
+    as tasks.py's one-off tasks stop: TaskFailedToStart with ECS's reason."""
+    backend = ecs_backends[service._account_id][service.region_name]
+    primary = next(d for d in service.deployments if d["status"] == "PRIMARY")
+    started = backend.run_task(
+        service.cluster_arn, task_definition, service.desired_count, None, primary["id"], None,
+        "FARGATE", getattr(service, "network_configuration", None),
+    )  # fmt: skip
+    for task in started:
+        task.last_status = task.desired_status = "STOPPED"
+        task.stop_code, task.stopped_reason = "TaskFailedToStart", reason
 
 
 def advance(deployment):
@@ -449,7 +497,7 @@ def described(deployment):
         result["deploymentCircuitBreaker"] = {
             "status": "TRIGGERED" if tripped else "MONITORING",
             "failureCount": deployment["failed_tasks"],
-            "threshold": breaker_threshold(deployment["service"]),
+            "threshold": breaker_threshold(deployment["service"].desired_count),
         }
         if tripped:
             result["statusReason"] = "ECS deployment circuit breaker: tasks failed to start."
@@ -511,8 +559,74 @@ def describe_service_deployments(self):
     return ActionResult({"serviceDeployments": result, "failures": []})
 
 
+# Stack operations held for a service deployment whose tasks cannot start (stack id -> the
+# deployment, and the template and parameters before an update).
+HELD = {}
+
+
+# behaviour: cfn.ecs.waits-for-deployment
+def execute_change_set(self, change_set_name, stack_name=None):
+    """rules.py's, then CloudFormation waits for the service deployment the operation started:
+    one whose tasks cannot start, without a circuit breaker, keeps the stack and its service
+    CREATE_IN_PROGRESS or UPDATE_IN_PROGRESS, as on AWS until CloudFormation's handler gives up
+    (hours; not taught) or the update is cancelled. A deployment whose tasks start ends within
+    the deploy tool's following, and the stand-in completes the operation at once, as moto does."""
+    stack = self.stacks[self.describe_change_set(change_set_name).stack_id]
+    before = (stack.template, dict(stack.parameters))
+    started = datetime.now(UTC)
+    rules.execute_change_set(self, change_set_name, stack_name)
+    if not stack.status.endswith("_COMPLETE") or "ROLLBACK" in stack.status:
+        return
+    operation = stack.status.partition("_")[0]
+    for name, resource in stack.resource_map.items():
+        deployment = (getattr(resource, "service_deployments", None) or [None])[-1]
+        if deployment is None or deployment["created"] < started:
+            continue
+        breaker = deployment["configuration"].get("deploymentCircuitBreaker", {})
+        if breaker.get("enable") or start_failure(deployment) is None:
+            continue
+        if stack.events[-1].resource_type == "AWS::CloudFormation::Stack":
+            stack.events.pop()  # moto's *_COMPLETE
+        stack.status = f"{operation}_IN_PROGRESS"
+        rules.record_event(
+            stack, name, "AWS::ECS::Service", stack.status, None, resource.physical_resource_id
+        )
+        HELD[stack.stack_id] = (deployment, name, before)
+
+
+# behaviour: cfn.cancel-update-stack
+def cancel_update_stack(self):
+    """CancelUpdateStack, which moto lacks: only for a stack UPDATE_IN_PROGRESS; the update's
+    resources are cancelled and the stack rolls back to its template and parameters before
+    (UPDATE_ROLLBACK_COMPLETE), which updates its service back to the task definition before
+    ("Cancel a stack update", CloudFormation User Guide:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn--stack-update-cancel.html;
+    API_CancelUpdateStack: "You can cancel only stacks that are in the UPDATE_IN_PROGRESS
+    state")."""
+    name = self._get_param("StackName")
+    stack = self.cloudformation_backend.get_stack(name)
+    if stack.status != "UPDATE_IN_PROGRESS" or stack.stack_id not in HELD:
+        raise ValidationError(
+            name, f"CancelUpdateStack cannot be called from current stack status {stack.status}"
+        )
+    _, logical_id, (template, parameters) = HELD.pop(stack.stack_id)
+    rules.record_event(
+        stack, logical_id, "AWS::ECS::Service", "UPDATE_FAILED", "Resource update cancelled"
+    )
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason="User Initiated")
+    shown = len(stack.events)
+    rules.update_to(stack, template, parameters)
+    del stack.events[shown:]  # moto's events of the rollback's own update
+    rules.record_event(stack, logical_id, "AWS::ECS::Service", "UPDATE_COMPLETE", None)
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    return EmptyResult()
+
+
 PATCHES = [
     (rules, "with_capacity", with_deployment),
+    (CloudFormationBackend, "execute_change_set", execute_change_set),
+    (CloudFormationResponse, "cancel_update_stack", cancel_update_stack),
     (EC2ContainerServiceResponse, "list_service_deployments", list_service_deployments),
     (EC2ContainerServiceResponse, "describe_service_deployments", describe_service_deployments),
 ]
