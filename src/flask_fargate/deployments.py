@@ -5,6 +5,8 @@ import math
 import time
 from datetime import UTC, datetime
 
+from botocore.exceptions import ClientError
+
 from flask_fargate import stacks
 from flask_fargate.cost import STRATEGIES
 from flask_fargate.errors import USAGE, Abort
@@ -316,7 +318,19 @@ class Follower:
         strategy = deployment.get("deploymentConfiguration", {}).get("strategy")
         if strategy not in WITHOUT_BREAKER or deployment["status"] != "IN_PROGRESS":
             return
-        desired, stopped = self.never_served()
+        try:
+            desired, stopped = self.never_served()
+        except ClientError as error:
+            # A deploy role made before the tool's breaker lacks ecs:ListTasks until the
+            # resources stack is deployed again: the deploy goes on without the breaker.
+            self.tripped = True
+            console.print(
+                f"{stacks.service().name}: the tool's circuit breaker is off for this deploy "
+                f"({error.response['Error']['Code']}: {error.response['Error']['Message']}); "
+                "`make deploy` from a workstation updates the deploy role.",
+                style="yellow",
+            )
+            return
         threshold = breaker_threshold(desired)
         if len(stopped) < threshold:
             return
@@ -332,8 +346,8 @@ class Follower:
             raise Abort(
                 f"{why} A first deploy cannot be cancelled: the stack's creation waits for ECS "
                 "until CloudFormation gives up (hours), then rolls back. Fix the cause (`make "
-                "logs` shows what the tasks wrote), then `flask-fargate up --recreate` deletes "
-                "the stack and creates it again."
+                "logs` shows what the tasks wrote); once the creation has rolled back, "
+                "`flask-fargate up --recreate` creates the stack again."
             )
         if watcher.status == "UPDATE_IN_PROGRESS":
             self.tripped = True
@@ -342,20 +356,26 @@ class Follower:
                 "service back to the task definition before.",
                 style="red",
             )
-            self.aws.cloudformation.cancel_update_stack(StackName=watcher.stack_id)
+            try:
+                self.aws.cloudformation.cancel_update_stack(StackName=watcher.stack_id)
+            except ClientError as error:  # it left UPDATE_IN_PROGRESS since the watcher looked
+                console.print(f"Not cancelled: {error.response['Error']['Message']}", style="red")
 
     def never_served(self):
         """The service's desired count, and its newest deployment's tasks (the new revision's)
         that stopped before they ever served. A task a service started carries "the deployment
         ID of that service" in startedBy (ECS API Reference, Task:
-        https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html)."""
+        https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html), which ListTasks
+        takes only as its one filter, and then lists RUNNING tasks alone: so the service's
+        STOPPED tasks, picked by startedBy here. ECS lists a stopped task for at least an hour
+        (API Reference, ListTasks), longer than the few failed starts the threshold needs."""
         arn = self.service_arn()
         cluster = arn.split("/")[-2]
         ecs = self.aws.client("ecs")
         (service,) = ecs.describe_services(cluster=cluster, services=[arn])["services"]
         primary = next(d for d in service["deployments"] if d["status"] == "PRIMARY")
         pages = ecs.get_paginator("list_tasks").paginate(
-            cluster=cluster, startedBy=primary["id"], desiredStatus="STOPPED"
+            cluster=cluster, serviceName=service["serviceName"], desiredStatus="STOPPED"
         )
         arns = [task for page in pages for task in page["taskArns"]]
         found = [
@@ -365,7 +385,11 @@ class Follower:
                 "tasks"
             ]
         ]
-        return service["desiredCount"], [t for t in found if t.get("stopCode") in NEVER_SERVED]
+        return service["desiredCount"], [
+            task
+            for task in found
+            if task.get("startedBy") == primary["id"] and task.get("stopCode") in NEVER_SERVED
+        ]
 
     def why_it_failed(self):
         """After a failed stack update: ECS's reason, when it rolled this deploy's deployment

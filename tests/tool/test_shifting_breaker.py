@@ -6,6 +6,7 @@ import contextlib
 import types
 
 import pytest
+from botocore.exceptions import ClientError
 from site_under_test import SITE
 from test_deploy import (
     V1,
@@ -108,7 +109,7 @@ def test_a_first_shifting_deploy_whose_tasks_never_start_says_what_to_do(aws, de
     assert status == 1, out + err
     assert "new tasks stopped before they ever served" in err
     assert "A first deploy cannot be cancelled" in err
-    assert "`flask-fargate up --recreate` deletes the stack and creates it again" in err
+    assert "once the creation has rolled back, `flask-fargate up --recreate` creates" in err
 
 
 def test_a_change_ecs_does_not_deploy_is_no_rollout(aws, deploy, deployed):
@@ -135,3 +136,40 @@ def test_a_first_blue_green_deploy_speaks_of_no_old_tasks(aws, deploy, monkeypat
     assert status == 0, out + err
     assert "Deployment: watching the alarms, the new revision takes all the traffic" in out
     assert "old tasks" not in out
+
+
+def test_list_tasks_takes_started_by_only_alone_and_lists_running_tasks_by_default(aws, deployed):
+    """As ECS's ListTasks: "When you specify startedBy as the filter, it must be the only filter
+    that you use", and "The default status filter is RUNNING"."""
+    ecs = aws("ecs")
+    started_by = ecs_service(aws)["deployments"][0]["id"]
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="only filter"):
+        ecs.list_tasks(cluster=SITE.slug, startedBy=started_by, desiredStatus="STOPPED")
+    stopped = ecs.list_tasks(cluster=SITE.slug, desiredStatus="STOPPED")["taskArns"]
+    by_default = ecs.list_tasks(cluster=SITE.slug)["taskArns"]
+    assert not set(stopped) & set(by_default)
+
+
+def test_a_deploy_role_without_the_breakers_rights_deploys_on_and_says_so(monkeypatch, capsys):
+    """A site's deploy role from before the breaker lacks ecs:ListTasks until the resources
+    stack is deployed again (CI runs --service-only): the deploy goes on without the breaker,
+    said once, and nothing is cancelled (the follower has no AWS to cancel with)."""
+
+    def access_denied(self):
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "ListTasks"
+        )
+
+    monkeypatch.setattr(deployments.Follower, "never_served", access_denied)
+    follower = deployments.Follower(aws=None)
+    canary = {"deploymentConfiguration": {"strategy": "CANARY"}, "status": "IN_PROGRESS"}
+
+    follower.break_circuit(canary, types.SimpleNamespace(status="UPDATE_IN_PROGRESS"))
+
+    assert follower.tripped  # on_poll asks no more
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"{SITE.slug}-service: the tool's circuit breaker is off for this deploy "
+        "(AccessDeniedException: not authorized); `make deploy` from a workstation updates the "
+        "deploy role."
+    ) in out

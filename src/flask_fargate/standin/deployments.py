@@ -437,7 +437,7 @@ def failed_to_start(service, task_definition, reason):
     primary = next(d for d in service.deployments if d["status"] == "PRIMARY")
     started = backend.run_task(
         service.cluster_arn, task_definition, service.desired_count, None, primary["id"], None,
-        "FARGATE", getattr(service, "network_configuration", None),
+        "FARGATE", getattr(service, "network_configuration", None), f"service:{service.name}",
     )  # fmt: skip
     for task in started:
         task.last_status = task.desired_status = "STOPPED"

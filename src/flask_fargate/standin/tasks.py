@@ -44,6 +44,11 @@ and where AWS says so; `server.moto_server()` applies these patches after its ow
   task errors in Amazon ECS"), the container without an exit code. A secret that cannot be read
   stops it the same way with "ResourceInitializationError: unable to pull secrets or registry
   auth" ("Troubleshoot Amazon ECS ResourceInitializationError errors").
+- ListTasks: "When you specify startedBy as the filter, it must be the only filter that you
+  use"; without desiredStatus it lists RUNNING tasks ("The default status filter is RUNNING");
+  serviceName lists the service's tasks (API Reference, ListTasks). moto takes any mix of
+  filters, lists every status by default and ignores serviceName. A service's task is in the
+  group service:<name> (API Reference, Task: group).
 """
 
 import json
@@ -57,6 +62,7 @@ import time
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.utils import generate_dns_from_ip
 from moto.ecr.models import ecr_backends
+from moto.ecs.exceptions import InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, TaskDefinition
 from moto.logs.models import logs_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -198,6 +204,7 @@ def set_private_dns_name(interface, name):
 
 moto_run_task = EC2ContainerServiceBackend.run_task
 moto_last_status = Task.last_status
+moto_list_tasks = EC2ContainerServiceBackend.list_tasks
 
 
 def run_task(self, cluster_str, task_definition_str, count, overrides, *args, **kwargs):
@@ -212,6 +219,21 @@ def run_task(self, cluster_str, task_definition_str, count, overrides, *args, **
         for task in tasks:
             OneOff(self, task, definition, commands).start()
     return tasks
+
+
+# behaviour: ecs.listtasks.filters
+def list_tasks(
+    self, cluster_str=None, container_instance=None, family=None, started_by=None,
+    service_name=None, desiredStatus=None,
+):  # fmt: skip
+    if started_by and (container_instance or family or service_name or desiredStatus):
+        raise InvalidParameterException(
+            "When you specify startedBy as the filter, it must be the only filter that you use."
+        )
+    tasks = moto_list_tasks(
+        self, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING"
+    )
+    return [t for t in tasks if not service_name or t.group == f"service:{service_name}"]
 
 
 def last_status(self):
@@ -326,6 +348,7 @@ PATCHES = [
         staticmethod(task_resource_requirements),
     ),
     (EC2ContainerServiceBackend, "run_task", run_task),
+    (EC2ContainerServiceBackend, "list_tasks", list_tasks),
     (Task, "last_status", property(last_status, moto_last_status.fset)),
     (NetworkInterface, "private_dns_name", property(private_dns_name, set_private_dns_name)),
 ]
