@@ -105,6 +105,34 @@ def print_provider_site_records(aws, stack_id, domain):
     return bool(target)
 
 
+def print_provider_records_not_in_place(aws, stack_id, domain):
+    """After `up`: the records still to create at the DNS provider. The validation record until
+    ACM issues the certificate; the site's records that public DNS does not answer as the load
+    balancer (or that cannot be checked from here). Once all are in place, a line says so."""
+    arns = stacks.physical_ids(aws, stack_id, status_report.CERTIFICATE)
+    acm = aws.client("acm")
+    pending = [
+        arn
+        for arn in arns
+        if acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] != "ISSUED"
+    ]
+    records = external_dns.validation_records(aws, pending)
+    if records:
+        external_dns.show_validation(records, domain)
+    target = external_dns.load_balancer_name(aws, stack_id)
+    checks = external_dns.check_site_names(domain, target, external_dns.resolve) if target else []
+    missing = [
+        record
+        for record, check in zip(external_dns.site_records(domain, target), checks, strict=True)
+        if check["state"] != "ok"
+    ]
+    if missing:
+        external_dns.show_site(missing, domain)
+    elif target and not records:
+        console.print(f"{domain}'s records at the DNS provider answer as the load balancer.")
+    console.print("`make status` checks what public DNS answers for them.")
+
+
 def provider_notice(aws, domain):
     """An on_poll hook for DnsProvider external: while the certificate waits, the records to
     create at the provider, each said once, as soon as AWS knows it."""
@@ -436,10 +464,8 @@ def up(aws, options):
         console.print(
             f"Name servers of {domain}'s zone: {servers}: set them {dns.delegation(domain)}"
         )
-    if external_dns.is_external(resources_stack):
-        print_provider_validation(aws, resources_stack["StackId"], domain)
-        print_provider_site_records(aws, resources_stack["StackId"], domain)
-        console.print("`make status` checks what public DNS answers for them.")
+    if external_dns.is_external(resources_stack) and not options.service_only:
+        print_provider_records_not_in_place(aws, resources_stack["StackId"], domain)
 
 
 def plan(aws, options):
@@ -641,7 +667,8 @@ def destroy(aws, options):
             f"Delete {domain}'s records at your DNS provider too: {provider_records_left}."
         )
     if zones and delegation is None and dns.parent_zone(aws, domain) is None:
-        console.print(DANGLING_DELEGATION.format(domain=domain), style="yellow")
+        where = dns.delegation(domain)
+        console.print(DANGLING_DELEGATION.format(domain=domain, where=where), style="yellow")
     for logical_id, kind, physical_id in kept:
         console.print(f"Kept on purpose: {logical_id} ({kind}) {physical_id}")
         if kind in DELETING_BY_HAND:
@@ -656,10 +683,9 @@ def destroy(aws, options):
 # Route 53 API Reference: "someone could hijack the domain"; for a subdomain, "you must update the
 # name servers in the parent hosted zone").
 DANGLING_DELEGATION = (
-    "{domain}'s hosted zone is deleted, but not its delegation: remove the NS record named "
-    "{domain} from its parent domain's zone if {domain} is a subdomain (or, for a registered "
-    "domain, set other name servers at its registrar). Until then, whoever gets a hosted zone on "
-    "those name servers can answer for {domain}."
+    "{domain}'s hosted zone is deleted, but not its delegation, which was made {where}: undo it "
+    "there (remove the NS record, or set other name servers at the registrar). Until then, "
+    "whoever gets a hosted zone on those name servers can answer for {domain}."
 )
 
 # What a kept resource costs and how it goes. CloudFormation would delete a secret with no
@@ -672,6 +698,11 @@ DELETING_BY_HAND = {
     "back",
     "AWS::S3::Bucket": "the load balancer's access logs: `aws s3 rb s3://{id} --force {cli}` "
     "deletes them",
+    # One provider per URL in an account (CreateOpenIDConnectProvider, IAM API Reference): the
+    # account's other sites deploying from GitHub use this one.
+    "AWS::IAM::OIDCProvider": "GitHub's sign-in for the account: the deploy role of every site "
+    "in this account that deploys from GitHub Actions trusts it, so delete it only once none "
+    "does (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {id} {cli}`)",
 }
 
 
@@ -682,9 +713,16 @@ def left_at_the_provider(aws, resources_stack):
     name with its listener's default action (cloudformation/resources.yaml, unknown_name)."""
     joined = stacks.parameters_of(resources_stack).get("HostSite")
     if joined:
+        # A name no listener certificate matches gets the listener's default certificate
+        # ("Create an HTTPS listener", Elastic Load Balancing User Guide: default certificate).
+        answer = (
+            f"over HTTPS with {joined}'s certificate, which browsers refuse for this name"
+            if stacks.parameters_of(resources_stack).get("EnableHttps") == "true"
+            else 'with its 404 "No site here by that name."'
+        )
         site_records = (
             f"the site's, which point at {joined}'s load balancer: it keeps running and "
-            'answers them with its 404 "No site here by that name."'
+            f"answers them {answer}"
         )
     else:
         site_records = "the site's, which point at a load balancer that is gone"

@@ -122,12 +122,23 @@ def require_image(aws, resources, tag):
     if not image_exists(aws.client("ecr"), repository, tag):
         raise Abort(
             f"--tag {tag}: no such image in the ECR repository {repository}; "
-            "`flask-fargate image` builds and pushes one",
+            + (
+                # A stand-in has no registry to push to (standin/rehearse.py).
+                f"`flask-fargate rehearse --endpoint-url {aws.endpoint_url} --tag {tag}` puts "
+                "one into the stand-in and rolls it out"
+                if aws.endpoint_url
+                else "`flask-fargate image` builds and pushes one"
+            ),
             USAGE,
         )
 
 
 WITHOUT_DOCKER = ", or deploy an image already in ECR with `flask-fargate up --tag TAG`"
+# On a stand-in: the image it holds is the one `status` names.
+ON_A_STAND_IN = (
+    ", or deploy an image the stand-in holds with `flask-fargate up --tag TAG` (`status` names "
+    "the one running)"
+)
 
 
 def docker_engine(otherwise=WITHOUT_DOCKER):
@@ -197,7 +208,7 @@ class Delivery:
         if repository and image_exists(aws.client("ecr"), repository, delivery.tag):
             delivery.checked = True
             return delivery
-        delivery.client = docker_engine()
+        delivery.client = docker_engine(ON_A_STAND_IN if aws.endpoint_url else WITHOUT_DOCKER)
         check_platform(delivery.client, delivery.platform)
         return delivery
 

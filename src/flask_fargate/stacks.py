@@ -429,7 +429,8 @@ def deploy(aws, spec, overrides, confirm, recreate=False, on_poll=None):
     except KeyboardInterrupt:  # at the question, say: the change set shown is not applied
         raise interrupted(aws, spec, change_set["ChangeSetName"], creating) from None
     operation = "creation" if creating else "update"
-    console.print(f"{spec.name}: {operation} started ({len(change_set['Changes'])} changes)")
+    count = len(change_set["Changes"])
+    console.print(f"{spec.name}: {operation} started ({count} change{'s' * (count != 1)})")
     aws.cloudformation.execute_change_set(ChangeSetName=change_set["ChangeSetId"])
     stack = watcher.wait(f"The {operation} of {spec.name}")
     if stack["StackStatus"] not in DELETE_ONLY:  # those keep their failed resources

@@ -13,6 +13,7 @@ from site_under_test import FOLDER, SITE, TEMPLATE
 from test_day_two import interrupted_rollout
 from test_deploy import (
     ARCHITECTURE,
+    EXTERNAL_DNS,
     GITHUB,
     HOST,
     OTHER_ARCHITECTURE,
@@ -65,12 +66,14 @@ def test_destroy_of_a_joining_site_says_its_records_point_at_the_hosts_load_bala
     assert status == 0, out + err
     assert (
         f"Delete {SITE.domain}'s records at your DNS provider too: the site's, which point at "
-        f"{HOST}'s load balancer: it keeps running and answers them with its 404 \"No site here "
-        "by that name.\", and the certificate's validation CNAME."
+        f"{HOST}'s load balancer: it keeps running and answers them over HTTPS with {HOST}'s "
+        "certificate, which browsers refuse for this name, and the certificate's validation "
+        "CNAME."
     ) in words(out)
     assert "gone" not in out
 
 
+@pytest.mark.answers
 def test_destroy_names_no_validation_record_for_a_site_without_a_certificate(
     aws, deploy, monkeypatch
 ):
@@ -81,6 +84,10 @@ def test_destroy_names_no_validation_record_for_a_site_without_a_certificate(
     assert status == 0, out + err
     assert f"Delete {SITE.domain}'s records at your DNS provider too: the site's" in words(out)
     assert "validation" not in out
+    if HOST:  # without HTTPS, the host's load balancer answers the name with its 404
+        assert f"{HOST}'s load balancer: it keeps running and answers them with its 404" in words(
+            out
+        )
 
 
 def use_profile(tmp_path, name):
@@ -370,3 +377,51 @@ def test_the_site_templates_cite_only_tool_files_that_exist():
     }
     assert cited, "no pointer into the tool found: is the pattern still right?"
     assert {path for path in cited if not (TEMPLATE / path).is_file()} == set()
+
+
+# ---------------------------------------------------------------- the third walk
+
+
+@pytest.mark.answers
+@pytest.mark.skipif(not EXTERNAL_DNS, reason="this site's DNS is in Route 53")
+def test_up_shows_only_the_provider_records_not_in_place(aws, deploy, deployed):
+    """The first `up` shows the records to create (the stand-in provider creates them, as a
+    user would); a later one says they answer, and CI's --service-only leaves them unsaid."""
+    overrides, first = deployed
+    assert "create the site's records" in words(first)
+
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+    assert status == 0, out + err
+    assert "At the DNS provider" not in out
+    assert f"{SITE.domain}'s records at the DNS provider answer as the load balancer." in words(out)
+
+    status, out, err = deploy("up", "--yes", "--service-only", "--tag", V1)
+    assert status == 0, out + err
+    assert "DNS provider" not in out
+
+
+def test_on_a_stand_in_a_missing_image_is_put_there_by_rehearse(aws, deploy, monkeypatch, endpoint):
+    """A stand-in has no registry to push to: `image` cannot put one there, `rehearse` can."""
+    resources_only(deploy, monkeypatch, *site_overrides(aws))
+
+    status, _, err = deploy("up", "--yes", "--tag", "v9", *site_overrides(aws))
+
+    assert status == 2
+    assert (
+        f"`flask-fargate rehearse --endpoint-url {endpoint} --tag v9` puts one into the stand-in"
+    ) in words(err)
+
+
+@pytest.mark.skipif(not GITHUB, reason="this site deploys from no GitHub repository")
+def test_destroy_says_whom_the_kept_github_provider_serves_and_how_it_goes(
+    aws, deploy, monkeypatch
+):
+    resources_only(deploy, monkeypatch, *GITHUB, *site_overrides(aws))
+
+    status, out, err = deploy("destroy", "--yes")
+
+    assert status == 0, out + err
+    said = words(out)
+    assert "Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider)" in said
+    assert "the deploy role of every site in this account that deploys from GitHub" in said
+    assert "`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn arn:" in said

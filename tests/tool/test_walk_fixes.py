@@ -20,7 +20,7 @@ from test_deploy import (
     site_overrides,
 )
 
-from flask_fargate import ui
+from flask_fargate import dns, ui
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account"]
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
@@ -53,8 +53,8 @@ def test_destroy_prints_a_delete_secret_command_that_can_be_pasted(aws, deploy, 
 
 def delegation_warning(domain):
     return (
-        f"{domain}'s hosted zone is deleted, but not its delegation: remove the NS record named "
-        f"{domain} from its parent domain's zone if {domain} is a subdomain"
+        f"{domain}'s hosted zone is deleted, but not its delegation, which was made "
+        f"{dns.delegation(domain)}: undo it there"
     )
 
 
