@@ -76,7 +76,7 @@ def existing_zone(aws, zone_id):
             raise
     raise Abort(
         f"HostedZoneId {zone_id}: no such hosted zone in this account (`aws route53 "
-        "list-hosted-zones` lists them); leave it empty to create one",
+        f"list-hosted-zones {aws.cli_options()}` lists them); leave it empty to create one",
         USAGE,
     )
 

@@ -409,8 +409,8 @@ def deploy(aws, spec, overrides, confirm, recreate=False, on_poll=None):
     if stack and stack["StackStatus"] == "UPDATE_ROLLBACK_FAILED":
         raise Abort(
             f"{spec.name} is UPDATE_ROLLBACK_FAILED: run `aws cloudformation "
-            f"continue-update-rollback --stack-name {spec.name}` (or Stack actions > Continue "
-            "update rollback in the console), then `make deploy` again"
+            f"continue-update-rollback --stack-name {spec.name} {aws.cli_options()}` (or Stack "
+            "actions > Continue update rollback in the console), then `make deploy` again"
         )
     creating = is_new(stack)
     parameters, capabilities, current = parameters_for(aws, spec, stack, creating, overrides)

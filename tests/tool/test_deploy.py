@@ -1030,7 +1030,7 @@ def change_set_create(cloudformation, stack, template):
     return cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
 
 
-def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
+def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy, endpoint):
     status, _, err = deploy(
         "up",
         "--yes",
@@ -1044,7 +1044,8 @@ def test_an_unknown_hosted_zone_is_one_line_before_any_change(aws, deploy):
     assert status == 2
     assert err.splitlines() == [
         "error: HostedZoneId Z0000000000000NOSUCH: no such hosted zone in this account (`aws "
-        "route53 list-hosted-zones` lists them); leave it empty to create one"
+        f"route53 list-hosted-zones --region {SITE.region} --endpoint-url {endpoint}` lists "
+        "them); leave it empty to create one"
     ]
     assert stack_names(aws) == set()
 
