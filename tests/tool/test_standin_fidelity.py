@@ -185,3 +185,20 @@ def test_a_changed_policy_is_updated_in_place(aws, deploy, deployed, monkeypatch
         for policy in described["ScalingPolicies"]
     }
     assert targets[f"{SITE.service_stack}-cpu"] == 70
+
+
+@pytest.mark.skipif(not AUTOSCALES, reason="this bake's service does not autoscale")
+def test_a_new_maximum_updates_the_scalable_target_in_place(aws, deploy, deployed):
+    """Modify ScalableTarget, Replacement False: the same target with the new range, not
+    deregistered by the update's cleanup."""
+    overrides, _ = deployed
+    higher = str(int(SERVICE_DEFAULTS["MaxCount"]) + 1)
+
+    status, out, err = deploy("up", "--yes", "--tag", V1, "--set", f"MaxCount={higher}", *overrides)
+
+    assert status == 0, out + err
+    (target,) = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")[
+        "ScalableTargets"
+    ]
+    assert target["ResourceId"].startswith(f"service/{SITE.slug}/")
+    assert target["MaxCapacity"] == int(higher)

@@ -154,6 +154,22 @@ class ScalableTarget(rules.Taught, CloudFormationModel):
             count(service, min(max(service.desired_count, low), high))
         return cls(target.resource_id)
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        """New capacities update the same target ("After you register a scalable target, you can
+        use this operation to update the minimum and maximum values for its scalable dimension",
+        Application Auto Scaling API Reference, RegisterScalableTarget); another service is a new
+        one, the old deregistered in the update's cleanup (ResourceId: Replacement)."""
+        if cloudformation_json["Properties"]["ResourceId"] == original_resource.physical_id:
+            return cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+        return rules.replace_resource(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+
     def delete(self, account_id, region_name):
         # A target already gone is deleted: a delete handler answers NotFound for a resource that
         # no longer exists, which CloudFormation takes as deleted (resource type handler
