@@ -1909,9 +1909,16 @@ def image_of(aws, task_definition):
 
 
 def one_off_tasks(aws):
+    """The tool's one-off tasks, running or stopped: ListTasks takes startedBy only alone, and
+    then lists running tasks only (the stand-in's rule ecs.listtasks.filters)."""
     ecs = aws("ecs")
-    arns = ecs.list_tasks(cluster=SITE.slug, startedBy=tasks.STARTED_BY)["taskArns"]
-    return ecs.describe_tasks(cluster=SITE.slug, tasks=arns)["tasks"] if arns else []
+    arns = [
+        arn
+        for status in ("RUNNING", "STOPPED")
+        for arn in ecs.list_tasks(cluster=SITE.slug, desiredStatus=status)["taskArns"]
+    ]
+    found = ecs.describe_tasks(cluster=SITE.slug, tasks=arns)["tasks"] if arns else []
+    return [task for task in found if task.get("startedBy") == tasks.STARTED_BY]
 
 
 # ---------------------------------------------------------------- rollback

@@ -14,6 +14,7 @@ from test_deploy import (
     deployed,
     endpoint,
     fresh_account,
+    one_off_tasks,
     parameter,
     push_image,
     replacing,
@@ -147,8 +148,8 @@ def test_rollback_to_a_service_naming_another_target_group_is_refused(
 
 def before_task_stream(aws):
     """The one-off `before` task's log stream, as the container's awslogs options name it."""
-    (arn,) = aws("ecs").list_tasks(cluster=SITE.slug, startedBy="flask-fargate run")["taskArns"]
-    return f"web/web/{arn.rpartition('/')[2]}"
+    (task,) = one_off_tasks(aws)
+    return f"web/web/{task['taskArn'].rpartition('/')[2]}"
 
 
 @pytest.mark.parametrize("exit_status", [0, 4])
