@@ -666,10 +666,9 @@ def print_changes(summary):
         console.print(f"  parameter {key}: {values['from']} -> {values['to']}")
     if summary.get("changed_outputs"):
         console.print(
-            f"{summary['stack']}: changes too once {resources().name} has changed: its outputs "
-            f"{', '.join(summary['changed_outputs'])} change, which this stack takes; "
-            "CloudFormation plans with them as they are now, and `up` shows that change once "
-            "they have changed",
+            f"{summary['stack']}: changes too, as {resources().name} changes its outputs "
+            f"{', '.join(summary['changed_outputs'])}, which this stack takes (a change set "
+            "sees them only as they are now); `up` shows those changes before making them",
             style="yellow",
         )
 

@@ -54,8 +54,8 @@ def test_a_plan_that_changes_the_service_subnets_says_the_service_changes_and_up
     assert summary["changed_outputs"] == ["ServiceAssignPublicIp", "ServiceSubnetIds"]
     assert f"{SITE.service_stack}: no changes" not in text
     assert (
-        f"{SITE.service_stack}: changes too once {SITE.resources_stack} has changed: its outputs "
-        "ServiceAssignPublicIp, ServiceSubnetIds change" in text
+        f"{SITE.service_stack}: changes too, as {SITE.resources_stack} changes its outputs "
+        "ServiceAssignPublicIp, ServiceSubnetIds, which this stack takes" in text
     )
     status, out, err = deploy("up", "--yes", "--tag", V1, *nat, *overrides)
     assert status == 0, out + err
@@ -93,3 +93,22 @@ def test_a_nat_change_that_keeps_the_tasks_subnets_plans_no_service_change_and_u
     status, out, err = deploy("up", "--yes", "--tag", V1, *nat, *overrides)
     assert status == 0, out + err
     assert f"{SITE.service_stack}: no changes, the stack already matches" in out
+
+
+@pytest.mark.answers
+def test_a_plan_of_another_domain_names_the_outputs_that_carry_it_and_up_changes_the_service(
+    aws, deploy, deployed
+):
+    """An output that reads a parameter (DomainName: !Ref DomainName) changes with its value."""
+    overrides, _ = deployed
+    if RESOURCES_DEFAULTS["HostedZoneId"]:
+        pytest.skip("another domain needs another hosted zone than the one this site names")
+    domain = ["--set", "DomainName=changed-site.example"]
+
+    summary, text = service_plan(deploy, "--tag", V1, *domain, *overrides)
+
+    assert {"DomainName", "SiteUrl"} <= set(summary["changed_outputs"])
+    assert f"{SITE.service_stack}: no changes" not in text
+    status, out, err = deploy("up", "--yes", "--tag", V1, *domain, *overrides)
+    assert status == 0, out + err
+    assert parameter(aws, SITE.service_stack, "DomainName") == "changed-site.example"
