@@ -485,9 +485,12 @@ def plan(aws, options):
         tag = options.tag or planned_image(stacks.parameters_of(service_stack), architecture)
         say_a_rollout_in_progress(aws, service_stack)
         inputs = rollout.service_parameters(aws, resources, tag)
-        summaries.append(
-            stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs})
-        )
+        service = stacks.plan(aws, stacks.service(), {**overrides[stacks.service()], **inputs})
+        changed = stacks.changed_outputs(
+            aws, stacks.resources(), resources_stack, summaries[0], resources_values,
+            rollout.OUTPUTS_TAKEN,
+        )  # fmt: skip
+        summaries.append(stacks.with_changed_outputs(service, changed))
     else:
         note = f"planned once {stacks.resources().name} exists (it takes that stack's outputs)"
         summaries.append({"stack": stacks.service().name, "action": None, "note": note})

@@ -22,6 +22,10 @@ CARRIES_ON = (
 )
 
 
+# The resources stack's outputs that service_parameters passes to the service stack.
+OUTPUTS_TAKEN = (*stacks.FROM_RESOURCES, "SecretsArn")
+
+
 def service_parameters(aws, resources, tag):
     """The service stack's parameters that only the tool sets: the image, the resources stack's
     outputs (a joining site's subnets: its host's), and the secret with its current version (a

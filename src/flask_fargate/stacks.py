@@ -200,6 +200,103 @@ def deployed_template(aws, stack_name):
     return decode(body) if isinstance(body, str) else body
 
 
+def references(node):
+    """The names a template node refers to: Ref, Fn::GetAtt, and Fn::Sub's ${Name[.Attribute]}
+    ("is the same as Ref")."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                yield value
+            elif key == "Fn::GetAtt":
+                yield value[0] if isinstance(value, list) else value.split(".")[0]
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                yield from (name.split(".")[0] for name in re.findall(r"\$\{(\w[^}]*)\}", text))
+                yield from references(variables)
+            else:
+                yield from references(value)
+
+
+def conditions_of(node):
+    """The names of the conditions a template node reads (Fn::If, Condition)."""
+    if isinstance(node, list):
+        return {name for item in node for name in conditions_of(item)}
+    if not isinstance(node, dict):
+        return set()
+    found = {
+        name for name in (node.get("Condition"), node.get("Fn::Condition")) if isinstance(name, str)
+    }
+    if "Fn::If" in node:
+        found.add(node["Fn::If"][0])
+    return found | {name for value in node.values() for name in conditions_of(value)}
+
+
+def condition_values(template, values):
+    """Each of the template's conditions, true or false with these parameter values. Conditions
+    are made of Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition and Ref ("Condition functions",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html);
+    another function's node (Fn::FindInMap...) is compared as written."""
+    conditions = template.get("Conditions", {})
+
+    def value(node):
+        if not isinstance(node, dict):
+            return node
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return values.get(argument)
+        if function == "Condition":
+            return value(conditions[argument])
+        if function == "Fn::Equals":
+            first, second = map(value, argument)
+            return str(first) == str(second)
+        if function == "Fn::Not":
+            return not value(argument[0])
+        if function in ("Fn::And", "Fn::Or"):
+            return (all if function == "Fn::And" else any)(map(value, argument))
+        return node
+
+    return {name: value(condition) for name, condition in conditions.items()}
+
+
+def changed_outputs(aws, spec, stack, summary, values, keys):
+    """The outputs among `keys` that the stack's planned update (`summary`, to parameter
+    `values`) changes: those whose Value or Condition reads a resource it adds, removes or
+    (maybe) replaces, a parameter whose value changes, or a condition that turns. A change set
+    lists the resources it changes, never the outputs (Changes, in DescribeChangeSet:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html),
+    and a stack planned against those outputs sees them as they are."""
+    if summary["action"] != "update":
+        return []
+    before = parameters_of(stack)
+    old, new = deployed_template(aws, spec.name), decode(spec.body())
+    changes = summary["changes"]
+    names = {change["logical_id"] for change in changes if change["replacement"] != "False"}
+    names |= {key for key, value in values.items() if before.get(key) != value}
+    was, will = condition_values(old, before), condition_values(new, values)
+    turned = {name for name in was.keys() | will.keys() if was.get(name) != will.get(name)}
+    outputs = new.get("Outputs", {})
+    return sorted(
+        key
+        for key in keys
+        if key in outputs
+        and (names & set(references(outputs[key])) or turned & conditions_of(outputs[key]))
+    )
+
+
+def with_changed_outputs(summary, outputs):
+    """The plan of a stack that takes `outputs` of the other, which the other's planned update
+    changes: it changes too, beyond what its change set (made with their values as they are)
+    lists."""
+    if not outputs or summary.get("note", "no changes") != "no changes":  # not planned, as said
+        return summary
+    changed = {"changes": [], "parameters": {}, **summary, "changed_outputs": outputs}
+    changed.pop("note", None)
+    return changed | {"action": summary["action"] or "update"}
+
+
 def imports_dropped(aws):
     """True when the service stack imports an export that the resources template has no more.
 
@@ -564,9 +661,17 @@ def print_changes(summary):
             change["replacement"] or "",
             style={"Add": "green", "Remove": "red"}.get(change["action"], "yellow"),
         )
-    console.print(changes)
+    if summary["changes"]:
+        console.print(changes)
     for key, values in summary["parameters"].items():
         console.print(f"  parameter {key}: {values['from']} -> {values['to']}")
+    if summary.get("changed_outputs"):
+        console.print(
+            f"{summary['stack']}: changes too, as {resources().name} changes its outputs "
+            f"{', '.join(summary['changed_outputs'])}, which this stack takes (a change set "
+            "sees them only as they are now); `up` shows those changes before making them",
+            style="yellow",
+        )
 
 
 def delete(aws, stack):

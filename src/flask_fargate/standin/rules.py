@@ -147,6 +147,7 @@ from moto.utilities.utils import get_partition
 from werkzeug.wrappers import Request, Response
 
 from flask_fargate.external_dns import Answer
+from flask_fargate.stacks import conditions_of, references
 
 # The service-linked roles the deploy tool creates, by AWS service name, named as IAM names them.
 SERVICE_LINKED_ROLES = {
@@ -326,26 +327,6 @@ REPLACING = {
     },
 }
 ALWAYS_REPLACED = {"AWS::ECS::TaskDefinition"}
-
-
-def references(node):
-    """The names a template node refers to: Ref, Fn::GetAtt, and Fn::Sub's ${Name[.Attribute]}
-    ("is the same as Ref")."""
-    if isinstance(node, list):
-        for item in node:
-            yield from references(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref":
-                yield value
-            elif key == "Fn::GetAtt":
-                yield value[0] if isinstance(value, list) else value.split(".")[0]
-            elif key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                yield from (name.split(".")[0] for name in re.findall(r"\$\{(\w[^}]*)\}", text))
-                yield from references(variables)
-            else:
-                yield from references(value)
 
 
 def resolved(stacks_map, template, parameters):
@@ -1548,20 +1529,6 @@ def delete_vpc(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
 # ---------------------------------------------------------------- ECS: CPU and capacity
-
-
-def conditions_of(node):
-    """The names of the conditions a template node reads (Fn::If, Condition)."""
-    if isinstance(node, list):
-        return {name for item in node for name in conditions_of(item)}
-    if not isinstance(node, dict):
-        return set()
-    found = {
-        name for name in (node.get("Condition"), node.get("Fn::Condition")) if isinstance(name, str)
-    }
-    if "Fn::If" in node:
-        found.add(node["Fn::If"][0])
-    return found | {name for value in node.values() for name in conditions_of(value)}
 
 
 def parameters_behind(names, conditions):
