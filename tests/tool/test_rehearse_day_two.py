@@ -30,11 +30,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
 FIRST_TAG = tag_for(rehearse.TAG)
 
 
-def rehearse_on(endpoint, *args):
-    """`flask-fargate rehearse --endpoint-url URL ARGS` in the site's folder: (status, out, err)."""
+def rehearse_on(endpoint, *args, folder=FOLDER):
+    """`flask-fargate rehearse --endpoint-url URL ARGS` in the site's folder (or `folder`):
+    (status, out, err)."""
     done = subprocess.run(  # noqa: S603 - the tool under test, with this interpreter
         [sys.executable, "-m", "flask_fargate", "rehearse", f"--endpoint-url={endpoint}", *args],
-        cwd=FOLDER,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=300,

@@ -5,8 +5,6 @@ over HTTP, and the server validates the certificate through them. Run as a user 
 site's folder; a bake with DNS in Route 53 is run from a copy whose DnsProvider is external."""
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 from site_under_test import FOLDER, SITE
@@ -24,6 +22,7 @@ from test_deploy import (
     tag_for,
     with_default,
 )
+from test_rehearse_day_two import rehearse_on
 
 from flask_fargate import external_dns, image
 from flask_fargate.errors import Abort
@@ -51,22 +50,10 @@ def folder(tmp_path_factory):
     return copy
 
 
-def rehearse_on(folder, endpoint, *args):
-    """`flask-fargate rehearse --endpoint-url URL ARGS` in `folder`: (status, out, err)."""
-    done = subprocess.run(  # noqa: S603 - the tool under test, with this interpreter
-        [sys.executable, "-m", "flask_fargate", "rehearse", f"--endpoint-url={endpoint}", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return done.returncode, done.stdout, done.stderr
-
-
 @pytest.fixture
 def rehearsed(folder, endpoint):
     """The site's first deploy on the stand-in, by `rehearse --endpoint-url`; what it printed."""
-    status, out, err = rehearse_on(folder, endpoint)
+    status, out, err = rehearse_on(endpoint, folder=folder)
     assert status == 0, out + err
     return out
 
@@ -104,7 +91,7 @@ def test_rehearse_tag_rolls_a_new_image_out_on_the_served_stand_in(
 ):
     new = tag_for("v2")
 
-    status, out, err = rehearse_on(folder, endpoint, "--tag", "v2")
+    status, out, err = rehearse_on(endpoint, "--tag", "v2", folder=folder)
 
     assert status == 0, out + err
     assert out.startswith(
