@@ -1676,7 +1676,15 @@ def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_recor
     zones = aws("route53").list_hosted_zones()["HostedZones"]
     assert [z for z in zones if z["Name"] == f"{SITE.domain}."] == []  # and so no record
     records = site_record_lines(aws)
-    assert [line for line in out.splitlines() if line in records] == records
+    # Said once, where the load balancer is first known (the stand-in provider creates them
+    # then, as a user would): with HTTPS while the creation waits for the certificate, without
+    # it at the end of the first `up` that completes. A later `up` finds them in place.
+    told, later = (first, out) if https == "true" else (out, "")
+    assert [line for line in told.splitlines() if line in records] == records
+    assert [line for line in later.splitlines() if line in records] == []
+    if later:
+        said = f"{SITE.domain}'s records at the DNS provider answer as the load balancer."
+        assert said in " ".join(later.split())
     assert "Name servers" not in first + out
     done = first.index(f"{SITE.resources_stack}: CREATE_COMPLETE")
     if https == "true":
@@ -1684,7 +1692,7 @@ def test_an_external_dns_site_deploys_with_no_zone_and_up_and_ns_print_the_recor
         # stand-in provider validates the certificate through nothing else.
         assert first.index(validation_line(aws)) < done
         assert first.index(records[1]) < done
-        assert validation_line(aws) in out
+        assert validation_line(aws) not in out  # issued: in place
     else:
         assert "validation record" not in first + out
 
@@ -1740,8 +1748,7 @@ def test_ci_deploys_an_external_dns_site_with_only_what_its_role_allows(aws, dep
     called = calls_recorded(monkeypatch)
     status, out, err = deploy("up", "--yes", "--service-only", "--tag", V1)
     assert status == 0, out + err
-    assert "acm:DescribeCertificate" in called  # the provider's records were printed
-    assert "elasticloadbalancing:DescribeLoadBalancers" in called
+    assert "DNS provider" not in out  # said by the workstation's deploys, not CI's
     assert sorted(a for a in called if a.lower() not in deploy_role_actions()) == []
 
 
