@@ -69,6 +69,9 @@ def tool_source(answers):
         docs = f"{url.removesuffix('.git')}/-/tree/{commit}/docs"
     if url.startswith("git@"):  # scp-like: pip takes it as ssh://
         url = "ssh://" + url.replace(":", "/", 1)
+    # With a host: the pip that Python 3.11 and 3.12 ship (23.x) refuses a git+file URL with an
+    # empty one ("Invalid requirement", pypa/packaging#412); git takes file://localhost/ alike.
+    url = re.sub(r"^file:///", "file://localhost/", url)
     return ToolSource(f"{TOOL} @ git+{url}@{commit}", docs, url.startswith("file:"))
 
 

@@ -18,7 +18,12 @@ def default_bake(tmp_path_factory) -> Path:
 # workers then share them at the start and end together on short tests, not one waiting on
 # the other's last long test.
 LONGEST_FIRST = ("test_generated_suite.py", "test_image.py", "test_shared_load_balancer.py")
+LONGEST_TESTS = ("test_stacks_lint_clean_in_every_offered_region",)  # cfn-lint, 34 regions
 
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
+    items.sort(
+        key=lambda item: (
+            item.path.name not in LONGEST_FIRST and item.originalname not in LONGEST_TESTS
+        )
+    )

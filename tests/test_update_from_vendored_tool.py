@@ -90,9 +90,15 @@ def test_a_site_from_landed_main_updates_with_cruft_and_deploys_on_the_stand_in(
     assert not list((site / "tests").glob("test_deploy*.py"))
     assert not (site / "tests" / "test_external_dns.py").exists()
     # tool_source() for a template cruft cloned from a local path: the clone's file:// URL at the
-    # commit cruft checked out.
+    # commit cruft checked out, with a host, which the pip of Python 3.11 (23.x) takes.
     pin = (site / "requirements-tool.txt").read_text().splitlines()[-1]
-    assert pin == f"flask-fargate[standin] @ git+{clone.resolve().as_uri()}@{head}"
+    url = clone.resolve().as_uri().replace("file:///", "file://localhost/")
+    assert pin == f"flask-fargate[standin] @ git+{url}@{head}"
+    resolved = run(
+        sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-build-isolation",
+        "--quiet", "--requirement", "requirements-tool.txt", cwd=site, env=ENV,
+    )  # fmt: skip
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
     settings = tomllib.loads((site / "pyproject.toml").read_text())["tool"]
     assert "deploy" not in settings
     assert settings["flask-fargate"] == {

@@ -121,16 +121,22 @@ def print_provider_records_not_in_place(aws, stack_id, domain):
         external_dns.show_validation(records, domain)
     target = external_dns.load_balancer_name(aws, stack_id)
     checks = external_dns.check_site_names(domain, target, external_dns.resolve) if target else []
-    missing = [
-        record
-        for record, check in zip(external_dns.site_records(domain, target), checks, strict=True)
-        if check["state"] != "ok"
-    ]
+    records_and_checks = list(zip(external_dns.site_records(domain, target), checks, strict=True))
+    missing = [record for record, check in records_and_checks if check["state"] in WRONG]
+    unchecked = [check for _, check in records_and_checks if check["state"] == "unknown"]
     if missing:
         external_dns.show_site(missing, domain)
+    elif unchecked:
+        console.print(
+            f"{domain}'s records at the DNS provider are not checked from here "
+            f"({unchecked[0]['reason']}): `make ns` lists them."
+        )
     elif target and not records:
         console.print(f"{domain}'s records at the DNS provider answer as the load balancer.")
     console.print("`make status` checks what public DNS answers for them.")
+
+
+WRONG = ("missing", "mismatch")  # external_dns.check_site_names's states to put right
 
 
 def provider_notice(aws, domain):
@@ -687,8 +693,7 @@ def destroy(aws, options):
 # name servers in the parent hosted zone").
 DANGLING_DELEGATION = (
     "{domain}'s hosted zone is deleted, but not its delegation, which was made {where}: undo it "
-    "there (remove the NS record, or set other name servers at the registrar). Until then, "
-    "whoever gets a hosted zone on those name servers can answer for {domain}."
+    "there. Until then, whoever gets a hosted zone on those name servers can answer for {domain}."
 )
 
 # What a kept resource costs and how it goes. CloudFormation would delete a secret with no

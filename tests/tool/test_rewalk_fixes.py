@@ -33,7 +33,7 @@ from test_deploy import (
     tag_for,
 )
 
-from flask_fargate import image
+from flask_fargate import external_dns, image
 
 __all__ = ["aws", "deploy", "deployed", "endpoint", "fresh_account"]
 pytestmark = [
@@ -425,3 +425,24 @@ def test_destroy_says_whom_the_kept_github_provider_serves_and_how_it_goes(
     assert "Kept on purpose: GithubOidcProvider (AWS::IAM::OIDCProvider)" in said
     assert "the deploy role of every site in this account that deploys from GitHub" in said
     assert "`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn arn:" in said
+
+
+@pytest.mark.answers
+@pytest.mark.skipif(not EXTERNAL_DNS, reason="this site's DNS is in Route 53")
+def test_up_where_public_dns_cannot_be_asked_names_no_record_to_create(
+    aws, deploy, deployed, monkeypatch
+):
+    """As `up` against a served stand-in from another process (this machine's resolver knows
+    nothing of its load balancer): records it cannot check are not said to be missing."""
+    overrides, _ = deployed
+
+    def unanswered(name):
+        raise OSError(f"{name} does not answer yet")
+
+    monkeypatch.setattr(external_dns, "resolve", unanswered)
+    status, out, err = deploy("up", "--yes", "--tag", V1, *overrides)
+
+    assert status == 0, out + err
+    assert "At the DNS provider" not in out
+    assert f"{SITE.domain}'s records at the DNS provider are not checked from here (" in words(out)
+    assert "`make ns` lists them." in words(out)
