@@ -537,10 +537,7 @@ def say_a_rollout_in_progress(aws, service_stack):
     outputs = stacks.outputs(service_stack or {})
     if "ServiceName" not in outputs:
         return
-    briefs = aws.client("ecs").list_service_deployments(
-        cluster=outputs["ClusterName"], service=outputs["ServiceName"]
-    )["serviceDeployments"]
-    if any(brief["status"] in rollout.UNFINISHED for brief in briefs):
+    if rollout.unfinished(aws.client("ecs"), outputs):
         console.print(
             f"{stacks.service().name}: ECS is still rolling out a deployment an earlier deploy "
             "started (`make status` shows where it is); `up` follows it to its end first",

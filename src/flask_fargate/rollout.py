@@ -87,12 +87,18 @@ def catch_up(aws):
         tag_rolled_out(aws, service["taskDefinition"])
 
 
-def follow_unfinished(ecs, outputs):
-    """Follow the service's deployments that ECS has not ended, saying so first."""
+def unfinished(ecs, outputs):
+    """The ARNs of the service's deployments that ECS has not ended (the service stack's
+    outputs name the service)."""
     briefs = ecs.list_service_deployments(
         cluster=outputs["ClusterName"], service=outputs["ServiceName"]
     )["serviceDeployments"]
-    arns = [brief["serviceDeploymentArn"] for brief in briefs if brief["status"] in UNFINISHED]
+    return [brief["serviceDeploymentArn"] for brief in briefs if brief["status"] in UNFINISHED]
+
+
+def follow_unfinished(ecs, outputs):
+    """Follow the service's deployments that ECS has not ended, saying so first."""
+    arns = unfinished(ecs, outputs)
     if not arns:
         return
     console.print(
